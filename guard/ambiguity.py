@@ -1,0 +1,90 @@
+"""Compile-time marking of aliases that are also ordinary words.
+
+An ambiguous alias only counts as a mention when the prompt corroborates it (see `guard.context`). The marks
+come from three places, in this order of precedence:
+1. the lexicon's own per-character overrides (`not_ambiguous`, then `ambiguous`);
+2. the rules below, on word frequencies from the `wordfreq` package;
+3. nothing: the alias is unambiguous.
+
+Frequency alone cannot separate "Pikachu" (famous, so frequent) from "Mona" (a given name); the thresholds are
+set so that only words more frequent than the famous names are marked, and the curated list that the importer
+writes into the lexicon files covers the rest.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+LATIN_LANGS = ("en", "de", "fr", "es", "it", "pt")
+CJK_LANGS = ("ja", "zh", "ko")
+
+# Zipf thresholds (log10 of frequency per billion words).
+LATIN_WORD = 3.5  # "mona" 3.9 (it), "amber" 4.0, "razor" 3.7; "pikachu" 3.2, "mika" 3.3 stay unmarked
+ROMAJI_ENGLISH_WORD = 3.0  # ja-Latn names such as "Lucky", "Sand", "Ghost" against English
+CJK_WORD = 4.0  # ラッキー 4.1, ジン 4.2, 설탕 4.2; ピカチュウ 3.6 stays unmarked
+GENERATED_KANA_WORD = 3.0  # hiragana spellings generated from katakana names: たまたま 4.3
+COMMON_WORD = 2.5  # words at least this frequent are never fuzzy-matched to a name
+
+
+@lru_cache(maxsize=None)
+def _freqs(lang: str) -> dict[str, float]:
+    from wordfreq import get_frequency_dict
+
+    try:
+        return get_frequency_dict(lang, wordlist="best")
+    except LookupError:  # pragma: no cover - every language above ships with wordfreq
+        return {}
+
+
+def zipf(word: str, lang: str) -> float:
+    f = _freqs(lang).get(word.lower(), 0.0)
+    return round(math.log10(f) + 9, 2) if f > 0 else 0.0
+
+
+def max_zipf(word: str, langs) -> tuple[float, str]:
+    best, best_lang = 0.0, ""
+    for lang in langs:
+        z = zipf(word, lang)
+        if z > best:
+            best, best_lang = z, lang
+    return best, best_lang
+
+
+def auto_reason(surface: str, normalized: str, script: str, lang: str, kind: str) -> str | None:
+    """Why an alias is ambiguous by the frequency rules, or None. `script` is the alias's script class."""
+    compact = normalized.replace(" ", "")
+    if script in ("han", "hangul") and len(compact) == 1:
+        return "single character"
+    if script == "latin":
+        if len(compact) <= 2:
+            return "two letters or fewer"
+        if lang == "ja-Latn":
+            z = zipf(surface, "en")
+            if z >= ROMAJI_ENGLISH_WORD:
+                return f"English word (zipf {z} en)"
+        z, zl = max_zipf(surface, LATIN_LANGS)
+        if z >= LATIN_WORD:
+            return f"common word (zipf {z} {zl})"
+        return None
+    limit = GENERATED_KANA_WORD if kind == "variant" and script == "hira" else CJK_WORD
+    z, zl = max_zipf(surface, CJK_LANGS)
+    if z >= limit:
+        return f"common word (zipf {z} {zl})"
+    return None
+
+
+def common_words(normalize) -> dict[str, int]:
+    """Normalized Latin-script words frequent enough in some language that they are never fuzzy-matched to a
+    name, with their highest zipf frequency times ten (small ints keep the table compact)."""
+    out: dict[str, int] = {}
+    threshold = 10 ** (COMMON_WORD - 9)
+    for lang in LATIN_LANGS:
+        for word, f in _freqs(lang).items():
+            if f < threshold:
+                break
+            if len(word) >= 2 and word.isalpha():
+                key = normalize(word)
+                z = int((math.log10(f) + 9) * 10)
+                if z > out.get(key, 0):
+                    out[key] = z
+    return out

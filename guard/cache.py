@@ -1,0 +1,87 @@
+"""On-disk cache of compiled lexicons, keyed by lexicon content hash and code version.
+
+A cache file that is stale, truncated or otherwise unreadable is rebuilt, never trusted: the key is checked
+inside the file as well as in its name, and any error while loading falls back to compiling.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+from guard.compiler import COMPILER_VERSION, CompiledLexicon, compile_lexicon
+from guard.lexicon.loader import LoadedLexicon
+
+log = logging.getLogger("guard.cache")
+MAGIC = b"character-guard-cache\n"
+_CODE_FILES = ("normalize.py", "compiler.py", "expand.py", "ambiguity.py", "fuzzy.py", "lexicon/schema.py")
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    h = hashlib.sha256(COMPILER_VERSION.encode())
+    here = Path(__file__).parent
+    for name in _CODE_FILES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("GUARD_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "character-guard"
+
+
+def cache_key(loaded: LoadedLexicon) -> str:
+    return hashlib.sha256(f"{loaded.digest}:{code_version()}".encode()).hexdigest()[:32]
+
+
+def cache_path(loaded: LoadedLexicon, cache_dir: Optional[Path] = None) -> Path:
+    return (cache_dir or default_cache_dir()) / f"lexicon-{cache_key(loaded)}.pickle"
+
+
+def load_cached(path: Path, key: str) -> Optional[CompiledLexicon]:
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(len(MAGIC)) != MAGIC:
+                raise ValueError("not a character-guard cache file")
+            stored_key, compiled = pickle.load(fh)
+        if stored_key != key or not isinstance(compiled, CompiledLexicon):
+            raise ValueError("cache key mismatch")
+        return compiled
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - any unreadable cache is rebuilt
+        log.warning("ignoring unusable lexicon cache %s: %s", path, exc)
+        return None
+
+
+def store(path: Path, key: str, compiled: CompiledLexicon) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(MAGIC)
+            pickle.dump((key, compiled), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("could not write lexicon cache %s: %s", path, exc)
+
+
+def compile_cached(loaded: LoadedLexicon, *, cache_dir: Optional[Path] = None, use_cache: bool = True) -> CompiledLexicon:
+    if not use_cache:
+        return compile_lexicon(loaded)
+    key = cache_key(loaded)
+    path = cache_path(loaded, cache_dir)
+    compiled = load_cached(path, key)
+    if compiled is None:
+        compiled = compile_lexicon(loaded)
+        store(path, key, compiled)
+    return compiled

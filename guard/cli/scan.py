@@ -1,0 +1,99 @@
+"""`guard scan [FILE|-]`: stream prompts in, one JSON result per line out."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, Iterator, Optional
+
+import click
+
+from guard.cli.common import build_guard, lexicon_option, policy_option
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    for lineno, raw in enumerate(stream, 1):
+        yield lineno, raw
+
+
+def parse_line(lineno: int, raw: bytes) -> tuple[Optional[object], Optional[str], Optional[str]]:
+    """(id, prompt, error) for one input line. JSON objects need a string "prompt"; other lines are prompts."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return lineno, None, f"invalid UTF-8 at byte {exc.start}"
+    text = text.rstrip("\r\n")
+    if not text.strip():
+        return None, None, None
+    if text.lstrip().startswith("{"):
+        try:
+            obj = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            return lineno, None, f"invalid JSON: {getattr(exc, 'msg', exc)}"
+        if not isinstance(obj, dict):
+            return lineno, None, "expected a JSON object"
+        ident = obj.get("id", lineno)
+        prompt = obj.get("prompt")
+        if not isinstance(prompt, str):
+            return ident, None, 'missing or non-string "prompt"'
+        return ident, prompt, None
+    return lineno, text, None
+
+
+def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, candidates: bool, progress: bool) -> int:
+    errors = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" prompts", file=sys.stderr)
+    for lineno, raw in _lines(stream):
+        ident, prompt, error = parse_line(lineno, raw)
+        if bar is not None:
+            bar.update(1)
+        if error is not None:
+            errors += 1
+            out.write(json.dumps({"id": ident, "line": lineno, "error": error}, ensure_ascii=False) + "\n")
+            continue
+        if prompt is None:
+            continue
+        matches = guard.scan(prompt, include_candidates=candidates)
+        confirmed = [m for m in matches if m.confirmed]
+        record = {
+            "id": ident,
+            "characters": sorted({m.character_id for m in confirmed}),
+            "matches": [m.to_dict() for m in matches],
+        }
+        if with_action and guard.policy is not None:
+            decision = guard.policy.decide(prompt, confirmed, _default_context(), rescan=guard.scan)
+            record["action"] = decision.action
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if bar is not None:
+        bar.close()
+    return errors
+
+
+def _default_context():
+    from guard.models import CheckContext
+
+    return CheckContext()
+
+
+@click.command("scan")
+@click.argument("source", default="-", type=click.Path(allow_dash=True, dir_okay=False))
+@lexicon_option
+@policy_option
+@click.option("--candidates", is_flag=True, help="Also report ambiguous names that lack context (confirmed=false).")
+@click.option("--no-action", is_flag=True, help="Skip the policy decision; report detections only.")
+def scan_cmd(source: str, lexicon: tuple[str, ...], policy: tuple[str, ...], candidates: bool, no_action: bool) -> None:
+    """Scan prompts from a JSONL or text FILE (or - for stdin) and print one JSON object per line."""
+    guard = build_guard(lexicon, policy)
+    stream = sys.stdin.buffer if source == "-" else open(source, "rb")
+    try:
+        errors = scan_stream(
+            guard, stream, sys.stdout, with_action=not no_action, candidates=candidates, progress=sys.stderr.isatty()
+        )
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    if errors:
+        click.echo(f"guard scan: {errors} line(s) could not be scanned (see their error objects)", err=True)

@@ -1,0 +1,269 @@
+"""Compiles lexicon files into the immutable structures the scanner reads.
+
+Everything expensive happens here, once: normalization tables, alias expansion, ambiguity marks, the
+Aho-Corasick automaton and the fuzzy candidate index. `guard.cache` stores the result keyed by the lexicon
+content hash and the code version.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import ahocorasick_rs
+
+from guard import ambiguity
+from guard.expand import despaced, hangul_variants, is_latin, kana_variants, latin_variants, name_parts
+from guard.fuzzy import FuzzyIndex
+from guard.lexicon.loader import LoadedLexicon
+from guard.normalize import SEPARATORS, Normalizer, script_of
+
+COMPILER_VERSION = "1"
+
+# Entry kinds. Character aliases: name (as in the lexicon), variant (generated spelling), partial (part of a
+# multi-part name). Context: franchise (a franchise name), cue (a franchise or character cue word).
+NAME, VARIANT, PARTIAL, FRANCHISE, CUE = "name", "variant", "partial", "franchise", "cue"
+_KIND_RANK = {NAME: 0, VARIANT: 1, PARTIAL: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    kind: str
+    char: int  # index into CompiledLexicon.characters, -1 for franchise context
+    franchise: str
+    alias: str  # the lexicon name this entry comes from, as written there
+    lang: str
+    note: str  # how the variant was generated
+    ambiguous: Optional[str]  # why the alias needs context, or None
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterInfo:
+    id: str
+    franchise: str
+    rightsholder: Optional[str]
+    descriptor: Optional[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FranchiseInfo:
+    id: str
+    name: str
+    rightsholder: Optional[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PatternInfo:
+    left: str  # script class of the first character
+    right: str  # script class of the last character
+    length: int
+    has_sep: bool
+
+
+@dataclass
+class CompiledLexicon:
+    digest: str
+    characters: list[CharacterInfo]
+    franchises: dict[str, FranchiseInfo]
+    patterns: list[str]
+    entries: list[tuple[Entry, ...]]
+    info: list[PatternInfo]
+    fuzzy: FuzzyIndex
+    common: dict[str, int]  # everyday Latin-script words -> zipf x 10
+    normalizer: Normalizer
+    automaton: object = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.automaton is None:
+            self.automaton = build_automaton(self.patterns)
+
+    def __getstate__(self) -> dict:
+        state = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "automaton"}
+        state["normalizer"] = self.normalizer.to_state()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        state["normalizer"] = Normalizer.from_state(state["normalizer"])
+        for k, v in state.items():
+            setattr(self, k, v)
+        self.automaton = build_automaton(self.patterns)
+
+    @property
+    def alias_count(self) -> int:
+        return sum(1 for es in self.entries for e in es if e.char >= 0)
+
+
+def build_automaton(patterns: list[str]):
+    return ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+
+
+def _edge_script(text: str, first: bool) -> str:
+    chars = text if first else reversed(text)
+    for c in chars:
+        if c not in SEPARATORS:
+            s = script_of(c)
+            return "latin" if s == "digit" else s
+    return "other"
+
+
+def _script_class(text: str) -> str:
+    scripts = {script_of(c) for c in text if c not in SEPARATORS and c != "ー"}
+    scripts.discard("digit")
+    scripts.discard("other")
+    if not scripts:
+        return "other"
+    if scripts <= {"kata"}:
+        return "kata"
+    if scripts <= {"hira", "kata"}:
+        return "hira"
+    if len(scripts) == 1:
+        return scripts.pop()
+    return "mixed"
+
+
+class _Builder:
+    def __init__(self, normalizer: Normalizer):
+        self.nz = normalizer
+        self.by_pattern: dict[str, list[Entry]] = {}
+
+    def norm(self, text: str) -> str:
+        return self.nz.normalize(text).text
+
+    def add(self, pattern: str, entry: Entry) -> None:
+        pattern = pattern.strip()
+        if not pattern:
+            return
+        self.by_pattern.setdefault(pattern, []).append(entry)
+        flat = despaced(pattern)
+        if flat and flat != pattern:
+            self.by_pattern.setdefault(flat, []).append(entry)
+
+
+def _resolve(entries: list[Entry]) -> tuple[Entry, ...]:
+    """Keep what one pattern may safely mean. Names win over generated spellings of another character;
+    generated spellings or partial names shared by two characters are dropped as unsafe."""
+    seen: dict[tuple[int, str], Entry] = {}
+    for e in entries:
+        key = (e.char, e.franchise if e.char < 0 else "")
+        old = seen.get(key)
+        if old is None or _KIND_RANK.get(e.kind, 9) < _KIND_RANK.get(old.kind, 9):
+            seen[key] = e
+    entries = list(seen.values())
+    context = [e for e in entries if e.char < 0]
+    chars = [e for e in entries if e.char >= 0]
+    if len({e.char for e in chars}) > 1:
+        names = [e for e in chars if e.kind == NAME]
+        chars = names  # only lexicon names may stay shared; generated forms are dropped
+    return tuple(chars + context)
+
+
+def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = None) -> CompiledLexicon:
+    nz = normalizer or Normalizer.build()
+    b = _Builder(nz)
+    characters: list[CharacterInfo] = []
+    franchises: dict[str, FranchiseInfo] = {}
+
+    for _path, lex in loaded.files:
+        fr = lex.franchise
+        franchises[fr.id] = FranchiseInfo(fr.id, fr.name, fr.rightsholder)
+        for lang, values in fr.names.items():
+            for v in values:
+                b.add(b.norm(v), Entry(FRANCHISE, -1, fr.id, v, lang, "franchise name", None))
+        for cue in fr.cues:
+            b.add(b.norm(cue), Entry(CUE, -1, fr.id, cue, "", "franchise cue", None))
+
+    partial_owner: dict[str, set[int]] = {}
+    partial_entries: list[tuple[str, Entry]] = []
+    for _path, lex in loaded.files:
+        for rec in lex.characters:
+            franchise = rec.franchise or lex.franchise.id
+            if franchise not in franchises:
+                franchises[franchise] = FranchiseInfo(franchise, franchise, rec.rightsholder)
+            rightsholder = rec.rightsholder if rec.rightsholder is not None else franchises[franchise].rightsholder
+            idx = len(characters)
+            characters.append(CharacterInfo(rec.id, franchise, rightsholder, rec.descriptor))
+            forced = {b.norm(a) for a in rec.ambiguous}
+            cleared = {b.norm(a) for a in rec.not_ambiguous}
+
+            def mark(surface: str, norm_text: str, lang: str, kind: str, inherited: Optional[str]) -> Optional[str]:
+                if norm_text in cleared:
+                    return None
+                if norm_text in forced:
+                    return "marked ambiguous in the lexicon"
+                if inherited:
+                    return inherited
+                return ambiguity.auto_reason(surface, norm_text, _script_class(norm_text), lang, kind)
+
+            names = [(lang, v, None) for lang, values in rec.names.items() for v in values]
+            names += [(a.lang or "", a.text, a.ambiguous) for a in rec.alias_records()]
+            for lang, surface, explicit in names:
+                n = b.norm(surface)
+                if explicit is True:
+                    reason: Optional[str] = "marked ambiguous in the lexicon"
+                elif explicit is False:
+                    reason = None
+                else:
+                    reason = mark(surface, n, lang, NAME, None)
+                b.add(n, Entry(NAME, idx, franchise, surface, lang, "lexicon name", reason))
+                variants: list[tuple[str, str]] = []
+                if is_latin(n):
+                    variants += latin_variants(n)
+                elif lang.startswith("ja"):
+                    variants += kana_variants(surface, b.norm)
+                elif lang.startswith("ko"):
+                    variants += hangul_variants(n)
+                for v, note in variants:
+                    if v == n:
+                        continue
+                    vreason = mark(v, v, "ja-Latn" if note == "romaji" else lang, VARIANT, reason)
+                    if note == "hiragana" and len(v) < 3:
+                        continue
+                    b.add(v, Entry(VARIANT, idx, franchise, surface, lang, note, vreason))
+            for part, lang, note in name_parts(rec.names, b.norm):
+                compact = despaced(part)
+                if (is_latin(part) and len(compact) < 4) or len(compact) < 2:
+                    continue
+                partial_owner.setdefault(part, set()).add(idx)
+                reason = mark(part, part, lang, PARTIAL, None)
+                if reason is None:
+                    z, zl = ambiguity.max_zipf(part, ambiguity.LATIN_LANGS if is_latin(part) else ambiguity.CJK_LANGS)
+                    if z >= 3.0:
+                        reason = f"common word (zipf {z} {zl})"
+                partial_entries.append((part, Entry(PARTIAL, idx, franchise, surface_of(rec.names, lang), lang, note, reason)))
+            for cue in rec.cues:
+                b.add(b.norm(cue), Entry(CUE, idx, franchise, cue, "", "character cue", None))
+
+    for part, entry in partial_entries:
+        if len(partial_owner[part]) == 1:
+            b.add(part, entry)
+
+    patterns: list[str] = []
+    entries: list[tuple[Entry, ...]] = []
+    info: list[PatternInfo] = []
+    for pattern, es in b.by_pattern.items():
+        resolved = _resolve(es)
+        if not resolved:
+            continue
+        patterns.append(pattern)
+        entries.append(resolved)
+        info.append(
+            PatternInfo(
+                _edge_script(pattern, True),
+                _edge_script(pattern, False),
+                len(pattern),
+                any(c in SEPARATORS for c in pattern),
+            )
+        )
+
+    fuzzy_targets = []
+    for i, (p, es) in enumerate(zip(patterns, entries)):
+        if any(e.char >= 0 for e in es) and not info[i].has_sep and p.isascii() and p.isalpha() and len(p) >= 5:
+            fuzzy_targets.append((p, i))
+    common = ambiguity.common_words(b.norm)
+    fuzzy = FuzzyIndex.build(fuzzy_targets)
+    return CompiledLexicon(loaded.digest, characters, franchises, patterns, entries, info, fuzzy, common, nz)
+
+
+def surface_of(names: dict[str, list[str]], lang: str) -> str:
+    values = names.get(lang) or names.get("en") or next(iter(names.values()))
+    return values[0]

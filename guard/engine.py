@@ -1,0 +1,106 @@
+"""`Guard`: the compiled lexicon, the scanner and the policy engine, as one immutable object."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from guard.cache import compile_cached
+from guard.compiler import CompiledLexicon
+from guard.lexicon.loader import load_lexicons
+from guard.matcher import Scanner
+from guard.models import CheckContext, Decision, Match
+
+PathLike = Union[str, Path]
+
+
+class Guard:
+    """Detects characters (`scan`) and decides what to do about them (`check`).
+
+    Build it once at start-up; it is immutable and thread-safe. To reload, build a new one and swap it whole.
+    """
+
+    def __init__(self, compiled: CompiledLexicon, policy=None, *, lexicon_paths: Sequence[Path] = (), policy_paths: Sequence[Path] = ()):
+        self.compiled = compiled
+        self.scanner = Scanner(compiled)
+        self.policy = policy
+        self.lexicon_paths = tuple(lexicon_paths)
+        self.policy_paths = tuple(policy_paths)
+
+    # -- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def from_paths(
+        cls,
+        lexicons: Optional[Sequence[PathLike]] = None,
+        policies: Optional[Sequence[PathLike]] = None,
+        *,
+        unknown_action: str = "reject",
+        cache_dir: Optional[PathLike] = None,
+        use_cache: bool = True,
+    ) -> "Guard":
+        """Lexicon and policy files or directories; None means the bundled ones."""
+        loaded = load_lexicons(lexicons)
+        compiled = compile_cached(loaded, cache_dir=Path(cache_dir) if cache_dir else None, use_cache=use_cache)
+        policy = _load_policy(policies, unknown_action)
+        return cls(
+            compiled,
+            policy,
+            lexicon_paths=[p for p, _ in loaded.files],
+            policy_paths=[Path(p) for p in policies] if policies else [],
+        )
+
+    @classmethod
+    def default(cls) -> "Guard":
+        """The bundled lexicons and example policies."""
+        return cls.from_paths()
+
+    # -- use --------------------------------------------------------------------------------------------
+    @property
+    def lexicon_version(self) -> str:
+        return self.compiled.digest[:16]
+
+    @property
+    def policy_version(self) -> str:
+        return getattr(self.policy, "version", "")
+
+    def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
+        """Character mentions in `text`, in order. With include_candidates, ambiguous names that lack
+        corroborating context are included too, with `confirmed=False`."""
+        return self.scanner.scan(text, include_candidates=include_candidates)
+
+    def check(self, prompt: str, context: Union[CheckContext, dict, None] = None) -> Decision:
+        """Scan the prompt and apply the rightsholders' policies."""
+        if self.policy is None:
+            raise RuntimeError("this Guard has no policy engine")
+        if context is None:
+            ctx = CheckContext()
+        elif isinstance(context, CheckContext):
+            ctx = context
+        else:
+            ctx = CheckContext.model_validate(context)
+        return self.policy.decide(prompt, self.scanner.scan(prompt), ctx, rescan=self.scanner.scan)
+
+
+def _load_policy(policies, unknown_action):
+    try:
+        from guard.policy.engine import PolicyEngine
+    except ImportError:  # the policy engine is optional while it is being built
+        return None
+    if policies:
+        return PolicyEngine.from_paths(policies, unknown_action=unknown_action)
+    return PolicyEngine.default() if unknown_action == "reject" else PolicyEngine.from_paths(
+        [PolicyEngine.default_dir()], unknown_action=unknown_action
+    )
+
+
+_default: Optional[Guard] = None
+_default_lock = threading.Lock()
+
+
+def default_guard() -> Guard:
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Guard.default()
+    return _default

@@ -1,0 +1,121 @@
+"""Alias expansion at compile time: the spellings people type that the lexicon does not list.
+
+Every function takes a name as written in the lexicon and returns (normalized variant, note) pairs. The
+normalizer is passed in so variants are normalized exactly like prompts.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Callable
+
+import jaconv
+
+from guard.normalize import SEPARATORS, script_of
+
+Norm = Callable[[str], str]
+
+_KATAKANA_NAME = re.compile(r"^[\u30a0-\u30ff\u31f0-\u31ff・ー]+$")
+_LONG_ROMAJI = [("ou", "o"), ("oo", "o"), ("uu", "u"), ("aa", "a"), ("ii", "i"), ("ee", "e")]
+
+
+def despaced(text: str) -> str:
+    return "".join(c for c in text if c not in SEPARATORS)
+
+
+def is_latin(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and all(script_of(c) == "latin" for c in letters)
+
+
+def latin_variants(norm_name: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    parts = norm_name.split()
+    if len(parts) == 2:
+        out.append((f"{parts[1]} {parts[0]}", "name order swapped"))
+        out.append((parts[1] + parts[0], "name order swapped, joined"))
+    if norm_name[-1:].isalpha():
+        plural = norm_name + ("es" if re.search(r"(s|x|z|ch|sh)$", norm_name) else "s")
+        out.append((plural, "plural"))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _kakasi():
+    import pykakasi
+
+    return pykakasi.kakasi()
+
+
+def romaji_forms(kana: str) -> list[str]:
+    """Hepburn, Kunrei and passport romanizations of a kana name, with and without doubled long vowels."""
+    items = _kakasi().convert(kana)
+    forms = set()
+    for system in ("hepburn", "kunrei", "passport"):
+        forms.add("".join(i[system] for i in items))
+    for f in list(forms):
+        short = f
+        for long, single in _LONG_ROMAJI:
+            short = short.replace(long, single)
+        forms.add(short)
+    return sorted(f for f in forms if f and f.isascii())
+
+
+def kana_variants(name: str, norm: Norm) -> list[tuple[str, str]]:
+    """Hiragana spelling and romaji of a katakana name (リザードン -> りざーどん, rizaadon, rizadon)."""
+    if not _KATAKANA_NAME.match(name):
+        return []
+    out: list[tuple[str, str]] = []
+    hira = norm(jaconv.kata2hira(name))
+    out.append((hira, "hiragana"))
+    for r in romaji_forms(name.replace("・", "")):
+        if len(r) >= 4:
+            out.append((norm(r), "romaji"))
+    return out
+
+
+def hangul_variants(norm_name: str) -> list[tuple[str, str]]:
+    parts = norm_name.split()
+    if len(parts) >= 2:
+        return [("".join(parts), "joined")]
+    return []
+
+
+def kanji_split(kanji: str, english: str) -> int | None:
+    """Where a Japanese-style kanji name splits into family and given name, by aligning readings with the
+    English parts (神里綾華 / Kamisato Ayaka -> 2). Falls back to the middle for four-character names."""
+    parts = english.lower().split()
+    if len(parts) != 2 or len(kanji) < 3 or not all(script_of(c) == "han" for c in kanji):
+        return None
+    kks = _kakasi()
+    for k in range(1, len(kanji)):
+        left = "".join(i["hepburn"] for i in kks.convert(kanji[:k]))
+        right = "".join(i["hepburn"] for i in kks.convert(kanji[k:]))
+        if left == parts[0] and right == parts[1]:
+            return k
+    return 2 if len(kanji) == 4 else None
+
+
+def name_parts(names: dict[str, list[str]], norm: Norm) -> list[tuple[str, str, str]]:
+    """Parts of a multi-part personal name: (normalized part, language, note).
+
+    Only names that the Japanese data writes in kanji count as personal names with family and given parts;
+    this keeps "Iron Moth" and "Tapu Koko" from yielding "moth" or "koko".
+    """
+    english = (names.get("en") or [""])[0]
+    ja = (names.get("ja") or [""])[0]
+    split = kanji_split(ja, english) if ja else None
+    if split is None:
+        return []
+    out: list[tuple[str, str, str]] = []
+    for part in english.split():
+        out.append((norm(part), "en", "part of the name"))
+    for tag in ("ja", "zh-Hans", "zh-Hant"):
+        for value in names.get(tag, []):
+            if len(value) == len(ja) and all(script_of(c) == "han" for c in value):
+                out.append((norm(value[:split]), tag, "family name"))
+                out.append((norm(value[split:]), tag, "given name"))
+    for value in names.get("ko", []):
+        for part in value.split():
+            out.append((norm(part), "ko", "part of the name"))
+    return out

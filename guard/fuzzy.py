@@ -1,0 +1,116 @@
+"""Typo matching driven by a candidate index, so its cost does not grow with the lexicon.
+
+The index maps every single-character deletion of each Latin alias (and of a coarse phonetic key of it) to the
+alias: a symmetric-delete index. A token's own deletions are looked up in one vectorized binary search, and the
+few candidates found are verified with rapidfuzz's optimal-string-alignment distance against a threshold that
+depends on length. One deletion on each side finds every alias within one substitution, insertion, deletion or
+swap of adjacent letters; the phonetic key adds spelling-by-ear errors (Raichoo, Keching).
+"""
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import numpy as np
+from rapidfuzz.distance import OSA
+
+_PHONETIC = [
+    (re.compile(r"ph"), "f"),
+    (re.compile(r"ck"), "k"),
+    (re.compile(r"q(?!u)"), "ch"),
+    (re.compile(r"qu"), "kw"),
+    (re.compile(r"x"), "sh"),
+    (re.compile(r"oo|ou"), "u"),
+    (re.compile(r"ee"), "i"),
+    (re.compile(r"y"), "i"),
+    (re.compile(r"z"), "s"),
+    (re.compile(r"(.)\1+"), r"\1"),
+]
+
+
+def phonetic_key(word: str) -> str:
+    for pattern, repl in _PHONETIC:
+        word = pattern.sub(repl, word)
+    return word
+
+
+def _deletes(word: str) -> list[str]:
+    return [word] + [word[:i] + word[i + 1 :] for i in range(len(word))]
+
+
+def _hash(s: str) -> int:
+    return zlib.crc32(s.encode("utf-8"))
+
+
+def max_distance(length: int) -> int:
+    """Edits allowed for an alias of this length: none below 5 letters, one up to 8, two beyond."""
+    if length < 5:
+        return 0
+    if length <= 8:
+        return 1
+    return 2
+
+
+@dataclass
+class FuzzyIndex:
+    keys: np.ndarray  # uint32 hashes, sorted
+    targets: np.ndarray  # int32 index into `words`, aligned with keys
+    words: list[str]  # the alias text of each target
+    patterns: list[int]  # the pattern index of each target
+    phonetic: list[str]
+
+    @classmethod
+    def build(cls, targets: Iterable[tuple[str, int]]) -> "FuzzyIndex":
+        words: list[str] = []
+        patterns: list[int] = []
+        phonetic: list[str] = []
+        hashes: list[int] = []
+        owners: list[int] = []
+        for word, pattern in targets:
+            t = len(words)
+            words.append(word)
+            patterns.append(pattern)
+            key = phonetic_key(word)
+            phonetic.append(key)
+            variants = set(_deletes(word))
+            variants.update("\x01" + d for d in _deletes(key))
+            for v in variants:
+                hashes.append(_hash(v))
+                owners.append(t)
+        keys = np.asarray(hashes, dtype=np.uint32)
+        order = np.argsort(keys, kind="stable")
+        return cls(keys[order], np.asarray(owners, dtype=np.int32)[order], words, patterns, phonetic)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def lookup(self, token: str) -> Optional[tuple[int, float, int]]:
+        """Best (pattern index, score, distance) within the allowed distance of `token`, or None."""
+        if len(self.words) == 0 or len(token) < 5:
+            return None
+        key = phonetic_key(token)
+        probes = set(_deletes(token))
+        probes.update("\x01" + d for d in _deletes(key))
+        h = np.fromiter((_hash(p) for p in probes), dtype=np.uint32, count=len(probes))
+        lo = np.searchsorted(self.keys, h, side="left")
+        hi = np.searchsorted(self.keys, h, side="right")
+        found = {int(t) for a, b in zip(lo.tolist(), hi.tolist()) if b > a for t in self.targets[a:b]}
+        best: Optional[tuple[int, float, int]] = None
+        for t in found:
+            word = self.words[t]
+            limit = max_distance(len(word))
+            if limit == 0 or abs(len(word) - len(token)) > limit:
+                continue
+            d = OSA.distance(token, word, score_cutoff=limit)
+            if d > limit:
+                # Spelling by ear: equal phonetic keys, or one edit apart, count as one edit.
+                pd = OSA.distance(key, self.phonetic[t], score_cutoff=1)
+                if pd > 1 or len(word) < 6:
+                    continue
+                d = limit
+            score = 1.0 - d / max(len(word), len(token))
+            if best is None or score > best[1]:
+                best = (self.patterns[t], score, d)
+        return best

@@ -1,0 +1,145 @@
+"""`guard lexicon import`: regenerate lexicon files from the shared character JSONL data.
+
+Re-running it is safe: an existing file keeps its franchise record, comments, and every hand-made field of a
+character (aliases, cues, ambiguity overrides, examples). Only `names` is refreshed from the data, and
+characters new in the data are appended.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+from typing import Iterable, Optional
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from guard.errors import LexiconError
+from guard.lexicon.loader import load_file
+
+HEADER = (
+    "{name} lexicon for character-guard.\n"
+    "Names come from {source} (see README: Data sources and licences); re-run `guard lexicon import` to refresh\n"
+    "them. Hand edits to the franchise record, aliases, cues, ambiguity overrides and examples are kept.\n"
+    "Schema: lexicons/README.md"
+)
+
+
+def franchise_slug(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")
+
+
+def _flow(values: Iterable[str]) -> CommentedSeq:
+    seq = CommentedSeq(list(values))
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _names_map(names: dict[str, list[str]]) -> CommentedMap:
+    m = CommentedMap()
+    for tag, values in names.items():
+        m[tag] = _flow(values)
+    return m
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.allow_unicode = True
+    return y
+
+
+def read_records(path: Path) -> list[dict]:
+    records = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LexiconError(str(path), f"invalid JSON: {exc.msg}", line=lineno) from None
+            for key in ("id", "franchise", "names"):
+                if key not in rec:
+                    raise LexiconError(str(path), "missing field", line=lineno, field=key)
+            rec["_line"] = lineno
+            records.append(rec)
+    return records
+
+
+def read_ambiguous(path: Optional[Path]) -> dict[str, list[str]]:
+    """character id -> names that the curated list says are also common words."""
+    out: dict[str, list[str]] = {}
+    if path is None or not path.exists():
+        return out
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rec = json.loads(line)
+                out.setdefault(rec["id"], [])
+                if rec["name"] not in out[rec["id"]]:
+                    out[rec["id"]].append(rec["name"])
+    return out
+
+
+def import_records(
+    source: Path,
+    out_dir: Path,
+    *,
+    ambiguous_path: Optional[Path] = None,
+) -> list[Path]:
+    """Write or update one lexicon file per franchise found in `source`. Returns the files written."""
+    records = read_records(source)
+    if ambiguous_path is None:
+        candidate = source.parent / "ambiguous_names.jsonl"
+        ambiguous_path = candidate if candidate.exists() else None
+    curated = read_ambiguous(ambiguous_path)
+    by_franchise: dict[str, list[dict]] = {}
+    for rec in records:
+        by_franchise.setdefault(franchise_slug(rec["franchise"]), []).append(rec)
+
+    written = []
+    y = _yaml()
+    for slug, recs in by_franchise.items():
+        path = out_dir / f"{slug}.yaml"
+        if path.exists():
+            load_file(path)  # refuse to merge into a file that does not validate
+            doc = y.load(path.read_text(encoding="utf-8"))
+        else:
+            doc = CommentedMap()
+            doc["version"] = 1
+            fr = CommentedMap()
+            fr["id"] = slug
+            fr["name"] = recs[0]["franchise"]
+            fr["rightsholder"] = recs[0].get("rightsholder")
+            fr["names"] = _names_map({"en": [recs[0]["franchise"]]})
+            fr["cues"] = _flow([])
+            doc["franchise"] = fr
+            doc["characters"] = CommentedSeq()
+            doc.yaml_set_start_comment(HEADER.format(name=recs[0]["franchise"], source=source.name))
+        existing = {c["id"]: c for c in doc["characters"]}
+        file_rightsholder = doc["franchise"].get("rightsholder")
+        for rec in recs:
+            char = existing.get(rec["id"])
+            if char is None:
+                char = CommentedMap()
+                char["id"] = rec["id"]
+                doc["characters"].append(char)
+                existing[rec["id"]] = char
+            if rec.get("rightsholder") != file_rightsholder:
+                char["rightsholder"] = rec.get("rightsholder")
+            char["names"] = _names_map(rec["names"])
+            names = {n for values in rec["names"].values() for n in values}
+            amb = [n for n in curated.get(rec["id"], []) if n in names]
+            if amb:
+                merged = list(char.get("ambiguous", []))
+                merged += [n for n in amb if n not in merged]
+                char["ambiguous"] = _flow(merged)
+        with open(path, "w", encoding="utf-8") as fh:
+            y.dump(doc, fh)
+        load_file(path)
+        written.append(path)
+    return written

@@ -1,0 +1,91 @@
+"""Loading lexicon files and directories."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence, Union
+
+from pydantic import ValidationError
+
+from guard.errors import LexiconError
+from guard.lexicon.schema import LexiconFile
+from guard.yamlio import _line_of, load_yaml, read_text
+
+PathLike = Union[str, Path]
+
+
+def bundled_lexicon_dir() -> Path:
+    return Path(str(resources.files("lexicons")))
+
+
+def expand_paths(paths: Iterable[PathLike]) -> list[Path]:
+    """Files as given, and every *.yaml / *.yml in a directory, sorted, so the result is deterministic."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.iterdir() if q.suffix in (".yaml", ".yml") and q.is_file()))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise LexiconError(str(p), "no such file or directory")
+    if not out:
+        raise LexiconError(", ".join(str(p) for p in paths) or "(none)", "no lexicon files found")
+    return out
+
+
+@dataclass(frozen=True)
+class LoadedLexicon:
+    files: tuple[tuple[Path, LexiconFile], ...]
+    digest: str
+
+
+def load_file(path: PathLike) -> LexiconFile:
+    path = Path(path)
+    data = load_yaml(path, LexiconError)
+    if data is None:
+        raise LexiconError(str(path), "file is empty")
+    try:
+        return LexiconFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err.get("loc", ()))
+        # Tagged unions add the member type to the location; keep only real keys and indexes.
+        loc = tuple(p for p in loc if isinstance(p, int) or p in _known_keys(data, loc))
+        field = ".".join(str(p) for p in loc) or None
+        more = f" (and {exc.error_count() - 1} more errors)" if exc.error_count() > 1 else ""
+        line = _line_of(read_text(path, LexiconError), loc)
+        raise LexiconError(str(path), err.get("msg", "invalid value") + more, line=line, field=field) from None
+
+
+def _known_keys(data, loc) -> set:
+    keys: set = set()
+    node = data
+    for p in loc:
+        if isinstance(node, dict):
+            keys.update(node.keys())
+            node = node.get(p)
+        elif isinstance(node, list) and isinstance(p, int) and p < len(node):
+            node = node[p]
+        else:
+            break
+    return keys
+
+
+def load_lexicons(paths: Sequence[PathLike] | None = None) -> LoadedLexicon:
+    files = expand_paths(paths if paths else [bundled_lexicon_dir()])
+    h = hashlib.sha256()
+    loaded = []
+    seen_ids: dict[str, Path] = {}
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+        lex = load_file(f)
+        for c in lex.characters:
+            if c.id in seen_ids:
+                raise LexiconError(str(f), f"character id {c.id} is already defined in {seen_ids[c.id]}", field="characters.id")
+            seen_ids[c.id] = f
+        loaded.append((f, lex))
+    return LoadedLexicon(tuple(loaded), h.hexdigest())

@@ -1,0 +1,245 @@
+"""The per-prompt scan: normalization, one Aho-Corasick pass, boundary rules, fuzzy typos, and context.
+
+Nothing here does I/O or builds anything; it only reads the `CompiledLexicon`.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from guard.compiler import CUE, FRANCHISE, NAME, PARTIAL, CompiledLexicon, Entry
+from guard.models import Match
+from guard.normalize import despace, fold_long_vowels
+
+# Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
+_PARTICLES = (
+    "가 이 은 는 을 를 와 과 의 에 도 만 랑 이랑 하고 에게 에서 한테 께 께서 로 으로 처럼 보다 까지 부터 "
+    "야 아 여 이여 이다 다 들 님 씨 라는 이라는 란 이란 같은 조차 마저 뿐 밖에 나 이나"
+).split()
+_PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES for b in _PARTICLES)
+
+EVERYDAY_WORD = 30  # zipf x 10: "sand" 44, "two" 61; "xing" 27 and "qiu" 26 are not everyday words
+_LATIN_TOKEN = re.compile(r"(?<![a-z0-9])[a-z]{5,}(?![a-z0-9])")
+
+_METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
+_SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
+
+
+def _is_latin_or_digit(c: str) -> bool:
+    return (c < "\u0250" and c.isalnum()) or ("\u1e00" <= c <= "\u1eff")
+
+
+def _is_kata(c: str) -> bool:
+    # The middle dot ・ (U+30FB) and the double hyphen ゠ sit in the katakana block but separate words.
+    return ("\u30a1" <= c <= "\u30ff" and c != "\u30fb") or "\u31f0" <= c <= "\u31ff"
+
+
+def _is_hira(c: str) -> bool:
+    return "\u3040" <= c <= "\u309f"
+
+
+def _is_hangul(c: str) -> bool:
+    return "\uac00" <= c <= "\ud7a3" or "\u1100" <= c <= "\u11ff" or "\u3130" <= c <= "\u318f"
+
+
+def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int) -> bool:
+    """Whether a hit at t[s:e] stands on word boundaries appropriate to its scripts."""
+    before = t[s - 1] if s > 0 else ""
+    after = t[e] if e < len(t) else ""
+    if left == "latin":
+        if before and _is_latin_or_digit(before):
+            return False
+    elif left == "kata":
+        if length < 5 and before and _is_kata(before):
+            return False
+    elif left == "hira":
+        if length <= 3 and before and (_is_hira(before) or _is_kata(before)):
+            return False
+    elif left == "hangul":
+        if before and _is_hangul(before):
+            return False
+    if right == "latin":
+        if after and _is_latin_or_digit(after):
+            return False
+    elif right == "kata":
+        if length < 5 and after and _is_kata(after):
+            return False
+    elif right == "hangul":
+        if after and _is_hangul(after):
+            end = e
+            while end < len(t) and _is_hangul(t[end]):
+                end += 1
+            if t[e:end] not in _PARTICLE_SUFFIXES:
+                return False
+    return True
+
+
+class _Candidate:
+    __slots__ = ("s", "e", "pid", "method", "score", "note", "extra_ambiguity")
+
+    def __init__(self, s: int, e: int, pid: int, method: Optional[str], score: Optional[float], note: str = "", extra: Optional[str] = None):
+        self.s, self.e, self.pid = s, e, pid
+        self.method, self.score, self.note = method, score, note
+        self.extra_ambiguity = extra
+
+
+class Scanner:
+    """Finds character mentions. Immutable after construction; safe to share between threads."""
+
+    def __init__(self, compiled: CompiledLexicon):
+        self.c = compiled
+        self._normalize = compiled.normalizer.normalize
+        self._find = compiled.automaton.find_matches_as_indexes
+        self._entries = compiled.entries
+        self._info = compiled.info
+        self._has_char = [any(e.char >= 0 for e in es) for es in compiled.entries]
+        self._has_context = [any(e.char < 0 or e.kind == CUE for e in es) for es in compiled.entries]
+
+    def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
+        nt = self._normalize(text)
+        t = nt.text
+        entries, info = self._entries, self._info
+        cands: list[_Candidate] = []
+        context: dict[str, str] = {}  # franchise id -> evidence
+        char_cues: dict[int, str] = {}
+        context_spans: list[tuple[int, int]] = []
+
+        for pid, s, e in self._find(t, overlapping=True):
+            inf = info[pid]
+            if not boundary_ok(t, s, e, inf.left, inf.right, inf.length):
+                continue
+            if self._has_context[pid]:
+                self._note_context(entries[pid], context, char_cues)
+                context_spans.append((s, e))
+            if self._has_char[pid]:
+                cands.append(_Candidate(s, e, pid, None, None))
+
+        if len(t) > 2:
+            self._despaced_hits(t, cands, context, char_cues)
+
+        chosen = _select(cands, entries)
+        covered = [(c.s, c.e) for c in chosen] + context_spans
+        self._fuzzy_hits(t, chosen, covered)
+
+        # Unambiguous mentions are context for the other names of their franchise.
+        for cand in chosen:
+            for en in entries[cand.pid]:
+                if en.char >= 0 and en.ambiguous is None and cand.extra_ambiguity is None:
+                    context.setdefault(en.franchise, f"unambiguous character {self.c.characters[en.char].id} in the prompt")
+
+        out: list[Match] = []
+        for cand in chosen:
+            out.extend(self._matches(nt, cand, context, char_cues, include_candidates))
+        out.sort(key=lambda m: (m.start, m.end, m.character_id))
+        return out
+
+    # -- pieces -----------------------------------------------------------------------------------------
+    def _note_context(self, es: tuple[Entry, ...], context: dict[str, str], char_cues: dict[int, str]) -> None:
+        for en in es:
+            if en.kind == FRANCHISE:
+                context.setdefault(en.franchise, f"franchise named: {en.alias!r}")
+            elif en.kind == CUE:
+                if en.char >= 0:
+                    char_cues.setdefault(en.char, f"character cue: {en.alias!r}")
+                else:
+                    context.setdefault(en.franchise, f"franchise cue: {en.alias!r}")
+
+    def _despaced_hits(self, t: str, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
+        """Names broken up by separators: P i k a c h u, Xing Qiu, ピ・カ・チュウ, 皮 卡 丘."""
+        joined, index, runs = despace(t)
+        if len(runs) < 2:
+            return
+        joined = fold_long_vowels(joined)
+        info, common = self._info, self.c.common
+        for pid, ds, de in self._find(joined, overlapping=True):
+            s, e = index[ds], index[de - 1] + 1
+            if e - s == de - ds:
+                continue  # contiguous in the text: the main pass saw it
+            inf = info[pid]
+            if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length):
+                continue
+            if s > 0 and t[s - 1].isalnum() and not any(a == s for a, _ in runs):
+                continue
+            if self._has_context[pid]:
+                self._note_context(self._entries[pid], context, char_cues)
+            if not self._has_char[pid]:
+                continue
+            pieces = [t[a:b] for a, b in runs if a < e and b > s]
+            extra = None
+            if all(len(p) >= 2 for p in pieces) and all(common.get(p, 0) >= EVERYDAY_WORD for p in pieces):
+                extra = "joined from ordinary words: " + " ".join(pieces)
+            cands.append(_Candidate(s, e, pid, "despaced", 0.9, "separators removed", extra))
+
+    def _fuzzy_hits(self, t: str, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
+        fuzzy, common = self.c.fuzzy, self.c.common
+        if not len(fuzzy):
+            return
+        for m in _LATIN_TOKEN.finditer(t):
+            word = m.group(0)
+            if word in common:
+                continue
+            s, e = m.span()
+            if any(a < e and s < b for a, b in covered):
+                continue
+            hit = fuzzy.lookup(word)
+            if hit is None:
+                continue
+            pid, score, dist = hit
+            chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), f"{dist} edit(s) from {self.c.patterns[pid]!r}"))
+            covered.append((s, e))
+
+    def _matches(self, nt, cand: _Candidate, context: dict, char_cues: dict, include_candidates: bool) -> list[Match]:
+        out = []
+        os_, oe = nt.span(cand.s, cand.e)
+        surface = nt.original[os_:oe]
+        normalized = nt.text[cand.s : cand.e]
+        seen = set()
+        for en in self._entries[cand.pid]:
+            if en.char < 0 or en.char in seen or en.kind == CUE:
+                continue
+            seen.add(en.char)
+            ch = self.c.characters[en.char]
+            # A typo is by construction not the everyday word that made its alias ambiguous.
+            reason = cand.extra_ambiguity or (None if cand.method == "fuzzy" else en.ambiguous)
+            evidence: list[str] = []
+            confirmed = True
+            if reason is not None:
+                why = char_cues.get(en.char) or context.get(en.franchise)
+                if why is None:
+                    confirmed = False
+                    evidence.append(f"ambiguous ({reason}); no context for {ch.franchise}")
+                else:
+                    evidence.append(f"ambiguous ({reason}); confirmed by {why}")
+            if not confirmed and not include_candidates:
+                continue
+            method = cand.method or _METHOD.get(en.kind, "variant")
+            score = cand.score if cand.score is not None else _SCORE.get(en.kind, 0.9)
+            note = cand.note or en.note
+            if note:
+                evidence.insert(0, note)
+            out.append(
+                Match(
+                    ch.id, ch.franchise, ch.rightsholder, os_, oe, surface, en.alias, method, score,
+                    normalized, en.lang, confirmed, tuple(evidence),
+                )
+            )
+        return out
+
+
+def _rank(cand: _Candidate, entries) -> tuple:
+    es = entries[cand.pid]
+    best_kind = min((0 if e.kind == NAME else 1 if e.kind == "variant" else 2) for e in es if e.char >= 0)
+    exactness = 0 if cand.method is None else 1 if cand.method == "despaced" else 2
+    return (-(cand.e - cand.s), exactness, best_kind, cand.s)
+
+
+def _select(cands: list[_Candidate], entries) -> list[_Candidate]:
+    """Longest mention wins where hits overlap (Mewtwo over Mew, Porygon-Z over Porygon)."""
+    if len(cands) <= 1:
+        return cands
+    cands.sort(key=lambda c: _rank(c, entries))
+    chosen: list[_Candidate] = []
+    for c in cands:
+        if all(c.e <= k.s or c.s >= k.e for k in chosen):
+            chosen.append(c)
+    return chosen

@@ -1,0 +1,321 @@
+"""Text normalization with an offset map back to the original text.
+
+One function, `Normalizer.normalize`, serves both sides: lexicon aliases at compile time and prompts on the
+hot path, so whatever folding it does can never make an alias and its mention disagree.
+
+What it folds:
+- NFKC, case folding, Latin diacritics (é -> e), half-width katakana, full-width forms;
+- format characters (zero-width space, soft hyphen, word joiner, BOM ...) and variation selectors: removed;
+- traditional Chinese characters to simplified (OpenCC's t2s tables, character by character);
+- katakana and hiragana long vowels: a vowel kana that lengthens the previous kana becomes "ー"
+  (ピカチュウ and ピカチュー both become ピカチュー);
+- leetspeak inside tokens that mix letters and digits (P1kachu, 3mb04r);
+- Cyrillic and Greek homoglyphs inside tokens that mix scripts or that fold entirely to Latin (Рikасhu),
+  from the Unicode confusables data.
+
+Speed: the per-character mapping is precomputed into two tables. Characters that map to exactly one character
+go through `str.translate` (C speed, offsets unchanged). Only a prompt containing a character that maps to zero or
+several characters, a kana voicing mark or a homoglyph candidate takes the slower Python path that records offsets.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Optional
+
+LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+# A token (letters, digits, @, $) that holds a digit or symbol; the callback checks it also holds a letter.
+_LEET_TOKEN = re.compile(r"(?<![a-z0-9@$])(?=[a-z]*+[0-9@$])[a-z0-9@$]++")
+_HAS_LEET = re.compile(r"[0134579@$]")
+
+# Vowel of each kana (katakana and hiragana), for folding long vowels. Small kana count as their vowel.
+_VOWEL_ROWS = {
+    "a": "アカガサザタダナハバパマヤャラワァヵ",
+    "i": "イキギシジチヂニヒビピミリィ",
+    "u": "ウクグスズツヅヌフブプムユュルゥ",
+    "e": "エケゲセゼテデネヘベペメレェヶ",
+    "o": "オコゴソゾトドノホボポモヨョロヲォ",
+}
+_KANA_MARKS = "\u3099\u309a\u309b\u309c\uff9e\uff9f"
+# A vowel kana after a kana of the same vowel (or ウ after an o-row kana: トウ -> トー) is a long vowel.
+_LONG_VOWEL_PATTERNS = []
+for _vowel, _long in (("a", "アあ"), ("i", "イい"), ("u", "ウう"), ("e", "エえイい"), ("o", "オおウう")):
+    _row = _VOWEL_ROWS[_vowel]
+    _row += "".join(chr(ord(c) - 0x60) for c in _row if 0x30A1 <= ord(c) <= 0x30F6)
+    _LONG_VOWEL_PATTERNS.append(f"(?<=[{_row}])[{_long}]")
+_LONG_VOWEL = re.compile("|".join(_LONG_VOWEL_PATTERNS))
+_HAS_KANA = re.compile(r"[\u3041-\u30ff]")
+
+SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%")
+
+
+def _is_latin_letter(ch: str) -> bool:
+    return ch < "\u0250" and ch.isalpha()
+
+
+def script_of(ch: str) -> str:
+    """Coarse script class used for boundary rules: latin, digit, kata, hira, han, hangul, other."""
+    o = ord(ch)
+    if ch.isdigit():
+        return "digit"
+    if o < 0x250 and ch.isalpha():
+        return "latin"
+    if 0x30A0 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF:
+        return "kata"
+    if 0x3040 <= o <= 0x309F:
+        return "hira"
+    if 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FFFF or o == 0x3005:
+        return "han"
+    if 0xAC00 <= o <= 0xD7A3 or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F:
+        return "hangul"
+    if ch.isalpha():
+        return "alpha"
+    return "other"
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """Normalized text plus the map back to the original.
+
+    `offsets` is None when normalization kept every character in place (the common case); otherwise
+    `offsets[i]` is the original index of normalized character i, and `offsets[len(text)]` the original length.
+    """
+
+    original: str
+    text: str
+    offsets: Optional[list[int]] = None
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original span covering normalized span [start, end)."""
+        if self.offsets is None:
+            return start, end
+        offs = self.offsets
+        if end <= start:
+            return offs[start], offs[start]
+        orig_end = offs[end - 1] + 1
+        upper = offs[end]
+        # Extend over marks that were composed into the last character (ﾊﾞ, e + U+0301); zero-width
+        # characters removed after the span stay outside it.
+        while orig_end < upper and (
+            self.original[orig_end] in _KANA_MARKS or unicodedata.category(self.original[orig_end]) in ("Mn", "Me")
+        ):
+            orig_end += 1
+        return offs[start], orig_end
+
+
+class Normalizer:
+    """Holds the precomputed tables. Build once (or load from the compiled cache) and share."""
+
+    def __init__(self, one_to_one: dict[int, str], special: dict[str, str], homoglyphs: dict[str, str]):
+        self.one_to_one = one_to_one
+        self.special = special
+        self.homoglyphs = homoglyphs
+        slow_chars = set(special) | set(homoglyphs) | set(_KANA_MARKS)
+        self._slow_re = re.compile("[" + "".join(_class_escape(c) for c in sorted(slow_chars)) + "]")
+        self._homoglyph_table = str.maketrans(homoglyphs)
+
+    # -- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def build(cls) -> "Normalizer":
+        t2s = _t2s_converter()
+        one_to_one: dict[int, str] = {}
+        special: dict[str, str] = {}
+        ranges = [(0, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F200), (0x20000, 0x2A6E0)]
+        for lo, hi in ranges:
+            for cp in range(lo, hi):
+                ch = chr(cp)
+                if 0xD800 <= cp <= 0xDFFF:
+                    continue
+                out = _fold_char(ch, t2s)
+                if out == ch:
+                    continue
+                if len(out) == 1:
+                    one_to_one[cp] = out
+                else:
+                    special[ch] = out
+        return cls(one_to_one, special, _homoglyph_map())
+
+    def to_state(self) -> tuple:
+        return (self.one_to_one, self.special, self.homoglyphs)
+
+    @classmethod
+    def from_state(cls, state: tuple) -> "Normalizer":
+        return cls(*state)
+
+    # -- hot path -------------------------------------------------------------------------------------
+    def normalize(self, text: str) -> NormalizedText:
+        if text.isascii():
+            out = text.lower()
+            if _HAS_LEET.search(out) is not None:
+                out = _LEET_TOKEN.sub(_fold_leet, out)
+            return NormalizedText(text, out, None)
+        if self._slow_re.search(text) is None:
+            out = text.translate(self.one_to_one)
+            if len(out) == len(text):
+                out = self._post(out)
+                return NormalizedText(text, out, None)
+        return self._normalize_slow(text)
+
+    def _post(self, out: str) -> str:
+        """Length-preserving folds that depend on neighbours: leetspeak tokens and kana long vowels."""
+        if _HAS_LEET.search(out) is not None:
+            out = _LEET_TOKEN.sub(_fold_leet, out)
+        if _HAS_KANA.search(out):
+            out = _LONG_VOWEL.sub("ー", out)
+        return out
+
+    def _normalize_slow(self, text: str) -> NormalizedText:
+        chars: list[str] = []
+        offsets: list[int] = []
+        one, special = self.one_to_one, self.special
+        for i, ch in enumerate(text):
+            if ch in _KANA_MARKS and chars:
+                # Compose a voicing mark with the kana before it: ﾊﾞ -> バ, か + ゛ -> が.
+                mark = "\u3099" if ch in "\u3099\u309b\uff9e" else "\u309a"
+                composed = unicodedata.normalize("NFC", chars[-1] + mark)
+                if len(composed) == 1:
+                    chars[-1] = composed
+                continue
+            rep = special.get(ch)
+            if rep is None:
+                rep = one.get(ord(ch), ch)
+            for r in rep:
+                chars.append(r)
+                offsets.append(i)
+        offsets.append(len(text))
+        out = "".join(chars)
+        if self.homoglyphs:
+            out = self._fold_homoglyphs(out)
+        return NormalizedText(text, self._post(out), offsets)
+
+    def _fold_homoglyphs(self, out: str) -> str:
+        table = self._homoglyph_table
+
+        def fold(m: re.Match) -> str:
+            token = m.group(0)
+            folded = token.translate(table)
+            if folded == token:
+                return token
+            has_latin = any(_is_latin_letter(c) for c in token)
+            if has_latin or all(_is_latin_letter(c) or c.isdigit() for c in folded):
+                return folded
+            return token
+
+        return _WORD.sub(fold, out)
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _fold_leet(m: re.Match) -> str:
+    token = m.group(0)
+    if len(token) < 3 or not any("a" <= c <= "z" for c in token):
+        return token
+    return token.translate(LEET)
+
+
+def _class_escape(ch: str) -> str:
+    return "\\" + ch if ch in "\\]^-[" else ch
+
+
+def _fold_char(ch: str, t2s) -> str:
+    cat = unicodedata.category(ch)
+    if cat == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F:
+        return ""
+    out = unicodedata.normalize("NFKC", ch).casefold()
+    folded = []
+    for c in out:
+        ccat = unicodedata.category(c)
+        if ccat == "Cf":
+            continue
+        if ccat == "Mn":
+            if c in "\u3099\u309a":
+                folded.append(c)
+            # Other combining marks (accents) are dropped: both sides of a comparison lose them alike.
+            continue
+        if _is_latin_letter(c) or "\u0370" <= c <= "\u03ff" or "\u1e00" <= c <= "\u1eff":
+            base = "".join(b for b in unicodedata.normalize("NFD", c) if unicodedata.category(b) != "Mn")
+            folded.append(base or c)
+            continue
+        if script_of(c) == "han" and t2s is not None:
+            s = t2s.convert(c)
+            folded.append(s if len(s) == 1 else c)
+            continue
+        folded.append(c)
+    result = "".join(folded)
+    # A lone voicing mark that NFKC produced from a spacing form is handled by the composer, keep as is.
+    if result in ("\u3099", "\u309a"):
+        return ch
+    return unicodedata.normalize("NFC", result) if any(c in "\u3099\u309a" for c in result) else result
+
+
+def _t2s_converter():
+    try:
+        import opencc
+    except ImportError:  # pragma: no cover - opencc is a core dependency
+        return None
+    for config in ("t2s", "t2s.json"):
+        try:
+            return opencc.OpenCC(config)
+        except Exception:  # noqa: BLE001 - config names differ between opencc builds
+            continue
+    return None  # pragma: no cover
+
+
+def _homoglyph_map() -> dict[str, str]:
+    """Cyrillic and Greek letters that look like a single Latin letter, from the Unicode confusables data."""
+    import confusable_homoglyphs
+
+    path = os.path.join(os.path.dirname(confusable_homoglyphs.__file__), "confusables.json")
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    out: dict[str, str] = {}
+    for ch, entries in data.items():
+        if len(ch) != 1:
+            continue
+        name = unicodedata.name(ch, "")
+        if not (name.startswith("CYRILLIC") or name.startswith("GREEK")):
+            continue
+        for entry in entries:
+            target = entry.get("c", "")
+            if len(target) == 1 and target.isascii() and target.isalpha():
+                out[ch.casefold() if len(ch.casefold()) == 1 else ch] = target.lower()
+                out[ch] = target.lower()
+                break
+    return out
+
+
+@lru_cache(maxsize=1)
+def default_normalizer() -> Normalizer:
+    return Normalizer.build()
+
+
+def normalize(text: str) -> NormalizedText:
+    """Normalize with the process-wide default tables (built on first use)."""
+    return default_normalizer().normalize(text)
+
+
+def fold_long_vowels(text: str) -> str:
+    return _LONG_VOWEL.sub("ー", text)
+
+
+def despace(nt_text: str) -> tuple[str, list[int], list[tuple[int, int]]]:
+    """Remove separators. Returns the joined text, the normalized index of each joined char, and the runs."""
+    runs = [(m.start(), m.end()) for m in _RUN.finditer(nt_text)]
+    joined = "".join(nt_text[a:b] for a, b in runs)
+    index: list[int] = []
+    for a, b in runs:
+        index.extend(range(a, b))
+    return joined, index, runs
+
+
+_RUN = re.compile("[^" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
+
+
+def run_index(runs: list[tuple[int, int]], pos: int) -> int:
+    return bisect_right(runs, (pos, float("inf"))) - 1

@@ -1,0 +1,1 @@
+"""Bundled lexicon files (data only). See README.md in this folder."""

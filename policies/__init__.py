@@ -1,0 +1,1 @@
+"""Bundled example policy files (data only). See README.md in this folder."""
