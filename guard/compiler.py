@@ -20,8 +20,9 @@ from guard.normalize import SEPARATORS, Normalizer, script_of
 COMPILER_VERSION = "1"
 
 # Entry kinds. Character aliases: name (as in the lexicon), variant (generated spelling), partial (part of a
-# multi-part name). Context: franchise (a franchise name), cue (a franchise or character cue word).
-NAME, VARIANT, PARTIAL, FRANCHISE, CUE = "name", "variant", "partial", "franchise", "cue"
+# multi-part name). Context: franchise (a franchise name), cue (a franchise or character cue word), title (a work
+# from a title lexicon; `note` holds its id).
+NAME, VARIANT, PARTIAL, FRANCHISE, CUE, TITLE = "name", "variant", "partial", "franchise", "cue", "title"
 _KIND_RANK = {NAME: 0, VARIANT: 1, PARTIAL: 2}
 
 
@@ -144,7 +145,7 @@ def _resolve(entries: list[Entry]) -> tuple[Entry, ...]:
     generated spellings or partial names shared by two characters are dropped as unsafe."""
     seen: dict[tuple[int, str], Entry] = {}
     for e in entries:
-        key = (e.char, e.franchise if e.char < 0 else "")
+        key = (e.char, "") if e.char >= 0 else (e.char, e.franchise, e.kind, e.note)
         old = seen.get(key)
         if old is None or _KIND_RANK.get(e.kind, 9) < _KIND_RANK.get(old.kind, 9):
             seen[key] = e
@@ -171,6 +172,18 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
                 b.add(b.norm(v), Entry(FRANCHISE, -1, fr.id, v, lang, "franchise name", None))
         for cue in fr.cues:
             b.add(b.norm(cue), Entry(CUE, -1, fr.id, cue, "", "franchise cue", None))
+
+    for _path, tf in loaded.titles:
+        for t in tf.titles:
+            for text in [t.title, *t.synonyms]:
+                n = b.norm(text)
+                if len(despaced(n)) < 2:
+                    continue
+                if t.ambiguous is not None:
+                    reason = "marked ambiguous in the lexicon" if t.ambiguous else None
+                else:
+                    reason = title_ambiguity(text, n)
+                b.add(n, Entry(TITLE, -1, t.franchise or "", text, "", t.id, reason))
 
     partial_owner: dict[str, set[int]] = {}
     partial_entries: list[tuple[str, Entry]] = []
@@ -262,6 +275,15 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
     common = ambiguity.common_words(b.norm)
     fuzzy = FuzzyIndex.build(fuzzy_targets)
     return CompiledLexicon(loaded.digest, characters, franchises, patterns, entries, info, fuzzy, common, nz)
+
+
+def title_ambiguity(text: str, norm_text: str) -> Optional[str]:
+    """Titles that are everyday words ("MAJOR", 秘密) or very short are reported only as candidates."""
+    compact = despaced(norm_text)
+    script = _script_class(norm_text)
+    if (script == "latin" and len(compact) <= 3) or (script != "latin" and len(compact) <= 1):
+        return "very short title"
+    return ambiguity.auto_reason(text, norm_text, script, "", TITLE)
 
 
 def surface_of(names: dict[str, list[str]], lang: str) -> str:

@@ -68,6 +68,10 @@ class Guard:
         corroborating context are included too, with `confirmed=False`."""
         return self.scanner.scan(text, include_candidates=include_candidates)
 
+    def scan_titles(self, text: str, *, include_candidates: bool = False) -> list[Match]:
+        """Works from the title lexicons named in `text` (method "title"; character_id holds the title id)."""
+        return self.scanner.analyze(text, include_candidates=include_candidates)[1]
+
     def check(self, prompt: str, context: Union[CheckContext, dict, None] = None) -> Decision:
         """Scan the prompt and apply the rightsholders' policies."""
         if self.policy is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from guard.compiler import CUE, FRANCHISE, NAME, PARTIAL, CompiledLexicon, Entry
+from guard.compiler import CUE, FRANCHISE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
 from guard.normalize import despace, fold_long_vowels
 
@@ -94,8 +94,13 @@ class Scanner:
         self._info = compiled.info
         self._has_char = [any(e.char >= 0 for e in es) for es in compiled.entries]
         self._has_context = [any(e.char < 0 or e.kind == CUE for e in es) for es in compiled.entries]
+        self._has_title = [any(e.kind == TITLE for e in es) for es in compiled.entries]
 
     def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
+        return self.analyze(text, include_candidates=include_candidates)[0]
+
+    def analyze(self, text: str, *, include_candidates: bool = False) -> tuple[list[Match], list[Match]]:
+        """(character matches, title matches) in one pass."""
         nt = self._normalize(text)
         t = nt.text
         entries, info = self._entries, self._info
@@ -103,6 +108,7 @@ class Scanner:
         context: dict[str, str] = {}  # franchise id -> evidence
         char_cues: dict[int, str] = {}
         context_spans: list[tuple[int, int]] = []
+        title_hits: list[tuple[int, int, int]] = []
 
         for pid, s, e in self._find(t, overlapping=True):
             inf = info[pid]
@@ -111,6 +117,8 @@ class Scanner:
             if self._has_context[pid]:
                 self._note_context(entries[pid], context, char_cues)
                 context_spans.append((s, e))
+                if self._has_title[pid]:
+                    title_hits.append((s, e, pid))
             if self._has_char[pid]:
                 cands.append(_Candidate(s, e, pid, None, None))
 
@@ -131,6 +139,34 @@ class Scanner:
         for cand in chosen:
             out.extend(self._matches(nt, cand, context, char_cues, include_candidates))
         out.sort(key=lambda m: (m.start, m.end, m.character_id))
+        return out, self._titles(nt, title_hits, include_candidates)
+
+    def _titles(self, nt, hits: list[tuple[int, int, int]], include_candidates: bool) -> list[Match]:
+        if not hits:
+            return []
+        hits.sort(key=lambda h: (h[0] - h[1], h[0]))
+        taken: list[tuple[int, int]] = []
+        out: list[Match] = []
+        for s, e, pid in hits:
+            if any(s < b and a < e for a, b in taken):
+                continue
+            os_, oe = nt.span(s, e)
+            shown = False
+            for en in self._entries[pid]:
+                if en.kind != TITLE or (en.ambiguous is not None and not include_candidates):
+                    continue
+                fr = self.c.franchises.get(en.franchise)
+                evidence = (f"title {en.note}",) + ((f"ambiguous ({en.ambiguous})",) if en.ambiguous else ())
+                out.append(
+                    Match(
+                        en.note, en.franchise, fr.rightsholder if fr else None, os_, oe, nt.original[os_:oe],
+                        en.alias, "title", 1.0, nt.text[s:e], en.lang, en.ambiguous is None, evidence,
+                    )
+                )
+                shown = True
+            if shown:
+                taken.append((s, e))
+        out.sort(key=lambda m: (m.start, m.end, m.character_id))
         return out
 
     # -- pieces -----------------------------------------------------------------------------------------
@@ -138,6 +174,9 @@ class Scanner:
         for en in es:
             if en.kind == FRANCHISE:
                 context.setdefault(en.franchise, f"franchise named: {en.alias!r}")
+            elif en.kind == TITLE:
+                if en.franchise and en.ambiguous is None:
+                    context.setdefault(en.franchise, f"title named: {en.alias!r} ({en.note})")
             elif en.kind == CUE:
                 if en.char >= 0:
                     char_cues.setdefault(en.char, f"character cue: {en.alias!r}")

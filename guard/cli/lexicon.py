@@ -18,15 +18,21 @@ def lexicon_group() -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Lexicon directory (default: the bundled lexicons/).")
 @click.option("--ambiguous", "ambiguous_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Curated list of names that are common words (default: ambiguous_names.jsonl beside the source).")
 def import_cmd(sources: tuple[Path, ...], out_dir: Path | None, ambiguous_path: Path | None) -> None:
-    """Regenerate lexicon files from character JSONL data (shared/data/characters/*.jsonl)."""
-    from guard.lexicon.importer import import_records
+    """Regenerate lexicon files from character JSONL data (shared/data/characters/*.jsonl) or title
+    JSONL data (shared/data/titles/anime_titles.jsonl)."""
+    from guard.lexicon.importer import import_records, import_titles, is_title_data
     from guard.lexicon.loader import bundled_lexicon_dir
 
     target = out_dir or bundled_lexicon_dir()
     target.mkdir(parents=True, exist_ok=True)
-    for src in sources:
+    # Character data first: title import links titles to the franchises it finds in the lexicon directory.
+    ordered = sorted(sources, key=is_title_data)
+    for src in ordered:
         try:
-            written = import_records(src, target, ambiguous_path=ambiguous_path)
+            if is_title_data(src):
+                written = [import_titles(src, target)]
+            else:
+                written = import_records(src, target, ambiguous_path=ambiguous_path)
         except FileFormatError as exc:
             raise click.ClickException(str(exc)) from None
         for path in written:

@@ -10,7 +10,7 @@ from typing import Iterable, Sequence, Union
 from pydantic import ValidationError
 
 from guard.errors import LexiconError
-from guard.lexicon.schema import LexiconFile
+from guard.lexicon.schema import LexiconFile, TitleFile
 from guard.yamlio import _line_of, load_yaml, read_text
 
 PathLike = Union[str, Path]
@@ -40,15 +40,18 @@ def expand_paths(paths: Iterable[PathLike]) -> list[Path]:
 class LoadedLexicon:
     files: tuple[tuple[Path, LexiconFile], ...]
     digest: str
+    titles: tuple[tuple[Path, TitleFile], ...] = ()
 
 
-def load_file(path: PathLike) -> LexiconFile:
+def load_file(path: PathLike) -> Union[LexiconFile, TitleFile]:
+    """A character lexicon, or a title lexicon when the file's top level has `titles`."""
     path = Path(path)
     data = load_yaml(path, LexiconError)
     if data is None:
         raise LexiconError(str(path), "file is empty")
+    model = TitleFile if isinstance(data, dict) and "titles" in data and "franchise" not in data else LexiconFile
     try:
-        return LexiconFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err.get("loc", ()))
@@ -78,14 +81,20 @@ def load_lexicons(paths: Sequence[PathLike] | None = None) -> LoadedLexicon:
     files = expand_paths(paths if paths else [bundled_lexicon_dir()])
     h = hashlib.sha256()
     loaded = []
+    titles = []
     seen_ids: dict[str, Path] = {}
     for f in files:
         h.update(f.name.encode())
         h.update(f.read_bytes())
         lex = load_file(f)
+        if isinstance(lex, TitleFile):
+            titles.append((f, lex))
+            continue
         for c in lex.characters:
             if c.id in seen_ids:
                 raise LexiconError(str(f), f"character id {c.id} is already defined in {seen_ids[c.id]}", field="characters.id")
             seen_ids[c.id] = f
         loaded.append((f, lex))
-    return LoadedLexicon(tuple(loaded), h.hexdigest())
+    if not loaded:
+        raise LexiconError(", ".join(str(f) for f in files), "no character lexicon among these files")
+    return LoadedLexicon(tuple(loaded), h.hexdigest(), tuple(titles))

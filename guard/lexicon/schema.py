@@ -106,3 +106,29 @@ class LexiconFile(_Strict):
                 raise ValueError(f"character id {c.id} appears twice")
             seen.add(c.id)
         return self
+
+
+class TitleRecord(_Strict):
+    id: str = Field(min_length=1, description="source id, e.g. bangumi/3019")
+    title: str = Field(min_length=1)
+    synonyms: list[str] = Field(default_factory=list)
+    franchise: Optional[str] = Field(default=None, description="franchise id this title belongs to, if any")
+    ambiguous: Optional[bool] = Field(default=None, description="override the automatic common-word check")
+
+
+class TitleFile(_Strict):
+    """A title lexicon: works (anime series, films) rather than characters. Titles linked to a franchise are
+    context for that franchise's ambiguous names, and every title is reported so policies can act on it."""
+
+    version: int = 1
+    source: Optional[str] = None
+    titles: list[TitleRecord]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "TitleFile":
+        seen: set[str] = set()
+        for t in self.titles:
+            if t.id in seen:
+                raise ValueError(f"title id {t.id} appears twice")
+            seen.add(t.id)
+        return self
