@@ -88,3 +88,45 @@ def common_words(normalize) -> dict[str, int]:
                 if z > out.get(key, 0):
                     out[key] = z
     return out
+
+
+FOREIGN_WORD = 3.0  # a name used as an English word where the character is called something else: French "Draco"
+
+
+def character_reasons(names: dict[str, list[str]]) -> dict[str, str]:
+    """Ambiguity that only shows across a character's names in several languages.
+
+    - A Latin-script name that is frequent in English where the character has a different English name: those
+      occurrences cannot be the character (French "Draco" for Dragonair). Only English is checked: names that
+      happen to be Italian or Portuguese words ("Milza") are far likelier to mean the character in a prompt.
+    - When a Latin-script name is a common word, its kana, hangul or hanzi transliterations are also ambiguous
+      if they are attested words in their own language (Lisa / リサ / 리사 / 丽莎).
+    """
+    out: dict[str, str] = {}
+    where: dict[str, set[str]] = {}
+    for lang, values in names.items():
+        for v in values:
+            where.setdefault(v, set()).add(lang)
+    latin_common = None
+    for v, langs in where.items():
+        if not all(c.isascii() or not c.isalpha() or "\u00c0" <= c <= "\u024f" for c in v):
+            continue
+        if any(lang.endswith("-Latn") for lang in langs):
+            continue
+        z, zl = max_zipf(v, LATIN_LANGS)
+        if z >= LATIN_WORD:
+            latin_common = latin_common or v
+        for lang in ("en",):
+            if lang in names and lang not in langs:
+                zf = zipf(v, lang)
+                if zf >= FOREIGN_WORD:
+                    out[v] = f"a word in {lang} (zipf {zf}), where the character is called {names[lang][0]}"
+                    break
+    if latin_common:
+        for v, langs in where.items():
+            if v in out or v == latin_common or all(c.isascii() for c in v):
+                continue
+            z, zl = max_zipf(v, CJK_LANGS)
+            if z >= FOREIGN_WORD:
+                out[v] = f"same word as {latin_common!r} (zipf {z} {zl})"
+    return out

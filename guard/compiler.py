@@ -197,6 +197,7 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
             characters.append(CharacterInfo(rec.id, franchise, rightsholder, rec.descriptor))
             forced = {b.norm(a) for a in rec.ambiguous}
             cleared = {b.norm(a) for a in rec.not_ambiguous}
+            across = {b.norm(k): v for k, v in ambiguity.character_reasons(rec.names).items()}
 
             def mark(surface: str, norm_text: str, lang: str, kind: str, inherited: Optional[str]) -> Optional[str]:
                 if norm_text in cleared:
@@ -205,6 +206,8 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
                     return "marked ambiguous in the lexicon"
                 if inherited:
                     return inherited
+                if norm_text in across:
+                    return across[norm_text]
                 return ambiguity.auto_reason(surface, norm_text, _script_class(norm_text), lang, kind)
 
             names = [(lang, v, None) for lang, values in rec.names.items() for v in values]

@@ -88,29 +88,51 @@ class FuzzyIndex:
 
     def lookup(self, token: str) -> Optional[tuple[int, float, int]]:
         """Best (pattern index, score, distance) within the allowed distance of `token`, or None."""
-        if len(self.words) == 0 or len(token) < 5:
+        if len(self.words) == 0 or len(token) < 4:
             return None
         key = phonetic_key(token)
-        probes = set(_deletes(token))
-        probes.update("\x01" + d for d in _deletes(key))
-        h = np.fromiter((_hash(p) for p in probes), dtype=np.uint32, count=len(probes))
-        lo = np.searchsorted(self.keys, h, side="left")
-        hi = np.searchsorted(self.keys, h, side="right")
-        found = {int(t) for a, b in zip(lo.tolist(), hi.tolist()) if b > a for t in self.targets[a:b]}
         best: Optional[tuple[int, float, int]] = None
-        for t in found:
-            word = self.words[t]
-            limit = max_distance(len(word))
-            if limit == 0 or abs(len(word) - len(token)) > limit:
+        for t in self.candidates(token, key):
+            d = self.verify(token, key, t)
+            if d is None:
                 continue
-            d = OSA.distance(token, word, score_cutoff=limit)
-            if d > limit:
-                # Spelling by ear: equal phonetic keys, or one edit apart, count as one edit.
-                pd = OSA.distance(key, self.phonetic[t], score_cutoff=1)
-                if pd > 1 or len(word) < 6:
-                    continue
-                d = limit
+            word = self.words[t]
             score = 1.0 - d / max(len(word), len(token))
             if best is None or score > best[1]:
                 best = (self.patterns[t], score, d)
         return best
+
+    def candidates(self, token: str, key: Optional[str] = None, *, depth: int = 1) -> set[int]:
+        """Targets (indexes into `words`) that share a deletion or a phonetic-key deletion with `token`.
+
+        depth=1 is what `lookup` uses; depth=2 also deletes two letters of the token, which reaches aliases a
+        little beyond the match threshold (near-misses, for `guard lexicon discover` and `explain`).
+        """
+        if len(self.words) == 0:
+            return set()
+        key = phonetic_key(token) if key is None else key
+        probes = set(_deletes(token))
+        probes.update("\x01" + d for d in _deletes(key))
+        if depth >= 2:
+            probes.update(d2 for d in _deletes(token)[1:] for d2 in _deletes(d)[1:])
+        h = np.fromiter((_hash(p) for p in probes), dtype=np.uint32, count=len(probes))
+        lo = np.searchsorted(self.keys, h, side="left")
+        hi = np.searchsorted(self.keys, h, side="right")
+        return {int(t) for a, b in zip(lo.tolist(), hi.tolist()) if b > a for t in self.targets[a:b]}
+
+    def verify(self, token: str, key: str, t: int) -> Optional[int]:
+        """Edit distance between `token` (phonetic key `key`) and target `t` if the match rule accepts it, else
+        None. The rule: at most `max_distance(len(alias))` edits, or spelling by ear (equal phonetic keys, or
+        one edit apart, on aliases of six letters or more), which counts as that many edits."""
+        word = self.words[t]
+        limit = max_distance(len(word))
+        if limit == 0 or abs(len(word) - len(token)) > limit:
+            return None
+        d = OSA.distance(token, word, score_cutoff=limit)
+        if d > limit:
+            # Spelling by ear: equal phonetic keys, or one edit apart, count as one edit.
+            pd = OSA.distance(key, self.phonetic[t], score_cutoff=1)
+            if pd > 1 or len(word) < 6:
+                return None
+            d = limit
+        return d

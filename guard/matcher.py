@@ -19,7 +19,7 @@ _PARTICLES = (
 _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES for b in _PARTICLES)
 
 EVERYDAY_WORD = 30  # zipf x 10: "sand" 44, "two" 61; "xing" 27 and "qiu" 26 are not everyday words
-_LATIN_TOKEN = re.compile(r"(?<![a-z0-9])[a-z]{5,}(?![a-z0-9])")
+_LATIN_TOKEN = re.compile(r"(?<![a-z0-9])[a-z]{4,}(?![a-z0-9])")
 
 _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}

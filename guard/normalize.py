@@ -28,10 +28,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
-LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s"}
+)
 # A token (letters, digits, @, $) that holds a digit or symbol; the callback checks it also holds a letter.
 _LEET_TOKEN = re.compile(r"(?<![a-z0-9@$])(?=[a-z]*+[0-9@$])[a-z0-9@$]++")
-_HAS_LEET = re.compile(r"[0134579@$]")
+_HAS_LEET = re.compile(r"[013456789@$!|]")
+# "!" and "|" stand for i and l only between letters: "P!kachu", but not "Pikachu!".
+_INNER_LEET = re.compile(r"(?<=[a-z0-9])[!|](?=[a-z0-9])")
+_INNER_TABLE = {"!": "i", "|": "l"}
 
 # Vowel of each kana (katakana and hiragana), for folding long vowels. Small kana count as their vowel.
 _VOWEL_ROWS = {
@@ -152,7 +157,7 @@ class Normalizer:
         if text.isascii():
             out = text.lower()
             if _HAS_LEET.search(out) is not None:
-                out = _LEET_TOKEN.sub(_fold_leet, out)
+                out = _fold_leet_text(out)
             return NormalizedText(text, out, None)
         if self._slow_re.search(text) is None:
             out = text.translate(self.one_to_one)
@@ -164,7 +169,7 @@ class Normalizer:
     def _post(self, out: str) -> str:
         """Length-preserving folds that depend on neighbours: leetspeak tokens and kana long vowels."""
         if _HAS_LEET.search(out) is not None:
-            out = _LEET_TOKEN.sub(_fold_leet, out)
+            out = _fold_leet_text(out)
         if _HAS_KANA.search(out):
             out = _LONG_VOWEL.sub("ー", out)
         return out
@@ -210,6 +215,12 @@ class Normalizer:
 
 
 _WORD = re.compile(r"[^\W_]+")
+
+
+def _fold_leet_text(out: str) -> str:
+    if "!" in out or "|" in out:
+        out = _INNER_LEET.sub(lambda m: _INNER_TABLE[m.group(0)], out)
+    return _LEET_TOKEN.sub(_fold_leet, out)
 
 
 def _fold_leet(m: re.Match) -> str:
@@ -268,7 +279,9 @@ def _t2s_converter():
 
 
 def _homoglyph_map() -> dict[str, str]:
-    """Cyrillic and Greek letters that look like a single Latin letter, from the Unicode confusables data."""
+    """Letters of other scripts (Cyrillic, Greek, Cherokee, IPA small capitals, ...) that look like a single
+    ASCII letter, from the Unicode confusables data. They are folded only inside tokens that mix them with Latin
+    letters or that fold entirely to Latin (see `_fold_homoglyphs`)."""
     import confusable_homoglyphs
 
     path = os.path.join(os.path.dirname(confusable_homoglyphs.__file__), "confusables.json")
@@ -278,16 +291,17 @@ def _homoglyph_map() -> dict[str, str]:
     for ch, entries in data.items():
         if len(ch) != 1:
             continue
-        name = unicodedata.name(ch, "")
-        if not (name.startswith("CYRILLIC") or name.startswith("GREEK")):
+        if ch.isascii() or not ch.isalpha():
             continue
         for entry in entries:
             target = entry.get("c", "")
             if len(target) == 1 and target.isascii() and target.isalpha():
-                out[ch.casefold() if len(ch.casefold()) == 1 else ch] = target.lower()
+                folded = ch.casefold()
+                if len(folded) == 1 and not folded.isascii():
+                    out.setdefault(folded, target.lower())
                 out[ch] = target.lower()
                 break
-    return out
+    return {k: v for k, v in out.items() if not k.isascii()}
 
 
 @lru_cache(maxsize=1)
