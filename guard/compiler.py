@@ -58,6 +58,7 @@ class PatternInfo:
     right: str  # script class of the last character
     length: int
     has_sep: bool
+    multipart: bool = False  # the despaced form of a name written in several parts (Hu Tao -> hutao)
 
 
 @dataclass
@@ -126,6 +127,7 @@ class _Builder:
     def __init__(self, normalizer: Normalizer):
         self.nz = normalizer
         self.by_pattern: dict[str, list[Entry]] = {}
+        self.multipart: set[str] = set()
 
     def norm(self, text: str) -> str:
         return self.nz.normalize(text).text
@@ -138,6 +140,7 @@ class _Builder:
         flat = despaced(pattern)
         if flat and flat != pattern:
             self.by_pattern.setdefault(flat, []).append(entry)
+            self.multipart.add(flat)
 
 
 def _resolve(entries: list[Entry]) -> tuple[Entry, ...]:
@@ -268,6 +271,7 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
                 _edge_script(pattern, False),
                 len(pattern),
                 any(c in SEPARATORS for c in pattern),
+                pattern in b.multipart,
             )
         )
 

@@ -122,17 +122,15 @@ class FuzzyIndex:
 
     def verify(self, token: str, key: str, t: int) -> Optional[int]:
         """Edit distance between `token` (phonetic key `key`) and target `t` if the match rule accepts it, else
-        None. The rule: at most `max_distance(len(alias))` edits, or spelling by ear (equal phonetic keys, or
-        one edit apart, on aliases of six letters or more), which counts as that many edits."""
+        None. The rule: at most `max_distance(len(alias))` edits, or spelling by ear (identical phonetic keys,
+        on aliases of six letters or more: Raichoo, Keching, Pikachuuu), which counts as one edit."""
         word = self.words[t]
         limit = max_distance(len(word))
-        if limit == 0 or abs(len(word) - len(token)) > limit:
+        if limit == 0:
             return None
-        d = OSA.distance(token, word, score_cutoff=limit)
+        d = OSA.distance(token, word, score_cutoff=limit) if abs(len(word) - len(token)) <= limit else limit + 1
         if d > limit:
-            # Spelling by ear: equal phonetic keys, or one edit apart, count as one edit.
-            pd = OSA.distance(key, self.phonetic[t], score_cutoff=1)
-            if pd > 1 or len(word) < 6:
+            if len(word) < 6 or key != self.phonetic[t]:
                 return None
-            d = limit
+            d = 1
         return d

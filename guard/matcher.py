@@ -205,7 +205,7 @@ class Scanner:
                 continue
             pieces = [t[a:b] for a, b in runs if a < e and b > s]
             extra = None
-            if all(len(p) >= 2 for p in pieces) and all(common.get(p, 0) >= EVERYDAY_WORD for p in pieces):
+            if not inf.multipart and all(len(p) >= 2 for p in pieces) and all(common.get(p, 0) >= EVERYDAY_WORD for p in pieces):
                 extra = "joined from ordinary words: " + " ".join(pieces)
             cands.append(_Candidate(s, e, pid, "despaced", 0.9, "separators removed", extra))
 

@@ -29,14 +29,15 @@ from functools import lru_cache
 from typing import Optional
 
 LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s"}
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g"}
 )
-# A token (letters, digits, @, $) that holds a digit or symbol; the callback checks it also holds a letter.
-_LEET_TOKEN = re.compile(r"(?<![a-z0-9@$])(?=[a-z]*+[0-9@$])[a-z0-9@$]++")
+# A token of letters and digits that holds a digit; the callback checks it also holds a letter.
+_LEET_TOKEN = re.compile(r"(?<![a-z0-9])(?=[a-z]*+[0-9])[a-z0-9]++")
 _HAS_LEET = re.compile(r"[013456789@$!|]")
-# "!" and "|" stand for i and l only between letters: "P!kachu", but not "Pikachu!".
-_INNER_LEET = re.compile(r"(?<=[a-z0-9])[!|](?=[a-z0-9])")
-_INNER_TABLE = {"!": "i", "|": "l"}
+# Symbols stand for letters only between letters or digits: "P!kachu", "Pik@chu", but not "Pikachu!" or
+# "@pikachu".
+_INNER_LEET = re.compile(r"(?<=[a-z0-9])[!|@$](?=[a-z0-9])")
+_INNER_TABLE = {"!": "i", "|": "l", "@": "a", "$": "s"}
 
 # Vowel of each kana (katakana and hiragana), for folding long vowels. Small kana count as their vowel.
 _VOWEL_ROWS = {
@@ -56,7 +57,7 @@ for _vowel, _long in (("a", "アあ"), ("i", "イい"), ("u", "ウう"), ("e", "
 _LONG_VOWEL = re.compile("|".join(_LONG_VOWEL_PATTERNS))
 _HAS_KANA = re.compile(r"[\u3041-\u30ff]")
 
-SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%")
+SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%♀♂")
 
 
 def _is_latin_letter(ch: str) -> bool:
@@ -218,7 +219,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def _fold_leet_text(out: str) -> str:
-    if "!" in out or "|" in out:
+    if "!" in out or "|" in out or "@" in out or "$" in out:
         out = _INNER_LEET.sub(lambda m: _INNER_TABLE[m.group(0)], out)
     return _LEET_TOKEN.sub(_fold_leet, out)
 
