@@ -73,21 +73,39 @@ def auto_reason(surface: str, normalized: str, script: str, lang: str, kind: str
     return None
 
 
+# Languages whose everyday words are kept out of fuzzy matching: the major Latin-script languages of prompts.
+FUZZY_STOP_LANGS = LATIN_LANGS
+EVERYDAY_WORD = 3.0  # English words this frequent, joined, do not make a name: "sand shrew", "mew two"
+
+
 def common_words(normalize) -> dict[str, int]:
-    """Normalized Latin-script words frequent enough in some language that they are never fuzzy-matched to a
-    name, with their highest zipf frequency times ten (small ints keep the table compact)."""
+    """Normalized Latin-script words of four letters or more, frequent enough in some language that a token
+    equal to one is never fuzzy-matched to a name, with their highest zipf frequency times ten (small ints
+    keep the table compact)."""
     out: dict[str, int] = {}
     threshold = 10 ** (COMMON_WORD - 9)
-    for lang in LATIN_LANGS:
+    for lang in FUZZY_STOP_LANGS:
         for word, f in _freqs(lang).items():
             if f < threshold:
                 break
-            if len(word) >= 2 and word.isalpha():
+            if len(word) >= 4 and word.isalpha():
                 key = normalize(word)
                 z = int((math.log10(f) + 9) * 10)
                 if z > out.get(key, 0):
                     out[key] = z
     return out
+
+
+def everyday_english(normalize) -> frozenset[str]:
+    """English words frequent enough that a name spelled as two of them ("sand shrew") is ambiguous."""
+    threshold = 10 ** (EVERYDAY_WORD - 9)
+    out = set()
+    for word, f in _freqs("en").items():
+        if f < threshold:
+            break
+        if word.isalpha():
+            out.add(normalize(word))
+    return frozenset(out)
 
 
 FOREIGN_WORD = 3.0  # a name used as an English word where the character is called something else: French "Draco"

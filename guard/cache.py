@@ -5,12 +5,12 @@ inside the file as well as in its name, and any error while loading falls back t
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
 import pickle
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -22,13 +22,21 @@ MAGIC = b"character-guard-cache\n"
 _CODE_FILES = ("normalize.py", "compiler.py", "expand.py", "ambiguity.py", "fuzzy.py", "lexicon/schema.py")
 
 
-@lru_cache(maxsize=1)
-def code_version() -> str:
+def _hash_code() -> str:
     h = hashlib.sha256(COMPILER_VERSION.encode())
     here = Path(__file__).parent
     for name in _CODE_FILES:
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
+
+
+# Hashed once, when the compiler is imported: the key must describe the code this process runs, even if the
+# files change on disk afterwards.
+_CODE_VERSION = _hash_code()
+
+
+def code_version() -> str:
+    return _CODE_VERSION
 
 
 def default_cache_dir() -> Path:
@@ -52,7 +60,7 @@ def load_cached(path: Path, key: str) -> Optional[CompiledLexicon]:
         with open(path, "rb") as fh:
             if fh.read(len(MAGIC)) != MAGIC:
                 raise ValueError("not a character-guard cache file")
-            stored_key, compiled = pickle.load(fh)
+            stored_key, compiled = _load_without_gc(fh)
         if stored_key != key or not isinstance(compiled, CompiledLexicon):
             raise ValueError("cache key mismatch")
         return compiled
@@ -61,6 +69,18 @@ def load_cached(path: Path, key: str) -> Optional[CompiledLexicon]:
     except Exception as exc:  # noqa: BLE001 - any unreadable cache is rebuilt
         log.warning("ignoring unusable lexicon cache %s: %s", path, exc)
         return None
+
+
+def _load_without_gc(fh):
+    """Unpickle with the cyclic garbage collector paused: a compiled lexicon is up to millions of small objects,
+    and the collections their creation triggers cost about a third of the load time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(fh)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def store(path: Path, key: str, compiled: CompiledLexicon) -> None:

@@ -66,8 +66,9 @@ def kana_variants(name: str, norm: Norm) -> list[tuple[str, str]]:
     if not _KATAKANA_NAME.match(name):
         return []
     out: list[tuple[str, str]] = []
-    hira = norm(jaconv.kata2hira(name))
-    out.append((hira, "hiragana"))
+    # Both spellings of long vowels: らいちゅう and らいちゅー (prompts' hiragana is not folded).
+    for hira in dict.fromkeys((norm(jaconv.kata2hira(name)), jaconv.kata2hira(norm(name)))):
+        out.append((hira, "hiragana"))
     for r in romaji_forms(name.replace("・", "")):
         if len(r) >= 4:
             out.append((norm(r), "romaji"))
@@ -81,9 +82,16 @@ def hangul_variants(norm_name: str) -> list[tuple[str, str]]:
     return []
 
 
+# Where Japanese personal names written in kanji usually split: family names take two or three characters,
+# given names one to three.
+_USUAL_SPLIT = {3: 2, 4: 2, 5: 3, 6: 3}
+
+
 def kanji_split(kanji: str, english: str) -> int | None:
-    """Where a Japanese-style kanji name splits into family and given name, by aligning readings with the
-    English parts (神里綾華 / Kamisato Ayaka -> 2). Falls back to the middle for four-character names."""
+    """Where a Japanese-style kanji name splits into family and given name (神里綾華 / Kamisato Ayaka -> 2).
+
+    Readings are aligned with the English parts where pykakasi reads either part right; otherwise the usual
+    split for the name's length is taken."""
     parts = english.lower().split()
     if len(parts) != 2 or len(kanji) < 3 or not all(script_of(c) == "han" for c in kanji):
         return None
@@ -91,9 +99,9 @@ def kanji_split(kanji: str, english: str) -> int | None:
     for k in range(1, len(kanji)):
         left = "".join(i["hepburn"] for i in kks.convert(kanji[:k]))
         right = "".join(i["hepburn"] for i in kks.convert(kanji[k:]))
-        if left == parts[0] and right == parts[1]:
+        if left == parts[0] or right == parts[1]:
             return k
-    return 2 if len(kanji) == 4 else None
+    return _USUAL_SPLIT.get(len(kanji))
 
 
 def name_parts(names: dict[str, list[str]], norm: Norm) -> list[tuple[str, str, str]]:

@@ -13,13 +13,19 @@ from guard.normalize import despace, fold_long_vowels
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
 _PARTICLES = (
-    "가 이 은 는 을 를 와 과 의 에 도 만 랑 이랑 하고 에게 에서 한테 께 께서 로 으로 처럼 보다 까지 부터 "
-    "야 아 여 이여 이다 다 들 님 씨 라는 이라는 란 이란 같은 조차 마저 뿐 밖에 나 이나"
+    "가 이 은 는 을 를 와 과 의 에 도 만 랑 이랑 하고 에게 에게서 에서 한테 한테서 께 께서 서 로 으로 로서 으로서 "
+    "로써 처럼 보다 까지 부터 만큼 마다 야 아 여 이여 이다 다 입니다 이에요 예요 이야 들 님 씨 라는 이라는 란 이란 "
+    "같은 같이 조차 마저 뿐 밖에 나 이나 든지 이든지 요 의의"
 ).split()
 _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES for b in _PARTICLES)
 
-EVERYDAY_WORD = 30  # zipf x 10: "sand" 44, "two" 61; "xing" 27 and "qiu" 26 are not everyday words
 _LATIN_TOKEN = re.compile(r"(?<![a-z0-9])[a-z]{4,}(?![a-z0-9])")
+
+# A personal name used for a person: "a girl named Layla", "Emilie, a florist", "リサという名前の女の子".
+_NAMED_BEFORE = re.compile(
+    r"(?:\bnamed|\bcalled|\bnicknamed|\bnamens|\bnommee?|\bappelee?|\bllamad[ao]|\bchiamat[ao]|\bchamad[ao]|名前は|名は)\s*$"
+)
+_PERSON_AFTER = re.compile(r"^(?:\s*,\s*(?:a|an|my|our|his|her|their|un|une|ein|eine|una|uno|um|uma)\s|という|って名前|이라는 이름|라는 이름)")
 
 _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
@@ -38,19 +44,27 @@ def _is_hira(c: str) -> bool:
     return "\u3040" <= c <= "\u309f"
 
 
+def _is_han(c: str) -> bool:
+    return "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff"
+
+
 def _is_hangul(c: str) -> bool:
     return "\uac00" <= c <= "\ud7a3" or "\u1100" <= c <= "\u11ff" or "\u3130" <= c <= "\u318f"
 
 
-def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int) -> bool:
-    """Whether a hit at t[s:e] stands on word boundaries appropriate to its scripts."""
+def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, strict: bool = False) -> bool:
+    """Whether a hit at t[s:e] stands on word boundaries appropriate to its scripts.
+
+    Katakana names of five or more characters may sit inside a longer katakana word (ピカチュウカフェ), unless
+    the name is `strict` (an ambiguous word: ファイヤー inside キャンプファイヤー is a campfire)."""
     before = t[s - 1] if s > 0 else ""
     after = t[e] if e < len(t) else ""
+    kata_len = 0 if strict else length
     if left == "latin":
         if before and _is_latin_or_digit(before):
             return False
     elif left == "kata":
-        if length < 5 and before and _is_kata(before):
+        if kata_len < 5 and before and _is_kata(before):
             return False
     elif left == "hira":
         if length <= 3 and before and (_is_hira(before) or _is_kata(before)):
@@ -58,11 +72,15 @@ def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int) -> b
     elif left == "hangul":
         if before and _is_hangul(before):
             return False
+    elif left == "han" and length == 1:
+        # A one-character name inside a run of hanzi is part of a word (空 in 浮空岛, 天空).
+        if before and after and _is_han(before) and _is_han(after):
+            return False
     if right == "latin":
         if after and _is_latin_or_digit(after):
             return False
     elif right == "kata":
-        if length < 5 and after and _is_kata(after):
+        if kata_len < 5 and after and _is_kata(after):
             return False
     elif right == "hangul":
         if after and _is_hangul(after):
@@ -112,7 +130,7 @@ class Scanner:
 
         for pid, s, e in self._find(t, overlapping=True):
             inf = info[pid]
-            if not boundary_ok(t, s, e, inf.left, inf.right, inf.length):
+            if not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
             if self._has_context[pid]:
                 self._note_context(entries[pid], context, char_cues)
@@ -129,15 +147,18 @@ class Scanner:
         covered = [(c.s, c.e) for c in chosen] + context_spans
         self._fuzzy_hits(t, chosen, covered)
 
-        # Unambiguous mentions are context for the other names of their franchise.
+        # Unambiguous mentions are context for the other characters of their franchise (never for themselves).
+        by_char: dict[str, dict[int, str]] = {}
         for cand in chosen:
             for en in entries[cand.pid]:
                 if en.char >= 0 and en.ambiguous is None and cand.extra_ambiguity is None:
-                    context.setdefault(en.franchise, f"unambiguous character {self.c.characters[en.char].id} in the prompt")
+                    by_char.setdefault(en.franchise, {}).setdefault(
+                        en.char, f"unambiguous character {self.c.characters[en.char].id} in the prompt"
+                    )
 
         out: list[Match] = []
         for cand in chosen:
-            out.extend(self._matches(nt, cand, context, char_cues, include_candidates))
+            out.extend(self._matches(nt, cand, context, by_char, char_cues, include_candidates))
         out.sort(key=lambda m: (m.start, m.end, m.character_id))
         return out, self._titles(nt, title_hits, include_candidates)
 
@@ -189,15 +210,13 @@ class Scanner:
         if len(runs) < 2:
             return
         joined = fold_long_vowels(joined)
-        info, common = self._info, self.c.common
+        info, everyday = self._info, self.c.everyday
         for pid, ds, de in self._find(joined, overlapping=True):
             s, e = index[ds], index[de - 1] + 1
             if e - s == de - ds:
                 continue  # contiguous in the text: the main pass saw it
             inf = info[pid]
-            if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length):
-                continue
-            if s > 0 and t[s - 1].isalnum() and not any(a == s for a, _ in runs):
+            if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
             if self._has_context[pid]:
                 self._note_context(self._entries[pid], context, char_cues)
@@ -205,7 +224,7 @@ class Scanner:
                 continue
             pieces = [t[a:b] for a, b in runs if a < e and b > s]
             extra = None
-            if not inf.multipart and all(len(p) >= 2 for p in pieces) and all(common.get(p, 0) >= EVERYDAY_WORD for p in pieces):
+            if not inf.multipart and all(len(p) >= 3 and p in everyday for p in pieces):
                 extra = "joined from ordinary words: " + " ".join(pieces)
             cands.append(_Candidate(s, e, pid, "despaced", 0.9, "separators removed", extra))
 
@@ -227,7 +246,29 @@ class Scanner:
             chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), f"{dist} edit(s) from {self.c.patterns[pid]!r}"))
             covered.append((s, e))
 
-    def _matches(self, nt, cand: _Candidate, context: dict, char_cues: dict, include_candidates: bool) -> list[Match]:
+    @staticmethod
+    def _corroboration(en: Entry, context: dict, by_char: dict, char_cues: dict) -> Optional[str]:
+        """What in the prompt, other than this mention itself, points to the mention's franchise."""
+        if en.char in char_cues:
+            return char_cues[en.char]
+        if en.franchise in context:
+            return context[en.franchise]
+        if en.lang.endswith("-Latn") and en.ambiguous is not None:
+            # A romanized Japanese name that is an English word ("Fire", "Sand", "Lantern") next to another
+            # character is still the English word: "Charizard breathing fire". Only the franchise or a cue counts.
+            return None
+        for char, evidence in by_char.get(en.franchise, {}).items():
+            if char != en.char:
+                return evidence
+        return None
+
+    def _used_for_person(self, t: str, cand: _Candidate, en: Entry, corroborated: bool) -> bool:
+        fr = self.c.franchises.get(en.franchise)
+        if fr is None or not fr.personal_names or corroborated:
+            return False
+        return _person_context(t, cand.s, cand.e)
+
+    def _matches(self, nt, cand: _Candidate, context: dict, by_char: dict, char_cues: dict, include_candidates: bool) -> list[Match]:
         out = []
         os_, oe = nt.span(cand.s, cand.e)
         surface = nt.original[os_:oe]
@@ -242,8 +283,10 @@ class Scanner:
             reason = cand.extra_ambiguity or (None if cand.method == "fuzzy" else en.ambiguous)
             evidence: list[str] = []
             confirmed = True
+            why = self._corroboration(en, context, by_char, char_cues)
+            if reason is None and self._used_for_person(nt.text, cand, en, why is not None):
+                reason = "a personal name used for a person"
             if reason is not None:
-                why = char_cues.get(en.char) or context.get(en.franchise)
                 if why is None:
                     confirmed = False
                     evidence.append(f"ambiguous ({reason}); no context for {ch.franchise}")
@@ -263,6 +306,10 @@ class Scanner:
                 )
             )
         return out
+
+
+def _person_context(t: str, s: int, e: int) -> bool:
+    return _NAMED_BEFORE.search(t, max(0, s - 24), s) is not None or _PERSON_AFTER.match(t[e : e + 16]) is not None
 
 
 def _rank(cand: _Candidate, entries) -> tuple:

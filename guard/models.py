@@ -71,6 +71,14 @@ class MatchDecision(BaseModel):
     action: Action
     rule: str
     reason: str
+    replacement: Optional[str] = Field(
+        default=None, description="for action rewrite: the text that replaced the mention ('' when it was dropped)"
+    )
+    round: int = Field(
+        default=0,
+        description="0: a mention in the prompt as given; n: found when re-scanning after the n-th rewrite, "
+        "and then start/end index that rewritten text",
+    )
 
 
 class RevenueTag(BaseModel):

@@ -7,7 +7,7 @@ What it folds:
 - NFKC, case folding, Latin diacritics (é -> e), half-width katakana, full-width forms;
 - format characters (zero-width space, soft hyphen, word joiner, BOM ...) and variation selectors: removed;
 - traditional Chinese characters to simplified (OpenCC's t2s tables, character by character);
-- katakana and hiragana long vowels: a vowel kana that lengthens the previous kana becomes "ー"
+- katakana long vowels: a vowel katakana that lengthens the previous one becomes "ー"
   (ピカチュウ and ピカチュー both become ピカチュー);
 - leetspeak inside tokens that mix letters and digits (P1kachu, 3mb04r);
 - Cyrillic and Greek homoglyphs inside tokens that mix scripts or that fold entirely to Latin (Рikасhu),
@@ -31,15 +31,12 @@ from typing import Optional
 LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g"}
 )
-# A token of letters and digits that holds a digit; the callback checks it also holds a letter.
-_LEET_TOKEN = re.compile(r"(?<![a-z0-9])(?=[a-z]*+[0-9])[a-z0-9]++")
+# A token of letters, digits and the symbols @ $ ! |; the callback folds it only when it also holds letters.
+_LEET_TOKEN = re.compile(r"[a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*")
 _HAS_LEET = re.compile(r"[013456789@$!|]")
-# Symbols stand for letters only between letters or digits: "P!kachu", "Pik@chu", but not "Pikachu!" or
-# "@pikachu".
-_INNER_LEET = re.compile(r"(?<=[a-z0-9])[!|@$](?=[a-z0-9])")
-_INNER_TABLE = {"!": "i", "|": "l", "@": "a", "$": "s"}
+_SYMBOLS = {"!": "i", "|": "l", "@": "a", "$": "s"}
 
-# Vowel of each kana (katakana and hiragana), for folding long vowels. Small kana count as their vowel.
+# Vowel of each katakana, for folding long vowels. Small kana count as their vowel.
 _VOWEL_ROWS = {
     "a": "アカガサザタダナハバパマヤャラワァヵ",
     "i": "イキギシジチヂニヒビピミリィ",
@@ -48,14 +45,16 @@ _VOWEL_ROWS = {
     "o": "オコゴソゾトドノホボポモヨョロヲォ",
 }
 _KANA_MARKS = "\u3099\u309a\u309b\u309c\uff9e\uff9f"
-# A vowel kana after a kana of the same vowel (or ウ after an o-row kana: トウ -> トー) is a long vowel.
-_LONG_VOWEL_PATTERNS = []
-for _vowel, _long in (("a", "アあ"), ("i", "イい"), ("u", "ウう"), ("e", "エえイい"), ("o", "オおウう")):
-    _row = _VOWEL_ROWS[_vowel]
-    _row += "".join(chr(ord(c) - 0x60) for c in _row if 0x30A1 <= ord(c) <= 0x30F6)
-    _LONG_VOWEL_PATTERNS.append(f"(?<=[{_row}])[{_long}]")
-_LONG_VOWEL = re.compile("|".join(_LONG_VOWEL_PATTERNS))
-_HAS_KANA = re.compile(r"[\u3041-\u30ff]")
+# A vowel katakana after a katakana of the same vowel (or ウ after an o-row one: トウ -> トー) is a long vowel.
+# Hiragana is left alone: in running text a vowel kana often starts the next word (なったあるはいぜん), so
+# hiragana spellings of names are generated both ways at compile time instead.
+_LONG_VOWEL = re.compile(
+    "|".join(
+        f"(?<=[{_VOWEL_ROWS[v]}])[{long}]"
+        for v, long in (("a", "ア"), ("i", "イ"), ("u", "ウ"), ("e", "エイ"), ("o", "オウ"))
+    )
+)
+_HAS_KANA = re.compile(r"[\u30a1-\u30ff]")
 
 SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%♀♂")
 
@@ -122,7 +121,11 @@ class Normalizer:
         self.special = special
         self.homoglyphs = homoglyphs
         slow_chars = set(special) | set(homoglyphs) | set(_KANA_MARKS)
-        self._slow_re = re.compile("[" + "".join(_class_escape(c) for c in sorted(slow_chars)) + "]")
+        # One class of BMP characters only: `re` matches it with a bitmap, while a class that also holds
+        # astral characters is searched entry by entry (about 1 ms instead of 5 us for a 300-character prompt).
+        # The astral ones are checked with a set, only when the text has an astral character at all.
+        self._slow_re = re.compile("[" + "".join(_class_escape(c) for c in sorted(slow_chars) if c <= "\uffff") + "]")
+        self._slow_astral = frozenset(c for c in slow_chars if c > "\uffff")
         self._homoglyph_table = str.maketrans(homoglyphs)
 
     # -- construction ---------------------------------------------------------------------------------
@@ -160,7 +163,9 @@ class Normalizer:
             if _HAS_LEET.search(out) is not None:
                 out = _fold_leet_text(out)
             return NormalizedText(text, out, None)
-        if self._slow_re.search(text) is None:
+        if self._slow_re.search(text) is None and not (
+            self._slow_astral and _ASTRAL.search(text) is not None and not self._slow_astral.isdisjoint(text)
+        ):
             out = text.translate(self.one_to_one)
             if len(out) == len(text):
                 out = self._post(out)
@@ -208,7 +213,7 @@ class Normalizer:
             if folded == token:
                 return token
             has_latin = any(_is_latin_letter(c) for c in token)
-            if has_latin or all(_is_latin_letter(c) or c.isdigit() for c in folded):
+            if has_latin or (len(token) >= 3 and all(_is_latin_letter(c) or c.isdigit() for c in folded)):
                 return folded
             return token
 
@@ -216,19 +221,27 @@ class Normalizer:
 
 
 _WORD = re.compile(r"[^\W_]+")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def _fold_leet_text(out: str) -> str:
-    if "!" in out or "|" in out or "@" in out or "$" in out:
-        out = _INNER_LEET.sub(lambda m: _INNER_TABLE[m.group(0)], out)
     return _LEET_TOKEN.sub(_fold_leet, out)
 
 
 def _fold_leet(m: re.Match) -> str:
+    """Fold a token such as 3mb04r, P!kachu, $0losi$, Ros@ri@ to letters.
+
+    Only tokens with at least two letters are folded (not "4k", "2024", "$5"), a leading "@" is a mention and
+    stays, and trailing "!" or "|" are punctuation and stay ("Pikachu!").
+    """
     token = m.group(0)
-    if len(token) < 3 or not any("a" <= c <= "z" for c in token):
+    if len(token) < 3 or sum(1 for c in token if "a" <= c <= "z") < 2:
         return token
-    return token.translate(LEET)
+    head = "@" if token[0] == "@" else ""
+    body = token[len(head):]
+    stripped = body.rstrip("!|")
+    tail = body[len(stripped):]
+    return head + "".join(_SYMBOLS.get(c, c) for c in stripped).translate(LEET) + tail
 
 
 def _class_escape(ch: str) -> str:
@@ -302,6 +315,10 @@ def _homoglyph_map() -> dict[str, str]:
                     out.setdefault(folded, target.lower())
                 out[ch] = target.lower()
                 break
+    # Lower-case Cyrillic letters used as "faux Latin" that the confusables data does not list (it compares
+    # glyph shapes letter by letter, and п/n or м/m differ in detail, not at a glance).
+    for ch, target in {"п": "n", "м": "m", "т": "t", "к": "k", "в": "b", "н": "h", "г": "r", "ь": "b"}.items():
+        out.setdefault(ch, target)
     return {k: v for k, v in out.items() if not k.isascii()}
 
 

@@ -37,3 +37,7 @@ def import_cmd(sources: tuple[Path, ...], out_dir: Path | None, ambiguous_path: 
             raise click.ClickException(str(exc)) from None
         for path in written:
             click.echo(f"wrote {path}")
+
+
+# The maintainer commands (add, new-character, add-example, lint, explain, variants, test, discover).
+from guard.cli import lexicon_tools as _lexicon_tools  # noqa: E402,F401

@@ -53,14 +53,34 @@ def load_file(path: PathLike) -> Union[LexiconFile, TitleFile]:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err.get("loc", ()))
-        # Tagged unions add the member type to the location; keep only real keys and indexes.
-        loc = tuple(p for p in loc if isinstance(p, int) or p in _known_keys(data, loc))
+        err, loc = _pick_error(exc.errors(), data)
         field = ".".join(str(p) for p in loc) or None
         more = f" (and {exc.error_count() - 1} more errors)" if exc.error_count() > 1 else ""
         line = _line_of(read_text(path, LexiconError), loc)
         raise LexiconError(str(path), err.get("msg", "invalid value") + more, line=line, field=field) from None
+
+
+def _clean_loc(err: dict, data) -> tuple:
+    """The error's location as keys and indexes of the file. Unions add the member type to the location
+    ("str", "AliasRecord"): dropped. A missing field keeps its own name."""
+    loc = tuple(err.get("loc", ()))
+    known = _known_keys(data, loc)
+    out = tuple(p for p in loc if isinstance(p, int) or p in known)
+    if err.get("type") == "missing" and loc and loc[-1] not in out:
+        out += (loc[-1],)
+    return out
+
+
+def _pick_error(errors: list, data) -> tuple[dict, tuple]:
+    """The first error, or, when a union reports one error per member at the same place (an alias that is
+    neither a string nor a valid record), the most specific of those."""
+    first = _clean_loc(errors[0], data)
+    best, best_loc = errors[0], first
+    for err in errors[1:]:
+        loc = _clean_loc(err, data)
+        if loc[: len(first)] == first and len(loc) > len(best_loc):
+            best, best_loc = err, loc
+    return best, best_loc
 
 
 def _known_keys(data, loc) -> set:

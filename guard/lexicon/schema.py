@@ -33,6 +33,11 @@ class FranchiseRecord(_Strict):
     rightsholder: Optional[str] = None
     names: dict[str, list[str]] = Field(description="franchise names per language; they count as context")
     cues: list[str] = Field(default_factory=list, description="words that point to this franchise")
+    personal_names: bool = Field(
+        default=False,
+        description="characters carry ordinary personal names (Lisa, Layla): a name used for a person "
+        "('a girl named Layla', 'Emilie, a florist') is not a mention unless the franchise is in context",
+    )
 
     @field_validator("id")
     @classmethod

@@ -1,0 +1,1 @@
+"""Benchmarks for character-guard: `python -m benchmarks.run` (see docs/benchmarks.md)."""

@@ -1,0 +1,329 @@
+"""Throughput and latency through the ASGI middleware against the same bare JSON echo app.
+
+Both apps are one Starlette route, `POST /v1/generate`, that parses the JSON body and echoes it back; the
+guarded one is wrapped in `middleware.GuardMiddleware` over the bundled lexicons and policies. Each runs in
+its own uvicorn process on 127.0.0.1 with one worker. The load generator is wrk when it is installed (Debian
+package `wrk`), else the small asyncio HTTP/1.1 client below, in a separate process in both cases. Every
+run is bounded in time (wrk -d, or the client's deadline) and only talks to 127.0.0.1.
+
+    python -m benchmarks.http_bench serve --kind bare|guarded --port N [--cache-dir DIR]
+    python -m benchmarks.http_bench load --port N --bodies FILE --connections C --duration S
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+PATH = "/v1/generate"
+HOST = "127.0.0.1"
+
+
+# -- the apps ------------------------------------------------------------------------------------------------
+
+
+def make_app(kind: str, cache_dir: Optional[str] = None, lexicon_paths=None):
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def generate(request: Request) -> JSONResponse:
+        return JSONResponse(await request.json())
+
+    app = Starlette(routes=[Route(PATH, generate, methods=["POST"])])
+    if kind == "bare":
+        return app
+    from guard import Guard
+    from middleware import GuardMiddleware
+
+    g = Guard.from_paths(lexicon_paths, cache_dir=cache_dir)
+    if g.policy is None:
+        raise RuntimeError("no policy engine: the middleware needs Guard.check")
+    return GuardMiddleware(app, engine=g, routes=[f"POST {PATH}"])
+
+
+def middleware_status() -> tuple[bool, str]:
+    """Whether the middleware can be benchmarked here, and why not."""
+    try:
+        from middleware import GuardMiddleware  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - any import failure means: not ready
+        return False, f"middleware does not import: {type(exc).__name__}: {exc}"
+    try:
+        import guard.policy.engine  # noqa: F401
+    except Exception as exc:  # noqa: BLE001
+        return False, f"policy engine does not import: {type(exc).__name__}: {exc}"
+    return True, ""
+
+
+def serve(kind: str, port: int, cache_dir: Optional[str]) -> None:
+    import uvicorn
+
+    app = make_app(kind, cache_dir)
+    uvicorn.run(app, host=HOST, port=port, workers=1, log_level="warning", access_log=False, lifespan="off")
+
+
+# -- the fallback load generator --------------------------------------------------------------------------
+
+
+async def _client(bodies: list[bytes], port: int, deadline: float, offset: int, lat: list[int], errs: dict) -> None:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    i = offset
+    try:
+        while time.monotonic() < deadline:
+            body = bodies[i % len(bodies)]
+            i += 1
+            req = (
+                f"POST {PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+            t0 = time.perf_counter_ns()
+            writer.write(req)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            if length:
+                await reader.readexactly(length)
+            lat.append(time.perf_counter_ns() - t0)
+            if status >= 400 and status != 451:
+                errs["status"] += 1
+    finally:
+        writer.close()
+
+
+async def _load(bodies: list[bytes], port: int, connections: int, duration: float) -> dict:
+    lat: list[int] = []
+    errs = {"status": 0}
+    start = time.monotonic()
+    deadline = start + duration
+    await asyncio.gather(*(_client(bodies, port, deadline, k * 7, lat, errs) for k in range(connections)))
+    elapsed = time.monotonic() - start
+    lat.sort()
+    from benchmarks.timing import percentile
+
+    return {
+        "requests": len(lat),
+        "duration_s": round(elapsed, 3),
+        "rps": round(len(lat) / elapsed, 1),
+        "p50_us": round(percentile(lat, 50) / 1000, 1),
+        "p90_us": round(percentile(lat, 90) / 1000, 1),
+        "p99_us": round(percentile(lat, 99) / 1000, 1),
+        "errors_status": errs["status"],
+    }
+
+
+def load(port: int, bodies_path: str, connections: int, duration: float) -> dict:
+    bodies = [b.encode() for b in json.loads(Path(bodies_path).read_text(encoding="utf-8"))]
+    return asyncio.run(_load(bodies, port, connections, duration))
+
+
+# -- wrk ------------------------------------------------------------------------------------------------------
+
+_WRK_DONE = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\nRESULT {"requests":%d,"duration_us":%d,"errors_status":%d,"errors_connect":%d,"errors_read":%d,' ..
+    '"errors_write":%d,"errors_timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"mean_us":%.1f,"max_us":%d}\n',
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max))
+end
+"""
+
+
+def _wrk_script(bodies: list[str], path: Path) -> None:
+    items = []
+    for b in bodies:
+        level = 1
+        while ("]" + "=" * level + "]") in b:
+            level += 1
+        eq = "=" * level
+        items.append(f"[{eq}[{b}]{eq}]")
+    path.write_text(
+        "local bodies = {\n" + ",\n".join(items) + "\n}\n"
+        "local i = 0\n"
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        "request = function()\n"
+        "  i = i % #bodies + 1\n"
+        f'  return wrk.format(nil, "{PATH}", nil, bodies[i])\n'
+        "end\n" + _WRK_DONE,
+        encoding="utf-8",
+    )
+
+
+def run_wrk(port: int, script: Path, connections: int, duration: float) -> dict:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, int(round(duration)))}s", "--timeout", "5s", "-s", str(script), f"http://{HOST}:{port}{PATH}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30)
+    line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no result: {out.stdout[-500:]} {out.stderr[-500:]}")
+    r = json.loads(line[len("RESULT ") :])
+    secs = r.pop("duration_us") / 1e6
+    r["duration_s"] = round(secs, 3)
+    r["rps"] = round(r["requests"] / secs, 1)
+    return r
+
+
+# -- orchestration --------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=5)
+            conn.request("POST", PATH, body=b'{"prompt": "a red fox in the snow"}', headers={"Content-Type": "application/json"})
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not become ready")
+
+
+def _start(kind: str, cache_dir: Optional[str]) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "benchmarks.http_bench", "serve", "--kind", kind, "--port", str(port)]
+    if cache_dir:
+        cmd += ["--cache-dir", cache_dir]
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_ready(port, proc)
+    except Exception:
+        _stop(proc)
+        raise
+    return proc, port
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run(prompts: list[str], *, duration: float, connections: int, rounds: int, cache_dir: Optional[str], log=print) -> dict:
+    """Latency (1 connection) and throughput (`connections`) for the bare and the guarded app, alternating
+    A B B A ... over `rounds` rounds. Returns the per-run figures and the medians."""
+    ok, why = middleware_status()
+    if not ok:
+        return {"ran": False, "reason": why}
+    bodies = [json.dumps({"prompt": p, "n": 1, "size": "1024x1024"}, ensure_ascii=False) for p in prompts]
+    use_wrk = shutil.which("wrk") is not None
+    tmp = Path(tempfile.mkdtemp(prefix="guard-http-"))
+    script = tmp / "bodies.lua"
+    bodies_json = tmp / "bodies.json"
+    _wrk_script(bodies, script)
+    bodies_json.write_text(json.dumps(bodies, ensure_ascii=False), encoding="utf-8")
+
+    def measure(port: int, conns: int) -> dict:
+        if use_wrk:
+            return run_wrk(port, script, conns, duration)
+        root = Path(__file__).resolve().parent.parent
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.http_bench", "load", "--port", str(port), "--bodies", str(bodies_json),
+             "--connections", str(conns), "--duration", str(duration)],
+            capture_output=True, text=True, cwd=root, timeout=duration + 60,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    runs: dict[str, list[dict]] = {"bare": [], "guarded": []}
+    order = []
+    for r in range(rounds):
+        order += ["bare", "guarded"] if r % 2 == 0 else ["guarded", "bare"]
+    try:
+        for kind in order:
+            proc, port = _start(kind, cache_dir)
+            try:
+                measure(port, connections)  # warm-up, not recorded
+                lat = measure(port, 1)
+                thr = measure(port, connections)
+            finally:
+                _stop(proc)
+            log(f"  http {kind}: 1 conn p50 {lat['p50_us']} us p99 {lat['p99_us']} us; {connections} conns {thr['rps']} req/s p99 {thr['p99_us']} us")
+            runs[kind].append({"latency": lat, "throughput": thr})
+    except Exception as exc:  # noqa: BLE001 - report, don't crash the whole benchmark
+        return {"ran": False, "reason": f"{type(exc).__name__}: {exc}", "runs": runs}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def med(kind: str, part: str, key: str) -> float:
+        vals = sorted(x[part][key] for x in runs[kind])
+        return vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
+
+    summary = {}
+    for kind in runs:
+        summary[kind] = {
+            "p50_us_1conn": med(kind, "latency", "p50_us"),
+            "p99_us_1conn": med(kind, "latency", "p99_us"),
+            "rps": med(kind, "throughput", "rps"),
+            "p50_us_loaded": med(kind, "throughput", "p50_us"),
+            "p99_us_loaded": med(kind, "throughput", "p99_us"),
+        }
+    added = summary["guarded"]["p50_us_1conn"] - summary["bare"]["p50_us_1conn"]
+    share = summary["guarded"]["rps"] / summary["bare"]["rps"] if summary["bare"]["rps"] else 0.0
+    return {
+        "ran": True,
+        "load_generator": "wrk 1 thread" if use_wrk else "python asyncio client",
+        "server": "uvicorn, 1 worker, 127.0.0.1",
+        "connections": connections,
+        "duration_s": duration,
+        "rounds": rounds,
+        "prompts": len(bodies),
+        "runs": runs,
+        "summary": summary,
+        "added_p50_us": round(added, 1),
+        "rps_share": round(share, 3),
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--kind", choices=("bare", "guarded"), required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--cache-dir")
+    lg = sub.add_parser("load")
+    lg.add_argument("--port", type=int, required=True)
+    lg.add_argument("--bodies", required=True)
+    lg.add_argument("--connections", type=int, default=16)
+    lg.add_argument("--duration", type=float, default=5.0)
+    args = ap.parse_args(argv)
+    if args.cmd == "serve":
+        serve(args.kind, args.port, args.cache_dir)
+    else:
+        print(json.dumps(load(args.port, args.bodies, args.connections, min(args.duration, 120.0))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,583 @@
+"""The policy engine: turns a prompt's character matches into a Decision.
+
+Built once from policy and theme files; immutable afterwards. `decide` does no I/O and compiles nothing: one
+normalization (or the caller's), one Aho-Corasick pass for themes, and for each character a walk down its
+precompiled rule chain (the policy's `always` rules, then the character's, the franchise's and the default
+rules; the first rule whose conditions hold fires).
+
+Opt-in: a character whose rightsholder has no policy, whose policy (or franchise or character scope) says
+`opted_in: false`, or for which no rule fires gets `unknown_action` (reject unless configured otherwise).
+
+Several characters: each mention is judged, the prompt's action is the most severe one (reject > rewrite >
+tag > allow). A rewrite edits the original text at the match offsets, re-scans it, and judges the new matches
+again, up to `max_rounds` times; a prompt that still holds a mention to reject or rewrite is rejected.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+from guard.models import ACTION_SEVERITY, CheckContext, Decision, Match, MatchDecision, Rejection, RevenueTag
+from guard.normalize import normalize
+from guard.policy import lang as langmod
+from guard.policy.loader import LoadedFiles, bundled_dir, load_files
+from guard.policy.messages import BUILTIN_GENERIC, BUILTIN_MESSAGES, _s2t, pick_lang
+from guard.policy.rewrite import Edit, apply_edits
+from guard.policy.schema import Conditions, Licence, Phrase, PolicyFile, Rule
+from guard.policy.themes import ThemeHit, ThemeLexicon, evidence
+
+UNKNOWN_ACTIONS = ("reject", "rewrite", "tag", "allow")
+
+
+def new_decision_id() -> str:
+    """A random UUID4 as 32 hex digits (like uuid.uuid4().hex, at a third of the cost)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    return b.hex()
+
+
+def _construct_decision(**fields: Any) -> Decision:
+    """Decision without validation for the no-character fast path (all values are built here, well typed).
+
+    pydantic's `model_construct` costs about 5 µs; filling the instance directly costs under 2 µs. The direct
+    way relies on pydantic internals, so it is checked once at import against `model_construct` and replaced by
+    it if the two disagree.
+    """
+    d = Decision.__new__(Decision)
+    object.__setattr__(d, "__dict__", fields)
+    object.__setattr__(d, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(d, "__pydantic_extra__", None)
+    object.__setattr__(d, "__pydantic_private__", None)
+    return d
+
+
+def _check_construct() -> Callable[..., Decision]:
+    sample = dict(decision_id="0" * 32, action="allow", prompt="p", original_prompt="p", matches=[], tags=[],
+                  rejections=[], themes=["violence"], policy_version="v", elapsed_ms=0.5)
+    try:
+        fast = _construct_decision(**dict(sample))
+        ref = Decision.model_construct(**dict(sample))
+        if fast.model_dump_json() == ref.model_dump_json() and fast == ref and repr(fast) == repr(ref):
+            return _construct_decision
+    except Exception:  # pragma: no cover - a pydantic version with other internals
+        pass
+    return Decision.model_construct  # pragma: no cover
+
+
+_new_decision = _check_construct()
+_DEFAULT_CONTEXT = CheckContext()
+_REJECT = ACTION_SEVERITY["reject"]
+_REWRITE = ACTION_SEVERITY["rewrite"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# compiled conditions and rules
+# ---------------------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Facts:
+    """What conditions test, for one prompt (one rewrite round)."""
+
+    use: str
+    region: str
+    age_group: str
+    age_verified: bool
+    themes: dict[str, ThemeHit]
+    now: datetime
+    prompt: str
+    nt: Any
+
+
+class _Cond:
+    __slots__ = ("use", "inc", "exc", "ages", "verified", "any", "all", "none", "present", "rh", "fr", "window",
+                 "licences", "region_given")
+
+    def __init__(self, c: Conditions, licences: Mapping[str, Licence]):
+        self.use = frozenset(c.use) if c.use else None
+        self.region_given = c.region is not None
+        self.inc = frozenset(c.region.include) if c.region and c.region.include is not None else None
+        self.exc = frozenset(c.region.exclude) if c.region and c.region.exclude is not None else None
+        self.ages = frozenset(c.age_group) if c.age_group else None
+        self.verified = c.age_verified
+        t = c.themes
+        self.any = tuple(t.any) if t and t.any else ()
+        self.all = tuple(t.all) if t and t.all else ()
+        self.none = tuple(t.none) if t and t.none else ()
+        x = c.crossover
+        self.present = x.present if x else None
+        self.rh = frozenset(x.rightsholders) if x and x.rightsholders else None
+        self.fr = frozenset(x.franchises) if x and x.franchises else None
+        self.window = c.date
+        self.licences = tuple(
+            (lid, licences[lid], expect)
+            for lid, expect in ((c.licence_active, True), (c.licence_inactive, False))
+            if lid is not None
+        )
+
+    def holds(self, f: _Facts, others_rh: frozenset, others_fr: frozenset) -> bool:
+        if self.use is not None and f.use not in self.use:
+            return False
+        if self.inc is not None and f.region not in self.inc:
+            return False
+        if self.exc is not None and f.region in self.exc:
+            return False
+        if self.ages is not None and f.age_group not in self.ages:
+            return False
+        if self.verified is not None and f.age_verified is not self.verified:
+            return False
+        if self.any and not any(t in f.themes for t in self.any):
+            return False
+        if self.all and not all(t in f.themes for t in self.all):
+            return False
+        if self.none and any(t in f.themes for t in self.none):
+            return False
+        if self.present is not None and bool(others_rh) is not self.present:
+            return False
+        if self.rh is not None and not (self.rh & others_rh):
+            return False
+        if self.fr is not None and not (self.fr & others_fr):
+            return False
+        if self.window is not None and not self.window.contains(f.now):
+            return False
+        for _, lic, expect in self.licences:
+            if lic.active(f.now) is not expect:
+                return False
+        return True
+
+    def explain(self, f: _Facts, others_rh: frozenset, others_fr: frozenset) -> list[str]:
+        out = []
+        if self.use is not None:
+            out.append(f"use={f.use}")
+        if self.region_given:
+            s = f"region={f.region}"
+            if self.inc is not None:
+                s += f" in [{', '.join(sorted(self.inc))}]"
+            if self.exc is not None:
+                s += f" not in [{', '.join(sorted(self.exc))}]"
+            out.append(s)
+        if self.ages is not None:
+            out.append(f"age_group={f.age_group}")
+        if self.verified is not None:
+            out.append(f"age_verified={'true' if f.age_verified else 'false'}")
+        for t in self.any + self.all:
+            if t in f.themes:
+                out.append(f"theme {t} ({evidence(f.prompt, f.nt, f.themes[t])!r})")
+        if self.none:
+            out.append(f"no {'/'.join(self.none)} theme")
+        if self.present is True or self.rh is not None or self.fr is not None:
+            names = sorted(str(r) if r is not None else "unknown rightsholder" for r in others_rh)
+            if self.fr is not None:
+                names = sorted(self.fr & others_fr)
+            out.append(f"crossover with {', '.join(names)}")
+        elif self.present is False:
+            out.append("no other rightsholder's character")
+        if self.window is not None:
+            out.append(f"date {f.now.date().isoformat()} in {self.window.describe()}")
+        for lid, lic, expect in self.licences:
+            state = "in force" if expect else "not in force"
+            out.append(f"licence {lid} {state} on {f.now.date().isoformat()} ({lic.describe()})")
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    name: str
+    action: str
+    when: Optional[_Cond]
+    unless: Optional[_Cond]
+    reason: Optional[str]
+    licence_id: Optional[str]
+    licence: Optional[Licence]
+    share_rate: float
+    rewrite: str
+    code: Optional[str]
+    message: Optional[Union[str, dict]]
+
+    def fires(self, f: _Facts, others_rh: frozenset, others_fr: frozenset) -> bool:
+        if self.when is not None and not self.when.holds(f, others_rh, others_fr):
+            return False
+        if self.unless is not None and self.unless.holds(f, others_rh, others_fr):
+            return False
+        # A tag never bills against a licence that is not in force: the rule is skipped, evaluation goes on.
+        if self.action == "tag" and self.licence is not None and not self.licence.active(f.now):
+            return False
+        return True
+
+
+def _compile_rule(rule: Rule, name: str, policy: PolicyFile) -> _Rule:
+    lic = policy.licences.get(rule.licence) if rule.licence else None
+    when = None if rule.when.is_empty() else _Cond(rule.when, policy.licences)
+    unless = _Cond(rule.unless, policy.licences) if rule.unless is not None else None
+    share = rule.share_rate if rule.share_rate is not None else (lic.share_rate if lic else 0.0)
+    return _Rule(name, rule.action, when, unless, rule.reason, rule.licence, lic, share,
+                 rule.rewrite or "descriptor", rule.code, rule.message)
+
+
+def _phrase(p: Union[str, Phrase, None]) -> Optional[Phrase]:
+    if p is None:
+        return None
+    return Phrase(text=p) if isinstance(p, str) else p
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    opted_in: bool
+    scope: str  # where opted_in was decided, for explanations
+    rules: tuple[_Rule, ...]
+    descriptor: Mapping[str, Any]
+    generic: tuple[Mapping[str, Any], ...]
+
+
+class _Policy:
+    """One rightsholder's compiled policy."""
+
+    def __init__(self, path: Path, p: PolicyFile):
+        self.path = path
+        self.id = p.id
+        self.rightsholder = p.rightsholder
+        self.example = p.example
+        self.messages = p.messages
+        self.always_rules = self._rules(p, p.always.rules, "always")
+        self.default_rules = self._rules(p, p.default.rules, "default")
+        self.policy_generic = p.generic or {}
+        self.franchise_rules = {fid: self._rules(p, s.rules, f"franchise:{fid}") for fid, s in p.franchises.items()}
+        self.franchise_scope = p.franchises
+        self.opted_in = p.opted_in
+        self.character_rules = {cid: self._rules(p, s.rules, f"character:{cid}") for cid, s in p.characters.items()}
+        self.character_scope = p.characters
+        self.chains: dict[tuple[str, str], _Chain] = {}
+        for cid, scope in p.characters.items():
+            fid = scope.franchise or cid.split("/", 1)[0]
+            self.chains[(cid, fid)] = self._chain(cid, fid)
+        for fid in p.franchises:
+            self.chains[("", fid)] = self._chain("", fid)
+        self.default_chain = self._chain("", "")
+
+    def _rules(self, p: PolicyFile, rules: list[Rule], scope: str) -> tuple[_Rule, ...]:
+        return tuple(_compile_rule(r, f"{p.id}:{scope}#{r.id or i + 1}", p) for i, r in enumerate(rules))
+
+    def _chain(self, cid: str, fid: str) -> _Chain:
+        cs = self.character_scope.get(cid) if cid else None
+        fs = self.franchise_scope.get(fid) if fid else None
+        if cs is not None and cs.opted_in is not None:
+            opted, scope = cs.opted_in, f"character {cid}"
+        elif fs is not None and fs.opted_in is not None:
+            opted, scope = fs.opted_in, f"franchise {fid}"
+        else:
+            opted, scope = self.opted_in, "policy"
+        rules = (self.always_rules + self.character_rules.get(cid, ()) + self.franchise_rules.get(fid, ())
+                 + self.default_rules)
+        generic = tuple(g for g in ((fs.generic if fs else None), self.policy_generic) if g)
+        return _Chain(opted, scope, rules, (cs.descriptor or {}) if cs else {}, generic)
+
+    def chain(self, cid: str, fid: str) -> _Chain:
+        c = self.chains.get((cid, fid))
+        if c is not None:
+            return c
+        c = self.chains.get(("", fid))
+        if c is not None and cid not in self.character_scope:
+            return c
+        if cid in self.character_scope or fid in self.franchise_scope:
+            return self._chain(cid, fid)  # a character filed under another franchise id than its prefix: rare
+        return self.default_chain
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    action: str
+    rule: str
+    reason: str
+    policy: Optional[_Policy]
+    chain: Optional[_Chain]
+    code: Optional[str] = None
+    message: Optional[Union[str, dict]] = None
+    licence_id: Optional[str] = None
+    share_rate: float = 0.0
+    rewrite: str = "descriptor"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the engine
+# ---------------------------------------------------------------------------------------------------------
+class PolicyEngine:
+    """Rightsholder policies compiled for `decide`. Build with `from_paths` or `default`; immutable."""
+
+    def __init__(self, loaded: LoadedFiles, *, unknown_action: str = "reject", unknown_share_rate: float = 0.0,
+                 max_rounds: int = 3):
+        if unknown_action not in UNKNOWN_ACTIONS:
+            raise ValueError(f"unknown_action must be one of {', '.join(UNKNOWN_ACTIONS)}, not {unknown_action!r}")
+        if not 0.0 <= unknown_share_rate <= 1.0:
+            raise ValueError("unknown_share_rate must be between 0 and 1")
+        self.unknown_action = unknown_action
+        self.unknown_share_rate = float(unknown_share_rate)
+        self.max_rounds = max_rounds
+        self.files = tuple(loaded.files)
+        self.policies = tuple(_Policy(path, p) for path, p in loaded.policies)
+        self._by_holder = {p.rightsholder.casefold(): p for p in self.policies}
+        self.themes = ThemeLexicon(loaded.themes)
+        self.theme_names = tuple(sorted(self.themes.themes))
+        # The content hash of the files; the operator's settings are appended when they differ from the defaults.
+        version = loaded.digest[:16]
+        if unknown_action != "reject":
+            version += f"-{unknown_action}"
+        if self.unknown_share_rate:
+            version += f"-{self.unknown_share_rate:g}"
+        self.version = version
+        langmod.warm_up()
+        _s2t()
+
+    # -- construction -----------------------------------------------------------------------------------
+    @classmethod
+    def from_paths(cls, paths: Sequence[Union[str, Path]], *, unknown_action: str = "reject",
+                   unknown_share_rate: float = 0.0, max_rounds: int = 3) -> "PolicyEngine":
+        """Policy and theme files (or folders of them). The bundled theme lexicon is added unless a given
+        theme file says `replace: true`."""
+        return cls(load_files(paths), unknown_action=unknown_action, unknown_share_rate=unknown_share_rate,
+                   max_rounds=max_rounds)
+
+    @staticmethod
+    def default_dir() -> Path:
+        """The folder of the bundled policies and theme lexicon."""
+        return bundled_dir()
+
+    @classmethod
+    def default(cls, *, unknown_action: str = "reject") -> "PolicyEngine":
+        """The bundled example policies and theme lexicon (policies/*.yaml)."""
+        return cls.from_paths([bundled_dir()], unknown_action=unknown_action)
+
+    def policy_for(self, rightsholder: Optional[str]) -> Optional[_Policy]:
+        return self._by_holder.get(rightsholder.casefold()) if rightsholder else None
+
+    def detect_themes(self, text: str) -> list[str]:
+        """Themes of a prompt (sorted names)."""
+        return sorted(self.themes.detect(normalize(text).text))
+
+    # -- judging one match ------------------------------------------------------------------------------
+    def _unknown(self, rule: str, why: str, policy: Optional[_Policy], chain: Optional[_Chain], code: str) -> _Verdict:
+        a = self.unknown_action
+        model = "opt-in" if a == "reject" else "opt-out"
+        reason = f"{why}; {model} model: unknown_action={a}"
+        return _Verdict(a, rule, reason, policy, chain, code=code if a == "reject" else None,
+                        share_rate=self.unknown_share_rate, rewrite="descriptor")
+
+    def _judge(self, m: Match, f: _Facts, others_rh: frozenset, others_fr: frozenset) -> _Verdict:
+        pol = self.policy_for(m.rightsholder)
+        if pol is None:
+            who = repr(m.rightsholder) if m.rightsholder else "unknown"
+            return self._unknown("opt-in:no-policy", f"rightsholder {who} has no policy", None, None, "not_opted_in")
+        chain = pol.chain(m.character_id, m.franchise)
+        if not chain.opted_in:
+            return self._unknown(f"{pol.id}:not-opted-in", f"{pol.rightsholder} has not opted in ({chain.scope})",
+                                 pol, chain, "not_opted_in")
+        for r in chain.rules:
+            if r.fires(f, others_rh, others_fr):
+                facts = r.when.explain(f, others_rh, others_fr) if r.when is not None else []
+                if r.unless is not None:
+                    facts.append("unless-condition did not hold")
+                if r.action == "tag" and r.licence is not None:
+                    facts.append(f"licence {r.licence_id} in force ({r.licence.describe()})")
+                base = r.reason or _default_reason(r.action)
+                reason = f"{base} ({'; '.join(facts)})" if facts else base
+                return _Verdict(r.action, r.name, reason, pol, chain, code=r.code, message=r.message,
+                                licence_id=r.licence_id, share_rate=r.share_rate, rewrite=r.rewrite)
+        return self._unknown(f"{pol.id}:no-rule-matched", f"no rule of {pol.id} applies", pol, chain, "no_rule_matched")
+
+    def _judge_all(self, matches: list[Match], f: _Facts) -> list[_Verdict]:
+        memo: dict[tuple, _Verdict] = {}
+        out = []
+        multi = len({m.character_id for m in matches}) > 1
+        for m in matches:
+            key = (m.character_id, m.franchise, m.rightsholder)
+            v = memo.get(key)
+            if v is None:
+                if multi:
+                    others_rh = frozenset(x.rightsholder for x in matches if x.rightsholder != m.rightsholder)
+                    others_fr = frozenset(x.franchise for x in matches if x.franchise != m.franchise)
+                else:
+                    others_rh = others_fr = frozenset()
+                v = memo[key] = self._judge(m, f, others_rh, others_fr)
+            out.append(v)
+        return out
+
+    # -- phrases and messages ---------------------------------------------------------------------------
+    def _replacement(self, v: _Verdict, m: Match, text: str) -> Edit:
+        lang = langmod.mention_lang(text, m.start, m.end, m.lang)
+        if v.rewrite == "drop":
+            return Edit(m.start, m.end, lang, m.alias)
+        maps: list[Mapping[str, Any]] = []
+        if v.chain is not None:
+            if v.rewrite == "descriptor" and v.chain.descriptor:
+                maps.append(v.chain.descriptor)
+            maps.extend(v.chain.generic)
+        maps.append(BUILTIN_GENERIC)
+        for mp in maps:
+            p = _phrase(pick_lang(mp, lang))
+            if p is not None:
+                return Edit(m.start, m.end, lang, m.alias, p.text, p.plural)
+        return Edit(m.start, m.end, lang, m.alias)  # unreachable: the built-in map covers every language
+
+    def _message(self, v: _Verdict, m: Optional[Match], lang: str) -> str:
+        msg = v.message
+        if msg is None and v.policy is not None and v.code:
+            msg = v.policy.messages.get(v.code)
+        if msg is None:
+            msg = BUILTIN_MESSAGES.get(v.code or "", BUILTIN_MESSAGES["rejected"])
+        text = pick_lang(msg, lang, english_fallback=True) if isinstance(msg, dict) else msg
+        if text is None:
+            text = next(iter(msg.values())) if isinstance(msg, dict) and msg else ""
+        name = m.surface if m is not None else ""
+        holder = (v.policy.rightsholder if v.policy else (m.rightsholder if m else None)) or "the rightsholder"
+        return text.replace("{name}", name).replace("{rightsholder}", holder)
+
+    # -- the decision -----------------------------------------------------------------------------------
+    def _context(self, context: Union[CheckContext, Mapping, None]) -> CheckContext:
+        if context is None:
+            return _DEFAULT_CONTEXT
+        if isinstance(context, CheckContext):
+            return context
+        return CheckContext.model_validate(context)
+
+    def _facts(self, ctx: CheckContext, text: str, nt, themes: dict) -> _Facts:
+        at = ctx.at
+        if at is None:
+            now = datetime.now(timezone.utc)
+        else:
+            now = at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+        return _Facts(
+            use="commercial" if ctx.commercial else "personal",
+            region=ctx.region.upper() if ctx.region else "unknown",
+            age_group=ctx.age_group or "unknown",
+            age_verified=ctx.age_verified,
+            themes=themes,
+            now=now,
+            prompt=text,
+            nt=nt,
+        )
+
+    def decide(self, prompt: str, matches: list[Match], context: Union[CheckContext, Mapping, None] = None, *,
+               rescan: Optional[Callable[[str], list[Match]]] = None, normalized: Any = None,
+               started: Optional[float] = None) -> Decision:
+        """Decide what to do with `prompt`, given the character `matches` found in it.
+
+        `rescan` (Guard.scan) re-checks rewritten prompts; without it a rewrite is rejected, since its result
+        cannot be verified. `normalized`: the caller's `normalize(prompt)`, to avoid doing it twice.
+        `started`: a `time.perf_counter()` value to measure elapsed_ms from (default: now).
+        """
+        t0 = started if started is not None else time.perf_counter()
+        ctx = self._context(context)
+        nt = normalized if normalized is not None else normalize(prompt)
+        hits = self.themes.detect(nt.text)
+        confirmed = [m for m in matches if m.confirmed] if matches else []
+        if not confirmed:
+            return _new_decision(
+                decision_id=new_decision_id(), action="allow", prompt=prompt, original_prompt=prompt, matches=[],
+                tags=[], rejections=[], themes=sorted(hits) if hits else [], policy_version=self.version,
+                elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+            )
+        return self._decide_matches(prompt, confirmed, ctx, nt, hits, rescan, t0)
+
+    def _decide_matches(self, prompt, matches, ctx, nt, hits, rescan, t0) -> Decision:
+        matches = sorted(matches, key=lambda m: (m.start, m.end))
+        text = prompt
+        facts = self._facts(ctx, text, nt, hits)
+        reported: list[MatchDecision] = []
+        seen_chars: set[str] = set()
+        action = "allow"
+        rejections: list[Rejection] = []
+        tags: list[RevenueTag] = []
+        for rnd in range(self.max_rounds + 1):
+            verdicts = self._judge_all(matches, facts)
+            worst = max(ACTION_SEVERITY[v.action] for v in verdicts) if verdicts else 0
+            round_mds: list[MatchDecision] = []
+            for m, v in zip(matches, verdicts):
+                if rnd == 0 or ACTION_SEVERITY[v.action] >= _REWRITE or m.character_id not in seen_chars:
+                    round_mds.append(_md(m, v, rnd))
+            seen_chars.update(m.character_id for m in matches)
+            reported.extend(round_mds)
+            if worst == _REJECT:
+                lang = langmod.prompt_lang(prompt)
+                done: set[tuple] = set()
+                for m, v in zip(matches, verdicts):
+                    if v.action == "reject" and (m.character_id, v.code) not in done:
+                        done.add((m.character_id, v.code))
+                        rejections.append(Rejection(code=v.code or "rejected", message=self._message(v, m, lang),
+                                                    character_id=m.character_id))
+                action, text = "reject", prompt
+                break
+            if worst < _REWRITE:
+                action = "rewrite" if rnd > 0 else ("tag" if worst == 1 else "allow")
+                tags = _tags(matches, verdicts)
+                break
+            if rescan is None or rnd == self.max_rounds:
+                code = "rewrite_unverified" if rescan is None else "rewrite_not_converged"
+                why = ("no scanner to re-check the rewritten prompt" if rescan is None
+                       else f"mentions remained after {self.max_rounds} rewrite rounds")
+                v = _Verdict("reject", f"rewrite:{code}", why, None, None, code=code)
+                rejections.append(Rejection(code=code, message=self._message(v, None, langmod.prompt_lang(prompt))))
+                action, text = "reject", prompt
+                break
+            # rewrite this round's mentions and look again
+            to_edit = [(i, m, v) for i, (m, v) in enumerate(zip(matches, verdicts)) if v.action == "rewrite"]
+            edits = [self._replacement(v, m, text) for _, m, v in to_edit]
+            new_text, replaced = apply_edits(text, edits, [(m.start, m.end) for m in matches])
+            by_span = {(m.start, m.end): r for (_, m, _), r in zip(to_edit, replaced)}
+            for md in round_mds:
+                if md.action == "rewrite":
+                    md.replacement = by_span.get((md.start, md.end), md.replacement)
+            if not any(ch.isalnum() for ch in new_text):
+                v = _Verdict("reject", "rewrite:rewrite_empty", "nothing left after the rewrite", None, None,
+                             code="rewrite_empty")
+                rejections.append(Rejection(code="rewrite_empty",
+                                            message=self._message(v, None, langmod.prompt_lang(prompt))))
+                action, text = "reject", prompt
+                break
+            text = new_text
+            matches = sorted((m for m in rescan(text) if m.confirmed), key=lambda m: (m.start, m.end))
+            nt_new = normalize(text)
+            facts = self._facts(ctx, text, nt_new, self.themes.detect(nt_new.text))
+        return Decision(
+            decision_id=new_decision_id(),
+            action=action,
+            prompt=text,
+            original_prompt=prompt,
+            matches=reported,
+            tags=tags if action != "reject" else [],
+            rejections=rejections,
+            themes=sorted(hits),
+            policy_version=self.version,
+            elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+        )
+
+
+def _default_reason(action: str) -> str:
+    return {
+        "allow": "allowed by policy",
+        "tag": "allowed with revenue share",
+        "rewrite": "mention replaced as the policy requires",
+        "reject": "rejected by policy",
+    }[action]
+
+
+def _md(m: Match, v: _Verdict, rnd: int) -> MatchDecision:
+    return MatchDecision(
+        character_id=m.character_id, franchise=m.franchise, rightsholder=m.rightsholder, start=m.start, end=m.end,
+        surface=m.surface, alias=m.alias, method=m.method, score=m.score, action=v.action, rule=v.rule,
+        reason=v.reason, round=rnd,
+    )
+
+
+def _tags(matches: list[Match], verdicts: list[_Verdict]) -> list[RevenueTag]:
+    groups: dict[tuple, list[str]] = {}
+    for m, v in zip(matches, verdicts):
+        if v.action != "tag":
+            continue
+        holder = (v.policy.rightsholder if v.policy else m.rightsholder) or "unknown"
+        ids = groups.setdefault((holder, v.licence_id, v.share_rate), [])
+        if m.character_id not in ids:
+            ids.append(m.character_id)
+    return [RevenueTag(rightsholder=h, character_ids=sorted(ids), share_rate=rate, licence_id=lic)
+            for (h, lic, rate), ids in groups.items()]

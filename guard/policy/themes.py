@@ -1,0 +1,120 @@
+"""Theme detection: which themes (violence, sexual, politics, drugs, horror, hate, ...) a prompt touches.
+
+All terms of all themes and languages go into one Aho-Corasick automaton (leftmost-longest), built once. The
+terms are normalized with the same `guard.normalize.normalize` as prompts and character names, so folding
+(case, width, diacritics, traditional Chinese, long vowels, leetspeak, homoglyphs) is identical on both sides.
+
+Boundaries, checked in Python only for the few hits:
+- a Latin term must be a whole word; a term written with a trailing `*` only needs to start a word (a prefix);
+- a Korean term must start a word (particles follow names and nouns in Korean);
+- Japanese and Chinese terms match anywhere (there are no spaces to check).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping, Optional
+
+import ahocorasick_rs
+
+from guard.normalize import normalize as default_normalize
+from guard.normalize import script_of
+
+_WORDISH = frozenset(("latin", "digit", "alpha"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    theme: str
+    term: str  # as written in the lexicon
+    prefix: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    left: str  # "" (no check), "word" or "hangul"
+    right: bool  # whole-word check on the right for non-prefix entries
+    entries: tuple[_Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeHit:
+    theme: str
+    term: str
+    start: int  # in the normalized text
+    end: int
+
+
+class ThemeLexicon:
+    """Compiled theme terms. Immutable; `detect` does no allocation beyond its result on prompts without themes."""
+
+    __slots__ = ("themes", "_ac", "_patterns", "term_count")
+
+    def __init__(self, themes: Mapping[str, Mapping[str, Iterable[str]]], normalize: Callable = default_normalize):
+        by_pattern: dict[str, list[_Entry]] = {}
+        count = 0
+        for theme, by_lang in themes.items():
+            for terms in by_lang.values():
+                for raw in terms:
+                    term = raw.strip()
+                    prefix = term.endswith("*")
+                    text = normalize(term.rstrip("*").strip()).text
+                    if not text:
+                        continue
+                    count += 1
+                    by_pattern.setdefault(text, []).append(_Entry(theme, term, prefix))
+        self.themes: frozenset[str] = frozenset(themes)
+        self.term_count = count
+        patterns = list(by_pattern)
+        compiled = []
+        for p in patterns:
+            first, last = script_of(p[0]), script_of(p[-1])
+            left = "word" if first in _WORDISH else ("hangul" if first == "hangul" else "")
+            right = last in _WORDISH
+            compiled.append(_Pattern(left, right, tuple(by_pattern[p])))
+        self._patterns: tuple[_Pattern, ...] = tuple(compiled)
+        self._ac = (
+            ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+            if patterns
+            else None
+        )
+
+    # -- hot path ---------------------------------------------------------------------------------------
+    def detect(self, text: str) -> dict[str, ThemeHit]:
+        """Themes found in `text` (already normalized), each with its first hit."""
+        if self._ac is None:
+            return {}
+        found = self._ac.find_matches_as_indexes(text)
+        if not found:
+            return {}
+        out: dict[str, ThemeHit] = {}
+        n = len(text)
+        for idx, start, end in found:
+            pat = self._patterns[idx]
+            if pat.left and start > 0:
+                cls = script_of(text[start - 1])
+                if (pat.left == "word" and cls in _WORDISH) or (pat.left == "hangul" and cls == "hangul"):
+                    continue
+            whole = not pat.right or end >= n or script_of(text[end]) not in _WORDISH
+            for e in pat.entries:
+                if (whole or e.prefix) and e.theme not in out:
+                    out[e.theme] = ThemeHit(e.theme, e.term, start, end)
+        return out
+
+
+def merge_theme_maps(maps: Iterable[Mapping[str, Mapping[str, list[str]]]]) -> dict[str, dict[str, list[str]]]:
+    """Union of theme lexicons: terms of the same theme and language are concatenated."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for m in maps:
+        for theme, by_lang in m.items():
+            slot = out.setdefault(theme, {})
+            for lang, terms in by_lang.items():
+                slot.setdefault(lang, []).extend(terms)
+    return out
+
+
+def evidence(original: str, nt, hit: Optional[ThemeHit]) -> str:
+    """The prompt text behind a hit, for explanations."""
+    if hit is None:
+        return ""
+    s, e = nt.span(hit.start, hit.end) if nt is not None else (hit.start, hit.end)
+    return original[s:e]

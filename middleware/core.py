@@ -1,0 +1,428 @@
+"""`GuardMiddleware`: a pure ASGI middleware that checks the prompt of guarded requests before the app runs."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Literal, Mapping, Optional, Sequence, Union
+
+import anyio
+import anyio.to_thread
+
+from guard.models import CheckContext, Decision
+from middleware.audit import AuditLog, AuditTarget, as_audit_sink, utc_now
+from middleware.context import DEFAULT_CONTEXT_HEADERS, ContextBuilder, ContextError, ContextFactory, validate_context
+from middleware.decide import decide
+from middleware.holder import as_engine_getter
+from middleware.jsonbody import BodyError, JsonPath, PromptLocator, check_text, dump_json, parse_json, set_at
+from middleware.problem import decision_headers, problem_body, rejection_problem, send_problem
+from middleware.routes import GuardedRoute, ResolvedRoute, normalize_path, resolve_routes
+
+log = logging.getLogger("guard.middleware")
+
+ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+DEFAULT_MAX_BODY_SIZE = 1 << 20  # 1 MiB
+DEFAULT_MAX_JSON_DEPTH = 64
+# Requests whose body is larger than this are parsed and checked in a worker thread; smaller ones inline.
+# See docs/middleware.md ("Event loop") for the measurements behind the number.
+DEFAULT_OFFLOAD_THRESHOLD = 2 * 1024
+
+
+@dataclass(frozen=True)
+class GuardEvent:
+    """What happened to one guarded request, for metrics (`on_event`).
+
+    kind: "decision" (decision set), "problem" (the middleware answered `status` with problem `code`),
+    or "engine-error" (the engine or context provider failed; `fail_open` says whether the request went on).
+    """
+
+    kind: str
+    route: str
+    seconds: float = 0.0
+    decision: Optional[Decision] = None
+    status: Optional[int] = None
+    code: Optional[str] = None
+    fail_open: bool = False
+
+
+@dataclass
+class _Result:
+    decision: Optional[Decision] = None
+    body: Optional[bytes] = None  # the rewritten body, when the decision is a rewrite
+    problem: Optional[BodyError] = None
+    error: Optional[BaseException] = None
+    seconds: float = 0.0
+
+
+class GuardMiddleware:
+    """Check prompts in JSON request bodies before they reach the application.
+
+    Guarded requests (matching one of `routes`) are read completely (up to `max_body_size`), parsed, and the
+    strings at `prompt_pointers` are checked with the engine. Then:
+
+    - reject: 451 application/problem+json listing the reasons; the app is not called;
+    - rewrite: the app receives the JSON body with the prompts replaced and Content-Length fixed;
+    - allow / tag: the app receives the original bytes.
+
+    The decision is put in `scope["state"][state_key]` (Starlette: `request.state.guard_decision`) and the
+    response carries X-Guard-Action, X-Guard-Characters and X-Guard-Decision-Id.
+
+    Bad input: non-JSON / invalid UTF-8 / too deep / duplicate keys: 400; body over the limit: 413 (reading
+    stops there); compressed body: 415; no prompt found or invalid context: 422; engine failure: 503, or,
+    for routes with fail_open, the request goes on unchecked (X-Guard-Action: unchecked, logged and audited).
+    Non-HTTP scopes and requests on other routes pass straight through without being buffered.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        engine: Any,
+        *,
+        routes: Sequence[Union[GuardedRoute, str, tuple]],
+        prompt_pointers: Sequence[str] = ("/prompt",),
+        context_headers: Optional[Mapping[str, str]] = DEFAULT_CONTEXT_HEADERS,
+        context_fields: Optional[Mapping[str, str]] = None,
+        context_factory: Optional[ContextFactory] = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        reject_duplicate_keys: bool = True,
+        fail_open: bool = False,
+        audit: Union[None, AuditLog, AuditTarget] = None,
+        on_event: Optional[Callable[[GuardEvent], None]] = None,
+        offload: Literal["auto", "inline", "thread"] = "auto",
+        offload_threshold: int = DEFAULT_OFFLOAD_THRESHOLD,
+        max_threads: Optional[int] = None,
+        response_headers: bool = True,
+        state_key: str = "guard_decision",
+        case_sensitive_paths: bool = False,
+    ) -> None:
+        if max_body_size <= 0:
+            raise ValueError("max_body_size must be positive")
+        if offload not in ("auto", "inline", "thread"):
+            raise ValueError("offload must be 'auto', 'inline' or 'thread'")
+        if not routes:
+            raise ValueError("routes must name at least one guarded route")
+        self.app = app
+        self._engine = as_engine_getter(engine)
+        self.routes: tuple[ResolvedRoute, ...] = resolve_routes(
+            routes,
+            default_locator=PromptLocator.from_strings(prompt_pointers),
+            default_fail_open=fail_open,
+            case_sensitive=case_sensitive_paths,
+        )
+        self.context = ContextBuilder(context_headers, context_fields, context_factory)
+        self.max_body_size = int(max_body_size)
+        self.max_json_depth = int(max_json_depth)
+        self.reject_duplicate_keys = reject_duplicate_keys
+        self.audit = as_audit_sink(audit)
+        self.on_event = on_event
+        self.offload = offload
+        self.offload_threshold = int(offload_threshold)
+        self._limiter = anyio.CapacityLimiter(max_threads or max(2, min(8, os.cpu_count() or 2)))
+        self.response_headers = response_headers
+        self.state_key = state_key
+
+    # -----------------------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = self.match(scope["method"], scope["path"])
+        if route is None and _has_method_override(scope):
+            # An app or upstream that honours X-HTTP-Method-Override would treat this as another method.
+            for method in _override_methods(scope):
+                route = self.match(method, scope["path"])
+                if route is not None:
+                    break
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        await self._guard(route, scope, receive, send)
+
+    def match(self, method: str, path: str) -> Optional[ResolvedRoute]:
+        path = normalize_path(path)
+        for route in self.routes:
+            if route.matches(method, path):
+                return route
+        return None
+
+    # -----------------------------------------------------------------------------------------------------
+
+    async def _guard(self, route: ResolvedRoute, scope: dict, receive: Receive, send: Send) -> None:
+        headers = _header_dict(scope)
+        problem = _check_headers(headers, self.max_body_size)
+        if problem is not None:
+            await self._problem(send, route, problem, close=problem.status == 413)
+            return
+
+        try:
+            raw = await read_body(receive, self.max_body_size)
+        except BodyError as exc:
+            await self._problem(send, route, exc, close=True)
+            return
+        if raw is None:
+            return  # the client left; there is nobody to answer
+
+        threaded = self.offload == "thread" or (self.offload == "auto" and len(raw) > self.offload_threshold)
+        try:
+            engine = self._engine()
+        except Exception as exc:  # the holder itself failed
+            await self._engine_failure(route, scope, receive, send, raw, exc, 0.0)
+            return
+
+        if self.context.factory is None:
+            result = await self._run(threaded, self._process, engine, route, scope, raw)
+        else:
+            result = await self._process_with_factory(threaded, engine, route, scope, raw)
+
+        if result.problem is not None:
+            await self._problem(send, route, result.problem)
+            return
+        if result.error is not None:
+            await self._engine_failure(route, scope, receive, send, raw, result.error, result.seconds)
+            return
+
+        decision = result.decision
+        assert decision is not None
+        self._record(scope, route, decision, result.seconds)
+        scope.setdefault("state", {})[self.state_key] = decision
+        extra = decision_headers(decision) if self.response_headers else []
+
+        if decision.action == "reject":
+            await send_problem(send, 451, rejection_problem(decision), headers=extra)
+            return
+        if result.body is not None:
+            scope = _with_body_headers(scope, len(result.body))
+            raw = result.body
+        await self.app(scope, _replay(raw, receive), _adding_headers(send, extra) if extra else send)
+
+    async def _run(self, threaded: bool, fn: Callable[..., Any], *args: Any) -> Any:
+        if threaded:
+            return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+        return fn(*args)
+
+    # -- the synchronous work (inline or in a worker thread) -----------------------------------------------
+
+    def _parse(self, route: ResolvedRoute, raw: bytes) -> tuple[Any, list[tuple[JsonPath, str]]]:
+        doc = parse_json(raw, max_depth=self.max_json_depth, reject_duplicate_keys=self.reject_duplicate_keys)
+        parts = route.locator.locate(doc)
+        if not parts:
+            raise BodyError(422, "missing-prompt", f"No prompt found in the JSON body at {route.locator.describe()}.")
+        check_text(parts)
+        return doc, parts
+
+    def _check(self, engine: Any, doc: Any, parts: list[tuple[JsonPath, str]], context: CheckContext) -> _Result:
+        started = time.perf_counter()
+        try:
+            decision, rewritten = decide(engine, [text for _, text in parts], context)
+            body = None
+            if rewritten is not None:
+                for (path, _), new in zip(parts, rewritten):
+                    if path == ():
+                        doc = new
+                    else:
+                        set_at(doc, path, new)
+                body = dump_json(doc)
+        except Exception as exc:
+            return _Result(error=exc, seconds=time.perf_counter() - started)
+        return _Result(decision=decision, body=body, seconds=time.perf_counter() - started)
+
+    def _process(self, engine: Any, route: ResolvedRoute, scope: dict, raw: bytes) -> _Result:
+        try:
+            doc, parts = self._parse(route, raw)
+            context = self._client_context(scope, doc)
+        except BodyError as exc:
+            return _Result(problem=exc)
+        return self._check(engine, doc, parts, context)
+
+    async def _process_with_factory(self, threaded: bool, engine: Any, route: ResolvedRoute, scope: dict, raw: bytes) -> _Result:
+        try:
+            doc, parts = await self._run(threaded, self._parse, route, raw)
+            values = self.context.from_client(scope, doc)
+            validate_context(values)
+        except BodyError as exc:
+            return _Result(problem=exc)
+        except ContextError as exc:
+            return _Result(problem=BodyError(422, "invalid-context", f"Invalid request context: {exc}"))
+        try:
+            values.update(await self.context.from_factory(scope, doc))
+            context = validate_context(values)
+        except Exception as exc:  # the application's provider failed: the guard cannot decide
+            return _Result(error=exc)
+        return await self._run(threaded, self._check, engine, doc, parts, context)
+
+    def _client_context(self, scope: dict, doc: Any) -> CheckContext:
+        try:
+            return validate_context(self.context.from_client(scope, doc))
+        except ContextError as exc:
+            raise BodyError(422, "invalid-context", f"Invalid request context: {exc}") from None
+
+    # -- outcomes ----------------------------------------------------------------------------------------
+
+    async def _problem(self, send: Send, route: ResolvedRoute, problem: BodyError, *, close: bool = False) -> None:
+        self._emit(GuardEvent("problem", route.label, status=problem.status, code=problem.code))
+        await send_problem(send, problem.status, problem_body(problem.status, problem.code, problem.detail), close=close)
+
+    async def _engine_failure(
+        self, route: ResolvedRoute, scope: dict, receive: Receive, send: Send, raw: bytes, exc: BaseException, seconds: float
+    ) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        self._emit(GuardEvent("engine-error", route.label, seconds=seconds, fail_open=route.fail_open))
+        if self.audit is not None:
+            self.audit.emit(
+                {
+                    "ts": utc_now(),
+                    "event": "engine-error",
+                    "source": "middleware",
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "route": route.label,
+                    "action": "unchecked" if route.fail_open else "error",
+                    "fail_open": route.fail_open,
+                    "error": error,
+                }
+            )
+        if not route.fail_open:
+            log.error("guard engine failed on %s %s; answering 503 (fail closed): %s", scope.get("method"), scope.get("path"), error, exc_info=exc)
+            await send_problem(
+                send,
+                503,
+                problem_body(503, "guard-unavailable", "The prompt could not be checked; try again later."),
+                headers=[(b"retry-after", b"1")],
+            )
+            return
+        log.warning("guard engine failed on %s %s; passing the request UNCHECKED (fail open): %s", scope.get("method"), scope.get("path"), error, exc_info=exc)
+        state = scope.setdefault("state", {})
+        state[self.state_key] = None
+        state["guard_error"] = error
+        extra = decision_headers(None, action="unchecked") if self.response_headers else []
+        await self.app(scope, _replay(raw, receive), _adding_headers(send, extra) if extra else send)
+
+    def _record(self, scope: dict, route: ResolvedRoute, decision: Decision, seconds: float) -> None:
+        self._emit(GuardEvent("decision", route.label, seconds=seconds, decision=decision))
+        if self.audit is not None:
+            self.audit.emit(
+                {
+                    "ts": utc_now(),
+                    "event": "decision",
+                    "source": "middleware",
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "route": route.label,
+                    "action": decision.action,
+                    "decision_id": decision.decision_id,
+                    "characters": decision.characters,
+                    "check_ms": round(seconds * 1000, 3),
+                    "decision": decision,
+                }
+            )
+
+    def _emit(self, event: GuardEvent) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:  # pragma: no cover - an observer must not break requests
+                log.exception("on_event observer failed")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# helpers
+
+
+def _header_dict(scope: dict) -> dict[bytes, bytes]:
+    out: dict[bytes, bytes] = {}
+    for k, v in scope.get("headers") or ():
+        k = k.lower()
+        if k in out:
+            out[k] = out[k] + b"," + v
+        else:
+            out[k] = v
+    return out
+
+
+async def read_body(receive: Receive, limit: int) -> Optional[bytes]:
+    """Read the whole request body, or None if the client disconnected. Raises BodyError(413) as soon as
+    more than `limit` bytes have arrived, without reading the rest."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise _too_large(limit)
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def check_request_headers(scope: dict, limit: int) -> Optional[BodyError]:
+    """Problems visible from the headers alone: a compressed body (415), a bad or too large Content-Length."""
+    return _check_headers(_header_dict(scope), limit)
+
+
+_METHOD_OVERRIDE_HEADERS = (b"x-http-method-override", b"x-http-method", b"x-method-override")
+
+
+def _has_method_override(scope: dict) -> bool:
+    return any(k.lower() in _METHOD_OVERRIDE_HEADERS for k, _ in scope.get("headers") or ())
+
+
+def _override_methods(scope: dict) -> list[str]:
+    return [v.decode("latin-1").strip().upper() for k, v in scope.get("headers") or () if k.lower() in _METHOD_OVERRIDE_HEADERS]
+
+
+def _too_large(limit: int) -> BodyError:
+    return BodyError(413, "body-too-large", f"The request body is larger than {limit} bytes.")
+
+
+def _check_headers(headers: Mapping[bytes, bytes], limit: int) -> Optional[BodyError]:
+    encoding = headers.get(b"content-encoding", b"identity").strip().lower()
+    if encoding not in (b"", b"identity"):
+        return BodyError(415, "unsupported-content-encoding", "Compressed request bodies are not accepted on guarded routes; send identity-encoded JSON.")
+    length = headers.get(b"content-length")
+    if length is not None:
+        try:
+            value = int(length.decode("latin-1").strip())
+            if value < 0 or b"," in length:
+                raise ValueError
+        except ValueError:
+            return BodyError(400, "invalid-content-length", "The Content-Length header is not a valid length.")
+        if value > limit:
+            return _too_large(limit)
+    return None
+
+
+def _with_body_headers(scope: dict, length: int) -> dict:
+    headers = [(k, v) for k, v in scope.get("headers") or () if k.lower() not in (b"content-length", b"transfer-encoding")]
+    headers.append((b"content-length", str(length).encode("latin-1")))
+    return {**scope, "headers": headers}
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: http.disconnect, from the server
+
+    return replay
+
+
+def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    names = {k for k, _ in extra}
+
+    async def wrapped(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers") or () if k.lower() not in names]
+            message = {**message, "headers": headers + extra}
+        await send(message)
+
+    return wrapped

@@ -1,0 +1,88 @@
+"""RFC 9457 problem details (application/problem+json) sent straight over ASGI, and the X-Guard-* headers."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Optional
+from urllib.parse import quote
+
+from guard.models import Decision
+
+PROBLEM_TYPE_BASE = "https://character-guard.dev/problems/"
+
+TITLES = {
+    400: "Bad Request",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    451: "Unavailable For Legal Reasons",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+HEADER_ACTION = "x-guard-action"
+HEADER_CHARACTERS = "x-guard-characters"
+HEADER_DECISION_ID = "x-guard-decision-id"
+GUARD_RESPONSE_HEADERS = (HEADER_ACTION, HEADER_CHARACTERS, HEADER_DECISION_ID)
+
+_HEADER_SAFE = "!#$&'*+-.^_`|~:;=?@/()[]{}<>,"
+
+
+def header_value(text: str) -> bytes:
+    """A header-safe (visible ASCII) rendering: anything else is percent-encoded."""
+    return quote(text, safe=_HEADER_SAFE).encode("ascii")
+
+
+def decision_headers(decision: Optional[Decision], *, action: Optional[str] = None) -> list[tuple[bytes, bytes]]:
+    if decision is None:
+        return [(HEADER_ACTION.encode(), (action or "unchecked").encode())]
+    return [
+        (HEADER_ACTION.encode(), (action or decision.action).encode()),
+        (HEADER_CHARACTERS.encode(), b",".join(header_value(c) for c in decision.characters)),
+        (HEADER_DECISION_ID.encode(), header_value(decision.decision_id)),
+    ]
+
+
+def problem_body(status: int, code: str, detail: str, **extra: Any) -> bytes:
+    body = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def rejection_problem(decision: Decision) -> bytes:
+    return problem_body(
+        451,
+        "rejected",
+        "The prompt was rejected by the character policy.",
+        decision_id=decision.decision_id,
+        characters=decision.characters,
+        reasons=[r.model_dump(mode="json") for r in decision.rejections],
+        policy_version=decision.policy_version or None,
+    )
+
+
+async def send_problem(
+    send: Any,
+    status: int,
+    body: bytes,
+    *,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    close: bool = False,
+) -> None:
+    raw = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        *headers,
+    ]
+    if close:
+        raw.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,105 @@
+"""Units: strict JSON parsing with limits, JSON pointers with wildcards, route patterns."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from middleware.jsonbody import BodyError, JsonPointer, PromptLocator, dump_json, json_depth, parse_json
+from middleware.routes import compile_path_pattern, normalize_path
+
+
+@pytest.mark.parametrize(
+    "raw, depth",
+    [
+        (b"1", 0),
+        (b'"[[[{{{"', 0),
+        (b"[]", 1),
+        (b'{"a": [1, {"b": "]]]"}]}', 3),
+        (b'[[], [[]], "\\"[[[[["]', 3),
+        (b'{"a": "\\\\", "b": [[["x"]]]}', 4),
+    ],
+)
+def test_json_depth_ignores_brackets_in_strings(raw, depth):
+    assert json_depth(raw) == depth
+
+
+def test_parse_json_limits():
+    assert parse_json(b'{"a": [[1]]}', max_depth=3) == {"a": [[1]]}
+    with pytest.raises(BodyError) as exc:
+        parse_json(b'{"a": [[1]]}', max_depth=2)
+    assert exc.value.status == 400 and exc.value.code == "json-too-deep"
+    # the limit can be lifted; then Python's own recursion guard still answers cleanly
+    with pytest.raises(BodyError) as exc:
+        parse_json(b"[" * 100_000 + b"]" * 100_000, max_depth=0)
+    assert exc.value.code == "json-too-deep"
+    assert parse_json(b'{"a": 1, "a": 2}', reject_duplicate_keys=False) == {"a": 2}
+    for bad in (b"Infinity", b"[-Infinity]", b"NaN"):
+        with pytest.raises(BodyError):
+            parse_json(bad)
+
+
+def test_dump_json_keeps_utf8_and_escapes_lone_surrogates():
+    assert dump_json({"p": "ü"}) == '{"p":"ü"}'.encode()
+    assert dump_json({"p": "\ud800"}) == b'{"p":"\\ud800"}'
+
+
+def test_pointer_parsing_and_escapes():
+    assert JsonPointer.parse("").tokens == ()
+    assert JsonPointer.parse("/a~1b/c~0d/*").tokens == ("a/b", "c~d", "*")
+    for bad in ("a", "/a~2"):
+        with pytest.raises(ValueError):
+            JsonPointer.parse(bad)
+
+
+def test_pointer_resolution():
+    doc = {"messages": [{"content": "one"}, {"content": "two"}, {"x": 1}], "a/b": {"0": "zero"}, "list": ["l0", "l1"]}
+    assert JsonPointer.parse("/messages/*/content").resolve(doc) == [(("messages", 0, "content"), "one"), (("messages", 1, "content"), "two")]
+    assert JsonPointer.parse("/a~1b/0").resolve(doc) == [(("a/b", "0"), "zero")]
+    assert JsonPointer.parse("/list/1").resolve(doc) == [(("list", 1), "l1")]
+    assert JsonPointer.parse("/list/01").resolve(doc) == []
+    assert JsonPointer.parse("/list/5").resolve(doc) == []
+    assert JsonPointer.parse("/missing/*").resolve(doc) == []
+    assert JsonPointer.parse("").resolve("whole") == [((), "whole")]
+
+
+def test_locator_collects_strings_under_containers_in_document_order():
+    doc = {"b": {"x": "bx", "n": 3, "y": ["by0", None]}, "a": "a-value"}
+    loc = PromptLocator.from_strings(["/a", "/b"])
+    assert loc.locate(doc) == [(("b", "x"), "bx"), (("b", "y", 0), "by0"), (("a",), "a-value")]
+    narrowed = PromptLocator.from_strings(["/b", "/b/x"])
+    assert narrowed.locate(doc) == [(("b", "x"), "bx")]
+
+
+def test_locator_scales_linearly_with_many_members():
+    doc = {f"k{i}": f"v{i}" for i in range(50_000)}
+    loc = PromptLocator.from_strings(["/*", "/k7"])
+    hits = loc.locate(doc)
+    assert len(hits) == 50_000 and hits[0] == (("k0",), "v0")
+
+
+@pytest.mark.parametrize(
+    "pattern, yes, no",
+    [
+        ("/v1/images/generations", ["/v1/images/generations", "/v1/images/generations/", "/V1/Images/Generations"], ["/v1/images", "/v1/images/generations/x"]),
+        ("/v1/*/generate", ["/v1/sdxl/generate"], ["/v1/generate", "/v1/a/b/generate"]),
+        ("/v1/{model}/generate", ["/v1/sdxl/generate"], ["/v1/generate"]),
+        ("/v1/**", ["/v1", "/v1/a", "/v1/a/b/c"], ["/v2/a"]),
+        ("/v1/{rest:path}", ["/v1/a/b"], ["/v2"]),
+        ("/v1/gen-*", ["/v1/gen-image", "/v1/gen-"], ["/v1/other"]),
+        ("/**", ["/", "/anything/at/all"], []),
+    ],
+)
+def test_path_patterns(pattern, yes, no):
+    regex = compile_path_pattern(pattern)
+    for path in yes:
+        assert regex.fullmatch(normalize_path(path)), path
+    for path in no:
+        assert not regex.fullmatch(normalize_path(path)), path
+
+
+def test_path_normalization():
+    assert normalize_path("//v1//images/./x/../y/") == "/v1/images/y"
+    assert normalize_path("") == "/"
+    assert normalize_path("/../../etc") == "/etc"
+    assert json.dumps(normalize_path("/a%2Fb")) == '"/a%2Fb"'

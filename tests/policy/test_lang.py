@@ -1,0 +1,49 @@
+"""Language guesses used for replacement phrases and rejection messages."""
+from __future__ import annotations
+
+import pytest
+
+from guard.policy.lang import latin_lang, mention_lang, prompt_lang
+from guard.policy.messages import BUILTIN_GENERIC, pick_lang
+
+
+@pytest.mark.parametrize("text,surface,alias_lang,expected", [
+    ("ピカチュウが走る", "ピカチュウ", "ja", "ja"),
+    ("Pikachuが走る", "Pikachu", "en", "ja"),          # Latin name in a Japanese sentence
+    ("皮卡丘在跑", "皮卡丘", "zh-Hans", "zh-Hans"),
+    ("皮卡丘在森林裡跑", "皮卡丘", "zh-Hant", "zh-Hant"),
+    ("皮卡丘在森林裡跑", "皮卡丘", "", "zh-Hant"),      # traditional characters around the name
+    ("雷電将軍", "雷電将軍", "ja", "ja"),                # the name alone: the alias language decides
+    ("피카츄가 달린다", "피카츄", "ko", "ko"),
+    ("Pikachu runs in the forest", "Pikachu", "en", "en"),
+    ("Pikachu court dans la forêt avec le vent", "Pikachu", "en", "fr"),
+    ("Pikachu läuft mit dem Ball über die Wiese", "Pikachu", "en", "de"),
+    ("Pikachu corre por el bosque con los amigos", "Pikachu", "en", "es"),
+    ("Pikachu corre nel bosco con gli amici", "Pikachu", "en", "it"),
+    ("Pikachu", "Pikachu", "fr", "fr"),
+])
+def test_mention_lang(text, surface, alias_lang, expected):
+    s = text.index(surface)
+    assert mention_lang(text, s, s + len(surface), alias_lang) == expected
+
+
+def test_latin_lang_defaults_to_english():
+    assert latin_lang("Pikachu 4k") == "en"
+    assert latin_lang("xyz", hint="de") == "de"
+
+
+def test_prompt_lang():
+    assert prompt_lang("全裸のピカチュウ") == "ja"
+    assert prompt_lang("Pikachu au soleil dans la forêt") == "fr"
+    assert prompt_lang("피카츄 사진") == "ko"
+    assert prompt_lang("a photo of 皮卡丘 in the park with friends") == "en"
+
+
+def test_pick_lang():
+    m = {"en": "x", "zh-Hans": "黄色的电气小鼠", "ja": "y"}
+    assert pick_lang(m, "en") == "x"
+    assert pick_lang(m, "zh-Hant") == "黃色的電氣小鼠"
+    assert pick_lang(m, "ko") is None
+    assert pick_lang(m, "ko", english_fallback=True) == "x"
+    assert pick_lang({"de": "z"}, "de-CH") == "z"
+    assert set(BUILTIN_GENERIC) == {"en", "ja", "zh-Hans", "zh-Hant", "ko", "fr", "de", "es", "it"}

@@ -1,0 +1,165 @@
+"""Theme detection: multilingual, same normalization as names, word boundaries for Latin and Korean terms."""
+from __future__ import annotations
+
+import pytest
+
+from guard.policy import PolicyEngine
+from guard.policy.themes import ThemeLexicon
+
+from .helpers import write
+
+
+@pytest.fixture(scope="module")
+def eng() -> PolicyEngine:
+    return PolicyEngine.default()
+
+
+POSITIVE = [
+    # violence
+    ("en", "a bloody battlefield at dusk", "violence"),
+    ("ja", "血まみれの剣士が立っている", "violence"),
+    ("zh-Hans", "血腥的战场", "violence"),
+    ("zh-Hant", "一具屍體躺在路上", "violence"),
+    ("ko", "피투성이가 된 전사", "violence"),
+    ("fr", "une scène sanglante dans la rue", "violence"),
+    ("de", "ein blutiger Kampf im Regen", "violence"),
+    ("es", "un asesinato en la ciudad", "violence"),
+    ("it", "un omicidio sotto la pioggia", "violence"),
+    # sexual
+    ("en", "a nude portrait", "sexual"),
+    ("ja", "全裸でポーズをとる", "sexual"),
+    ("zh-Hans", "色情海报", "sexual"),
+    ("zh-Hant", "裸體的雕像", "sexual"),
+    ("ko", "누드 사진", "sexual"),
+    ("fr", "une photo érotique", "sexual"),
+    ("de", "nackt am Strand", "sexual"),
+    ("es", "una mujer desnuda", "sexual"),
+    ("it", "una modella nuda", "sexual"),
+    # politics
+    ("en", "an election poster", "politics"),
+    ("ja", "選挙ポスター", "politics"),
+    ("zh-Hans", "总统在演讲", "politics"),
+    ("zh-Hant", "總統在演講", "politics"),
+    ("ko", "대통령 선거 포스터", "politics"),
+    ("fr", "une affiche de propagande", "politics"),
+    ("de", "ein Wahlkampf Plakat", "politics"),
+    ("es", "las elecciones presidenciales", "politics"),
+    ("it", "un comizio per le elezioni", "politics"),
+    # drugs and alcohol
+    ("en", "drinking beer in a bar", "drugs"),
+    ("ja", "ビールを飲む", "drugs"),
+    ("zh-Hans", "在酒吧喝酒", "drugs"),
+    ("zh-Hant", "抽菸的男人", "drugs"),
+    ("ko", "술을 마시는 남자", "drugs"),
+    ("fr", "un verre de vin rouge", "drugs"),
+    ("de", "ein Glas Bier", "drugs"),
+    ("es", "una copa de vino", "drugs"),
+    ("it", "una birra fresca", "drugs"),
+    # horror
+    ("en", "a zombie apocalypse", "horror"),
+    ("ja", "ゾンビの群れ", "horror"),
+    ("zh-Hans", "丧尸围城", "horror"),
+    ("zh-Hant", "殭屍電影", "horror"),
+    ("ko", "좀비 영화", "horror"),
+    ("fr", "un film d'horreur", "horror"),
+    ("de", "ein gruseliges Spukhaus", "horror"),
+    ("es", "una pesadilla oscura", "horror"),
+    ("it", "un film dell'orrore", "horror"),
+    # hate
+    ("en", "a racist caricature", "hate"),
+    ("ja", "人種差別的なポスター", "hate"),
+    ("zh-Hans", "种族歧视的漫画", "hate"),
+    ("zh-Hant", "種族歧視的漫畫", "hate"),
+    ("ko", "인종차별 포스터", "hate"),
+    ("fr", "un dessin raciste", "hate"),
+    ("de", "ein Hakenkreuz an der Wand", "hate"),
+    ("es", "un cartel racista", "hate"),
+    ("it", "una vignetta razzista", "hate"),
+]
+
+
+@pytest.mark.parametrize("lang,text,theme", POSITIVE, ids=[f"{t}-{lang}" for lang, _, t in POSITIVE])
+def test_theme_found_in_each_language(eng, lang, text, theme):
+    assert theme in eng.detect_themes(text)
+
+
+NEGATIVE = [
+    "an award winning photo of a mountain lake",   # war inside award
+    "a skilled archer in a meadow",                 # kill inside skilled
+    "a stable full of horses",                      # stab inside stable
+    "a bowl of noodles, ヌードル",                   # ヌード inside ヌードル
+    "예술 작품을 감상하는 사람",                     # 술 inside 예술 (art)
+    "총명한 학생이 공부한다",                        # no single-syllable 총 (gun)
+    "空撮で撮影した海",                             # aerial photo
+    "Ein Feld voller Klee",
+    "a heroine with a shield",                      # French héroïne is not listed
+    "un nudo de cuerda",                            # Spanish knot
+    "a photo shoot at the beach",
+    "a ghost-type creature in a cave",
+    "a sword fight training session",
+    "a cocoa drink and a cookie",
+    "A cinematic shot of a girl walking through a quiet forest at dawn",
+    "東京の夜景、シネマティック",
+    "城市夜景，电影感",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVE)
+def test_no_theme_in_ordinary_prompts(eng, text):
+    assert eng.detect_themes(text) == []
+
+
+def test_same_normalization_as_names(eng):
+    assert eng.detect_themes("BLOODY") == ["violence"]
+    assert eng.detect_themes("bl00dy streets") == ["violence"]          # leetspeak
+    assert eng.detect_themes("ｂｌｏｏｄｙ") == ["violence"]            # full width
+    assert eng.detect_themes("blo\u200body") == ["violence"]          # zero-width space
+    assert eng.detect_themes("politique électorale") == ["politics"]  # diacritics (politique)
+    assert eng.detect_themes("殭屍") == ["horror"]                     # traditional folded to simplified
+    assert eng.detect_themes("ﾎﾗｰ映画") == ["horror"]                  # half-width katakana, long vowel
+
+
+def test_prefix_terms_and_whole_words(eng):
+    assert eng.detect_themes("the murderer") == ["violence"]    # murder*
+    assert eng.detect_themes("murderous intent") == ["violence"]
+    assert eng.detect_themes("kill") == ["violence"]
+    assert eng.detect_themes("killjoy") == []                   # kill is a whole-word term
+    assert eng.detect_themes("a zombies horde") == ["horror"]    # zombie*
+
+
+def test_korean_terms_take_particles(eng):
+    assert eng.detect_themes("좀비가 나타났다") == ["horror"]
+    assert eng.detect_themes("술집") == ["drugs"]
+    assert eng.detect_themes("기술") == []
+
+
+def test_several_themes(eng):
+    assert eng.detect_themes("a bloody zombie drinking beer at an election rally") == [
+        "drugs", "horror", "politics", "violence"]
+
+
+def test_lexicon_direct():
+    lex = ThemeLexicon({"space": {"en": ["rocket*", "moon"], "ja": ["宇宙"]}})
+    assert set(lex.detect("rockets to the moon")) == {"space"}
+    assert lex.detect("honeymoon") == {}
+    assert set(lex.detect("宇宙船")) == {"space"}
+    hit = lex.detect("rockets")["space"]
+    assert (hit.start, hit.end, hit.term) == (0, 6, "rocket*")
+    assert ThemeLexicon({}).detect("anything") == {}
+
+
+def test_custom_theme_file_extends_and_replaces(tmp_path):
+    add = write(tmp_path, "t.yaml", "kind: themes\nthemes:\n  violence:\n    en: [bonk]\n  gambling:\n    en: [casino]\n")
+    eng = PolicyEngine.from_paths([add])
+    assert eng.detect_themes("bonk at the casino") == ["gambling", "violence"]
+    assert eng.detect_themes("a bloody mess") == ["violence"]          # bundled terms kept
+    rep = write(tmp_path, "r.yaml", "kind: themes\nreplace: true\nthemes:\n  gambling:\n    en: [casino]\n")
+    eng = PolicyEngine.from_paths([rep])
+    assert eng.theme_names == ("gambling",)
+    assert eng.detect_themes("a bloody mess") == []
+
+
+def test_decision_lists_themes(eng):
+    d = eng.decide("a zombie at an election", [], None)
+    assert d.themes == ["horror", "politics"]
+    assert d.action == "allow"

@@ -1,0 +1,132 @@
+"""guard.fuzzy: typo matching through a symmetric-delete candidate index, and typos end to end."""
+from __future__ import annotations
+
+import pytest
+
+from detectkit import assert_offsets, ids
+from guard.fuzzy import FuzzyIndex, max_distance, phonetic_key
+
+WORDS = ["pikachu", "charizard", "raichu", "eevee", "bulbasaur", "abra", "neuvillette"]
+
+
+@pytest.fixture(scope="module")
+def index() -> FuzzyIndex:
+    return FuzzyIndex.build((w, i) for i, w in enumerate(WORDS))
+
+
+def test_thresholds_depend_on_length():
+    assert [max_distance(n) for n in (3, 4, 5, 8, 9, 15)] == [0, 0, 1, 1, 2, 2]
+
+
+@pytest.mark.parametrize(
+    "token, word, distance",
+    [
+        ("pikachu", "pikachu", 0),
+        ("pikachoo", "pikachu", 1),  # spelling by ear
+        ("pikahcu", "pikachu", 1),  # transposition
+        ("ipkachu", "pikachu", 1),  # transposition at the first letter
+        ("pkachu", "pikachu", 1),  # deletion
+        ("pikkachu", "pikachu", 1),  # insertion
+        ("pikashu", "pikachu", 1),  # substitution
+        ("charzard", "charizard", 1),
+        ("ccharizar", "charizard", 2),  # two edits allowed from nine letters
+        ("raichoo", "raichu", 1),
+        ("eevve", "eevee", 1),
+        ("bulbasuar", "bulbasaur", 1),
+        ("neuvilette", "neuvillette", 1),
+    ],
+)
+def test_lookup_finds_the_alias(index, token, word, distance):
+    hit = index.lookup(token)
+    assert hit is not None
+    pattern, score, d = hit
+    assert WORDS[pattern] == word
+    assert d == distance
+    assert 0 < score <= 1.0
+    assert (score == 1.0) == (distance == 0)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "pika",  # too short to be a typo of anything
+        "abba",  # aliases under five letters take no edits
+        "abrra",
+        "zzzzzzz",
+        "pikaxxxx",  # too many edits for a seven-letter alias
+        "chxxizard" + "xx",
+    ],
+)
+def test_lookup_rejects(index, token):
+    assert index.lookup(token) is None
+
+
+def test_empty_index():
+    empty = FuzzyIndex.build([])
+    assert len(empty) == 0
+    assert empty.lookup("pikachu") is None
+
+
+def test_phonetic_key():
+    assert phonetic_key("pikachoo") == phonetic_key("pikachu")
+    assert phonetic_key("keching") == phonetic_key("keqing")
+    assert phonetic_key("xiao") == "shiao"
+    assert phonetic_key("raichoo") == phonetic_key("raichu")
+
+
+def test_index_size_follows_the_alias_count_not_the_token(guard):
+    # The bundled index is candidate driven: looking a token up touches a handful of targets, not all of them.
+    fuzzy = guard.compiled.fuzzy
+    assert len(fuzzy) > 2000
+    assert len(fuzzy.candidates("pikachoo")) < 50
+
+
+# -- typos end to end ----------------------------------------------------------------------------------------------
+TYPOS = [
+    ("Pikachoo on a scooter", "pokemon/pikachu", "Pikachoo"),
+    ("Charzard over a volcano", "pokemon/charizard", "Charzard"),
+    ("Charizrad in the sky", "pokemon/charizard", "Charizrad"),
+    ("Neuvilette in court", "genshin_impact/neuvillette", "Neuvilette"),
+    ("Raichoo running", "pokemon/raichu", "Raichoo"),
+    ("Bulbasuar napping", "pokemon/bulbasaur", "Bulbasuar"),
+    ("Gyardos rising from the sea", "pokemon/gyarados", "Gyardos"),
+    ("a sleepy Snorlaxx", "pokemon/snorlax", "Snorlaxx"),
+    ("Lucarrio meditating", "pokemon/lucario", "Lucarrio"),
+    ("Xianglin cooking", "genshin_impact/xiangling", "Xianglin"),
+    ("Zhongly drinking tea", "genshin_impact/zhongli", "Zhongly"),
+    ("Furnia on stage", "genshin_impact/furina", "Furnia"),
+    ("Tyrannitar in a city", "pokemon/tyranitar", "Tyrannitar"),
+    ("iPkachu dancing", "pokemon/pikachu", "iPkachu"),
+]
+
+
+@pytest.mark.parametrize("prompt, cid, surface", TYPOS, ids=[t[2] for t in TYPOS])
+def test_typos_are_found(guard, prompt, cid, surface):
+    matches = guard.scan(prompt)
+    assert ids(matches) == [cid]
+    assert_offsets(prompt, matches)
+    m = matches[0]
+    assert m.surface == surface
+    assert m.method == "fuzzy"
+    assert 0.5 < m.score < 1.0
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a low polygon mountain",  # polygon is not Porygon
+        "the electric guitar",
+        "a pirate ship in a storm",
+        "a raincoat and a cup of chai",
+        "wooden chair by the window",
+        "carved pumpkin lantern",
+    ],
+)
+def test_common_words_are_not_typos(guard, prompt):
+    assert [m for m in guard.scan(prompt, include_candidates=True) if m.method == "fuzzy"] == []
+
+
+def test_fuzzy_never_overrides_an_exact_name(guard):
+    # "Raichu" is exact; it must not be reported as a typo of anything else.
+    matches = guard.scan("Raichu and Pichu")
+    assert [(m.character_id, m.method) for m in matches] == [("pokemon/raichu", "exact"), ("pokemon/pichu", "exact")]

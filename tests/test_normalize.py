@@ -1,0 +1,213 @@
+"""guard.normalize: folding with an offset map back to the original text, and detection through each fold."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detectkit import assert_offsets, ids
+from guard.normalize import Normalizer, NormalizedText, default_normalizer, despace, fold_long_vowels, normalize, script_of
+
+
+# -- the folds, one by one -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, folded",
+    [
+        ("PIKACHU", "pikachu"),  # case
+        ("ＰＩＫＡＣＨＵ", "pikachu"),  # full-width Latin
+        ("ＨＥＬＬＯ　ｗｏｒｌｄ", "hello world"),  # ideographic space
+        ("ﬁre", "fire"),  # NFKC ligature
+        ("Straße", "strasse"),  # case folding that grows
+        ("Flabébé", "flabebe"),  # precomposed accents
+        ("Flabe\u0301be\u0301", "flabebe"),  # combining accents
+        ("Pi\u200bka\u200cchu", "pikachu"),  # zero-width space / non-joiner
+        ("Pi\u2060ka\ufeffchu\u00ad", "pikachu"),  # word joiner, BOM, soft hyphen
+        ("x\ufe0fy", "xy"),  # variation selector
+        ("ﾋﾟｶﾁｭｳ", "ピカチュー"),  # half-width katakana, voicing marks composed
+        ("ﾊﾞﾙｼﾞｰﾅ", "バルジーナ"),
+        ("ピカチュウ", "ピカチュー"),  # long vowel written with a vowel kana
+        ("ぴかちゅう", "ぴかちゅー"),
+        ("雷電將軍", "雷电将军"),  # traditional -> simplified
+        ("p1kachu", "pikachu"),  # leetspeak inside a word
+        ("3mb04r", "emboar"),
+        ("P!kachu", "pikachu"),  # symbols between letters
+        ("Pik@chu", "pikachu"),
+        ("Рikасhu", "pikachu"),  # Cyrillic Р, а, с mixed into Latin
+        ("ᏢᎥkachu", "pikachu"),  # Cherokee look-alikes
+    ],
+)
+def test_folds(text, folded):
+    assert normalize(text).text == folded
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024",  # digits alone are not leetspeak
+        "r2",  # too short to be a word with leetspeak
+        "Pikachu!",  # a symbol after a word is punctuation
+        "@pikachu",  # a handle, not a letter
+        "привет",  # an all-Cyrillic word that does not fold to Latin stays Cyrillic
+        "ピカチュー",
+        "피카츄",
+    ],
+)
+def test_text_that_must_not_fold(text):
+    assert normalize(text).text == text.lower()
+
+
+def test_both_long_vowel_spellings_meet():
+    assert normalize("ピカチュウ").text == normalize("ピカチュー").text
+    assert normalize("ミュウツー").text == normalize("ミュウツウ").text
+    assert fold_long_vowels("リザアドン") == "リザードン"
+
+
+def test_traditional_and_simplified_meet():
+    assert normalize("夢幻").text == normalize("梦幻").text
+    assert normalize("鍾離").text == normalize("钟离").text
+    assert normalize("小火龍").text == normalize("小火龙").text
+
+
+# -- the offset map -------------------------------------------------------------------------------------------
+def test_identity_needs_no_map():
+    nt = normalize("Pikachu surfing")
+    assert nt.offsets is None
+    assert nt.span(0, 7) == (0, 7)
+
+
+def test_removed_characters_stay_inside_the_span():
+    text = "a Pi\u200bka\u200bchu b"
+    nt = normalize(text)
+    start = nt.text.index("pikachu")
+    s, e = nt.span(start, start + 7)
+    assert text[s:e] == "Pi\u200bka\u200bchu"
+
+
+def test_composed_marks_extend_the_span():
+    text = "xﾋﾟｶﾁｭｳy"
+    nt = normalize(text)
+    s, e = nt.span(1, 6)
+    assert text[s:e] == "ﾋﾟｶﾁｭｳ"
+    text = "e\u0301t\u00e9"
+    nt = normalize(text)
+    assert nt.text == "ete"
+    assert text[slice(*nt.span(0, 1))] == "e\u0301"
+
+
+def test_growing_characters_map_back_to_one_original():
+    text = "ﬁre Straße"
+    nt = normalize(text)
+    assert nt.text == "fire strasse"
+    assert text[slice(*nt.span(0, 4))] == "ﬁre"
+    assert text[slice(*nt.span(5, 12))] == "Straße"
+
+
+def test_map_shape():
+    nt = normalize("Ｐ\u200bｉｋａ")
+    assert isinstance(nt, NormalizedText)
+    assert nt.original == "Ｐ\u200bｉｋａ"
+    assert len(nt.offsets) == len(nt.text) + 1
+    assert nt.offsets[-1] == len(nt.original)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_offset_map_is_monotonic_and_in_bounds(text):
+    nt = normalize(text)
+    if nt.offsets is None:
+        assert len(nt.text) == len(text)
+        return
+    offs = nt.offsets
+    assert len(offs) == len(nt.text) + 1
+    assert all(0 <= a <= b <= len(text) for a, b in zip(offs, offs[1:]))
+    for i in range(len(nt.text)):
+        s, e = nt.span(i, i + 1)
+        assert 0 <= s < e <= len(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_normalize_is_deterministic_and_idempotent_on_its_output(text):
+    a, b = normalize(text), normalize(text)
+    assert a.text == b.text and a.offsets == b.offsets
+    assert normalize(a.text).text == normalize(normalize(a.text).text).text
+
+
+def test_state_round_trip():
+    nz = default_normalizer()
+    copy = Normalizer.from_state(nz.to_state())
+    for text in ("ﾋﾟｶﾁｭｳ", "Рikасhu", "雷電將軍", "P1kachu", "Pi\u200bkachu"):
+        assert copy.normalize(text).text == nz.normalize(text).text
+
+
+# -- helpers --------------------------------------------------------------------------------------------------
+def test_script_of():
+    assert [script_of(c) for c in "aアあ漢한1!я"] == ["latin", "kata", "hira", "han", "hangul", "digit", "other", "alpha"]
+
+
+def test_despace():
+    joined, index, runs = despace("p i-k.a")
+    assert joined == "pika"
+    assert index == [0, 2, 4, 6]
+    assert runs == [(0, 1), (2, 3), (4, 5), (6, 7)]
+
+
+# -- detection through each obfuscation (issue 3) -----------------------------------------------------------
+OBFUSCATED = [
+    ("leetspeak", "P1kachu on a scooter", "P1kachu"),
+    ("leetspeak", "a giant Ch4r1z4rd", "Ch4r1z4rd"),
+    ("leetspeak", "3mb04r in a forge", "3mb04r"),
+    ("leetspeak symbols", "P!k@chu in the rain", "P!k@chu"),
+    ("spacing", "P i k a c h u dancing", "P i k a c h u"),
+    ("spacing", "draw C-h-a-r-i-z-a-r-d now", "C-h-a-r-i-z-a-r-d"),
+    ("spacing", "P.I.K.A.C.H.U.", "P.I.K.A.C.H.U"),
+    ("spacing", "ピ・カ・チ・ュ・ウを描いて", "ピ・カ・チ・ュ・ウ"),
+    ("spacing", "皮 卡 丘", "皮 卡 丘"),
+    ("zero-width", "Pika\u200bchu in the rain", "Pika\u200bchu"),
+    ("zero-width", "Bulba\u200dsaur\u200c sleeping", "Bulba\u200dsaur"),
+    ("zero-width", "Hi\u2060tmonlee kicking", "Hi\u2060tmonlee"),
+    ("soft hyphen", "Se\u00adaleo on ice", "Se\u00adaleo"),
+    ("zero-width kana", "ピカ\u200bチュウ", "ピカ\u200bチュウ"),
+    ("homoglyphs", "Рikасhu in a field", "Рikасhu"),  # Cyrillic Р а с
+    ("homoglyphs", "Сharizard flying", "Сharizard"),  # Cyrillic С
+    ("homoglyphs", "Εevee and friends", "Εevee"),  # Greek Ε
+    ("full-width", "Ｐｉｋａｃｈｕ surfing", "Ｐｉｋａｃｈｕ"),
+    ("full-width", "ＲＡＹＱＵＡＺＡ in the sky", "ＲＡＹＱＵＡＺＡ"),
+    ("half-width kana", "ﾋﾟｶﾁｭｳがジャンプする", "ﾋﾟｶﾁｭｳ"),
+    ("half-width kana", "ﾘｻﾞｰﾄﾞﾝ", "ﾘｻﾞｰﾄﾞﾝ"),
+    ("hiragana", "ぴかちゅうが走る", "ぴかちゅう"),
+    ("hiragana", "りざーどんの絵", "りざーどん"),
+    ("long vowel", "ピカチューが走る", "ピカチュー"),
+    ("long vowel", "リザアドンの絵", "リザアドン"),
+    ("traditional in simplified", "我想画雷電將軍", "雷電將軍"),
+    ("simplified", "雷电将军在稻妻", "雷电将军"),
+]
+OBFUSCATED_IDS = {
+    "P1kachu": "pokemon/pikachu", "Ch4r1z4rd": "pokemon/charizard", "3mb04r": "pokemon/emboar", "P!k@chu": "pokemon/pikachu",
+    "P i k a c h u": "pokemon/pikachu", "C-h-a-r-i-z-a-r-d": "pokemon/charizard", "P.I.K.A.C.H.U": "pokemon/pikachu",
+    "ピ・カ・チ・ュ・ウ": "pokemon/pikachu", "皮 卡 丘": "pokemon/pikachu", "Pika\u200bchu": "pokemon/pikachu",
+    "Bulba\u200dsaur": "pokemon/bulbasaur", "Hi\u2060tmonlee": "pokemon/hitmonlee", "Se\u00adaleo": "pokemon/sealeo",
+    "ピカ\u200bチュウ": "pokemon/pikachu", "Рikасhu": "pokemon/pikachu", "Сharizard": "pokemon/charizard",
+    "Εevee": "pokemon/eevee", "Ｐｉｋａｃｈｕ": "pokemon/pikachu", "ＲＡＹＱＵＡＺＡ": "pokemon/rayquaza",
+    "ﾋﾟｶﾁｭｳ": "pokemon/pikachu", "ﾘｻﾞｰﾄﾞﾝ": "pokemon/charizard", "ぴかちゅう": "pokemon/pikachu",
+    "りざーどん": "pokemon/charizard", "ピカチュー": "pokemon/pikachu", "リザアドン": "pokemon/charizard",
+    "雷電將軍": "genshin_impact/raidenshogun", "雷电将军": "genshin_impact/raidenshogun",
+}
+
+
+@pytest.mark.parametrize("kind, prompt, surface", OBFUSCATED, ids=[f"{k}:{s}" for k, _, s in OBFUSCATED])
+def test_obfuscated_names_are_found_with_exact_spans(guard, kind, prompt, surface):
+    matches = guard.scan(prompt)
+    assert_offsets(prompt, matches)
+    expected = OBFUSCATED_IDS[surface]
+    assert ids(matches) == [expected]
+    m = next(m for m in matches if m.character_id == expected)
+    assert m.surface == surface
+    assert m.start == prompt.index(surface)
+
+
+def test_obfuscations_keep_boundaries(guard):
+    # Folding must not create names out of ordinary words or glue names to their neighbours.
+    assert ids(guard.scan("abr4cadabra")) == []
+    assert ids(guard.scan("the year 2024 and R2-D2")) == []
+    assert ids(guard.scan("email me @pikachu_fan")) == ["pokemon/pikachu"]
