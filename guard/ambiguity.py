@@ -23,6 +23,7 @@ LATIN_WORD = 3.5  # "mona" 3.9 (it), "amber" 4.0, "razor" 3.7; "pikachu" 3.2, "m
 ROMAJI_ENGLISH_WORD = 3.0  # ja-Latn names such as "Lucky", "Sand", "Ghost" against English
 CJK_WORD = 4.0  # ラッキー 4.1, ジン 4.2, 설탕 4.2; ピカチュウ 3.6 stays unmarked
 GENERATED_KANA_WORD = 3.0  # hiragana spellings generated from katakana names: たまたま 4.3
+SINGLE_HAN_WORD = 3.0  # a one-character name that is a common character: 空 5.x, 蛍; 魈 is not
 COMMON_WORD = 2.5  # words at least this frequent are never fuzzy-matched to a name
 
 
@@ -53,8 +54,13 @@ def max_zipf(word: str, langs) -> tuple[float, str]:
 def auto_reason(surface: str, normalized: str, script: str, lang: str, kind: str) -> str | None:
     """Why an alias is ambiguous by the frequency rules, or None. `script` is the alias's script class."""
     compact = normalized.replace(" ", "")
-    if script in ("han", "hangul") and len(compact) == 1:
-        return "single character"
+    if script == "hangul" and len(compact) == 1:
+        return "single syllable"
+    if script == "han" and len(compact) == 1:
+        z, zl = max_zipf(surface, CJK_LANGS)
+        if z >= SINGLE_HAN_WORD:
+            return f"single common character (zipf {z} {zl})"
+        return None
     if script == "latin":
         if len(compact) <= 2:
             return "two letters or fewer"

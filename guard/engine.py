@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -74,6 +75,7 @@ class Guard:
 
     def check(self, prompt: str, context: Union[CheckContext, dict, None] = None) -> Decision:
         """Scan the prompt and apply the rightsholders' policies."""
+        started = time.perf_counter()
         if self.policy is None:
             raise RuntimeError("this Guard has no policy engine")
         if context is None:
@@ -82,7 +84,8 @@ class Guard:
             ctx = context
         else:
             ctx = CheckContext.model_validate(context)
-        return self.policy.decide(prompt, self.scanner.scan(prompt), ctx, rescan=self.scanner.scan)
+        matches, _titles, nt = self.scanner.analyze_normalized(prompt)
+        return self.policy.decide(prompt, matches, ctx, rescan=self.scanner.scan, normalized=nt, started=started)
 
 
 def _load_policy(policies, unknown_action):

@@ -9,7 +9,7 @@ from typing import Optional
 
 from guard.compiler import CUE, FRANCHISE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
-from guard.normalize import despace, fold_long_vowels
+from guard.normalize import SEPARATOR_DELETE, despace, fold_long_vowels
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
 _PARTICLES = (
@@ -72,9 +72,10 @@ def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, s
     elif left == "hangul":
         if before and _is_hangul(before):
             return False
-    elif left == "han" and length == 1:
-        # A one-character name inside a run of hanzi is part of a word (空 in 浮空岛, 天空).
-        if before and after and _is_han(before) and _is_han(after):
+    elif left == "han" and length == 1 and strict:
+        # A one-character name that is also a common character, next to another hanzi, is part of a word
+        # (空 in 浮空岛 and 天空). Rare ones (魈) are not strict and match anywhere.
+        if (before and _is_han(before)) or (after and _is_han(after)):
             return False
     if right == "latin":
         if after and _is_latin_or_digit(after):
@@ -119,6 +120,13 @@ class Scanner:
 
     def analyze(self, text: str, *, include_candidates: bool = False) -> tuple[list[Match], list[Match]]:
         """(character matches, title matches) in one pass."""
+        matches, titles, _nt = self.analyze_normalized(text, include_candidates=include_candidates)
+        return matches, titles
+
+    def analyze_normalized(self, text: str, *, include_candidates: bool = False):
+        """(character matches, title matches, the NormalizedText), for callers that reuse the normalization."""
+        if not isinstance(text, str):
+            raise TypeError(f"expected the prompt as str, got {type(text).__name__}")
         nt = self._normalize(text)
         t = nt.text
         entries, info = self._entries, self._info
@@ -128,7 +136,8 @@ class Scanner:
         context_spans: list[tuple[int, int]] = []
         title_hits: list[tuple[int, int, int]] = []
 
-        for pid, s, e in self._find(t, overlapping=True):
+        raw = self._find(t, overlapping=True)
+        for pid, s, e in raw:
             inf = info[pid]
             if not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
@@ -141,7 +150,7 @@ class Scanner:
                 cands.append(_Candidate(s, e, pid, None, None))
 
         if len(t) > 2:
-            self._despaced_hits(t, cands, context, char_cues)
+            self._despaced_hits(t, raw, cands, context, char_cues)
 
         chosen = _select(cands, entries)
         covered = [(c.s, c.e) for c in chosen] + context_spans
@@ -160,7 +169,7 @@ class Scanner:
         for cand in chosen:
             out.extend(self._matches(nt, cand, context, by_char, char_cues, include_candidates))
         out.sort(key=lambda m: (m.start, m.end, m.character_id))
-        return out, self._titles(nt, title_hits, include_candidates)
+        return out, self._titles(nt, title_hits, include_candidates), nt
 
     def _titles(self, nt, hits: list[tuple[int, int, int]], include_candidates: bool) -> list[Match]:
         if not hits:
@@ -204,14 +213,23 @@ class Scanner:
                 else:
                     context.setdefault(en.franchise, f"franchise cue: {en.alias!r}")
 
-    def _despaced_hits(self, t: str, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
+    def _despaced_hits(self, t: str, raw: list, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
         """Names broken up by separators: P i k a c h u, Xing Qiu, ピ・カ・チュウ, 皮 卡 丘."""
-        joined, index, runs = despace(t)
-        if len(runs) < 2:
+        hits = self._find(fold_long_vowels(t.translate(SEPARATOR_DELETE)), overlapping=True)
+        if not hits:
             return
-        joined = fold_long_vowels(joined)
+        # Hits of the joined text that the main pass also had are contiguous in the text; only when a pattern
+        # occurs more often joined than in the main pass is the (slower) map back to the text needed.
+        seen: dict[int, int] = {}
+        for pid, _s, _e in raw:
+            seen[pid] = seen.get(pid, 0) + 1
+        for pid, _s, _e in hits:
+            seen[pid] = seen.get(pid, 0) - 1
+        if all(v >= 0 for v in seen.values()):
+            return
+        joined, index, runs = despace(t)
         info, everyday = self._info, self.c.everyday
-        for pid, ds, de in self._find(joined, overlapping=True):
+        for pid, ds, de in hits:
             s, e = index[ds], index[de - 1] + 1
             if e - s == de - ds:
                 continue  # contiguous in the text: the main pass saw it

@@ -139,6 +139,9 @@ class Normalizer:
             for cp in range(lo, hi):
                 ch = chr(cp)
                 if 0xD800 <= cp <= 0xDFFF:
+                    # A lone surrogate (json.loads makes one from "\ud800") cannot be encoded; it stands in
+                    # place as U+FFFD so the scan goes on and offsets stay put.
+                    one_to_one[cp] = "\ufffd"
                     continue
                 out = _fold_char(ch, t2s)
                 if out == ch:
@@ -346,6 +349,7 @@ def despace(nt_text: str) -> tuple[str, list[int], list[tuple[int, int]]]:
     return joined, index, runs
 
 
+SEPARATOR_DELETE = {ord(c): None for c in SEPARATORS}
 _RUN = re.compile("[^" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
 
 

@@ -15,6 +15,7 @@ from middleware.audit import AuditLog, AuditTarget, as_audit_sink, utc_now
 from middleware.context import DEFAULT_CONTEXT_HEADERS, ContextBuilder, ContextError, ContextFactory, validate_context
 from middleware.decide import decide
 from middleware.holder import as_engine_getter
+from middleware.ledgering import LedgerHook
 from middleware.jsonbody import BodyError, JsonPath, PromptLocator, check_text, dump_json, parse_json, set_at
 from middleware.problem import decision_headers, problem_body, rejection_problem, send_problem
 from middleware.routes import GuardedRoute, ResolvedRoute, normalize_path, resolve_routes
@@ -37,7 +38,10 @@ class GuardEvent:
     """What happened to one guarded request, for metrics (`on_event`).
 
     kind: "decision" (decision set), "problem" (the middleware answered `status` with problem `code`),
-    or "engine-error" (the engine or context provider failed; `fail_open` says whether the request went on).
+    "engine-error" (the engine or context provider failed; `fail_open` says whether the request went on),
+    or "ledger-error" (the ledger did not take the decision's record; `code` is the exception's class name;
+    the request went on).
+    context: the CheckContext the decision was made with ("decision" and "ledger-error" events).
     """
 
     kind: str
@@ -47,11 +51,13 @@ class GuardEvent:
     status: Optional[int] = None
     code: Optional[str] = None
     fail_open: bool = False
+    context: Optional[CheckContext] = None
 
 
 @dataclass
 class _Result:
     decision: Optional[Decision] = None
+    context: Optional[CheckContext] = None
     body: Optional[bytes] = None  # the rewritten body, when the decision is a rewrite
     problem: Optional[BodyError] = None
     error: Optional[BaseException] = None
@@ -70,6 +76,11 @@ class GuardMiddleware:
 
     The decision is put in `scope["state"][state_key]` (Starlette: `request.state.guard_decision`) and the
     response carries X-Guard-Action, X-Guard-Characters and X-Guard-Decision-Id.
+
+    With a `ledger` (`guard.ledger.Ledger`), every decision is handed to `ledger.record(decision, context,
+    request_id)` before the app is called (request id: the context's, else X-Request-Id); revenue-bearing ones
+    become attribution records. A durable ledger is waited for in a worker thread. A ledger failure is logged
+    and reported as a "ledger-error" event; the request goes on.
 
     Bad input: non-JSON / invalid UTF-8 / too deep / duplicate keys: 400; body over the limit: 413 (reading
     stops there); compressed body: 415; no prompt found or invalid context: 422; engine failure: 503, or,
@@ -93,6 +104,7 @@ class GuardMiddleware:
         fail_open: bool = False,
         audit: Union[None, AuditLog, AuditTarget] = None,
         on_event: Optional[Callable[[GuardEvent], None]] = None,
+        ledger: Any = None,
         offload: Literal["auto", "inline", "thread"] = "auto",
         offload_threshold: int = DEFAULT_OFFLOAD_THRESHOLD,
         max_threads: Optional[int] = None,
@@ -120,6 +132,8 @@ class GuardMiddleware:
         self.reject_duplicate_keys = reject_duplicate_keys
         self.audit = as_audit_sink(audit)
         self.on_event = on_event
+        self.ledger = ledger
+        self._ledger = LedgerHook(ledger) if ledger is not None else None
         self.offload = offload
         self.offload_threshold = int(offload_threshold)
         self._limiter = anyio.CapacityLimiter(max_threads or max(2, min(8, os.cpu_count() or 2)))
@@ -189,7 +203,11 @@ class GuardMiddleware:
 
         decision = result.decision
         assert decision is not None
-        self._record(scope, route, decision, result.seconds)
+        self._record(scope, route, decision, result.seconds, result.context)
+        if self._ledger is not None:
+            error = await self._ledger.record(decision, result.context, scope, where=route.label)
+            if error is not None:
+                self._emit(GuardEvent("ledger-error", route.label, decision=decision, code=type(error).__name__, context=result.context))
         scope.setdefault("state", {})[self.state_key] = decision
         extra = decision_headers(decision) if self.response_headers else []
 
@@ -230,7 +248,7 @@ class GuardMiddleware:
                 body = dump_json(doc)
         except Exception as exc:
             return _Result(error=exc, seconds=time.perf_counter() - started)
-        return _Result(decision=decision, body=body, seconds=time.perf_counter() - started)
+        return _Result(decision=decision, context=context, body=body, seconds=time.perf_counter() - started)
 
     def _process(self, engine: Any, route: ResolvedRoute, scope: dict, raw: bytes) -> _Result:
         try:
@@ -303,8 +321,8 @@ class GuardMiddleware:
         extra = decision_headers(None, action="unchecked") if self.response_headers else []
         await self.app(scope, _replay(raw, receive), _adding_headers(send, extra) if extra else send)
 
-    def _record(self, scope: dict, route: ResolvedRoute, decision: Decision, seconds: float) -> None:
-        self._emit(GuardEvent("decision", route.label, seconds=seconds, decision=decision))
+    def _record(self, scope: dict, route: ResolvedRoute, decision: Decision, seconds: float, context: Optional[CheckContext] = None) -> None:
+        self._emit(GuardEvent("decision", route.label, seconds=seconds, decision=decision, context=context))
         if self.audit is not None:
             self.audit.emit(
                 {

@@ -155,12 +155,6 @@ def test_partial_given_names(guard, prompt, cid, surface):
     assert_offsets(prompt, matches)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="expand.kanji_split only splits kanji names whose pykakasi reading matches the English name, or 4-kanji "
-    "names: 珊瑚宮心海, 鹿野院平蔵, 久岐忍 and 夢見月瑞希 get no split, so Kokomi, Heizou, Shinobu and Mizuki "
-    "(and 心海, 平蔵, 瑞希) are never partial aliases",
-)
 @pytest.mark.parametrize(
     "prompt, cid",
     [

@@ -57,11 +57,6 @@ def test_korean_particles(guard, prompt):
     assert m.start == 0 and m.surface in ("피카츄", "리자몽")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="matcher._PARTICLES lacks common Korean particles (에게서/한테서 'from', 만큼 'as much as', 로서 'as', "
-    "보다+는 etc.), so a name followed by them is rejected as part of a longer hangul word",
-)
 @pytest.mark.parametrize("prompt", ["리자몽에게서 받은 편지", "피카츄한테서 온 선물", "피카츄만큼 큰 케이크", "피카츄로서 살아가기"])
 def test_korean_particles_missing(guard, prompt):
     assert len(ids(guard.scan(prompt))) == 1

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import IO, Iterator, Optional
 
 import click
 
 from guard.cli.common import build_guard, lexicon_option, policy_option
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -35,6 +39,8 @@ def parse_line(lineno: int, raw: bytes) -> tuple[Optional[object], Optional[str]
         prompt = obj.get("prompt")
         if not isinstance(prompt, str):
             return ident, None, 'missing or non-string "prompt"'
+        if _SURROGATE.search(prompt):
+            return ident, None, "prompt holds a lone surrogate (not valid Unicode text)"
         return ident, prompt, None
     return lineno, text, None
 

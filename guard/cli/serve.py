@@ -24,6 +24,13 @@ import click
 @click.option("--audit-log", default=None, metavar="PATH|-", help="Write one JSON line per decision to this file ('-': stdout).")
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Reload when a lexicon or policy file changes (SIGHUP always reloads).")
 @click.option("--watch-interval", default=1.0, show_default=True, type=float, help="Seconds between checks for changed files.")
+@click.option("--ledger", "ledger_url", default=None, envvar="GUARD_LEDGER", metavar="URL",
+              help="Record revenue-bearing decisions in this attribution ledger: a SQLite file (or sqlite:///path) or a "
+                   "postgresql://user:pw@host/db URL; env GUARD_LEDGER. Default: no ledger.")
+@click.option("--ledger-durable", is_flag=True,
+              help="Wait for each record's commit before the request goes on (default: buffered, committed in batches).")
+@click.option("--ledger-split", default="equal", show_default=True, type=click.Choice(["equal", "per_character", "policy_rate"]),
+              help="How a generation featuring several rightsholders is split between them (see docs/ledger.md).")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve_cmd(
     host: str,
@@ -39,12 +46,18 @@ def serve_cmd(
     audit_log: Optional[str],
     watch: bool,
     watch_interval: float,
+    ledger_url: Optional[str],
+    ledger_durable: bool,
+    ledger_split: str,
     log_level: str,
 ) -> None:
     """Serve POST /v1/check, GET /healthz and GET /metrics; with --upstream, guard and proxy everything else.
 
     Lexicons and policies reload on SIGHUP and (with --watch) when their files change; a reload that fails
     keeps the running engine and logs why.
+
+    With --ledger, every revenue-bearing decision (of /v1/check and of the proxy) becomes an attribution record;
+    the ledger is flushed and closed at shutdown. `guard ledger report` reads it.
     """
     import uvicorn
 
@@ -55,6 +68,16 @@ def serve_cmd(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if (routes or pointers or fail_open) and not upstream:
         raise click.UsageError("--route, --prompt-pointer and --fail-open apply to proxy mode; add --upstream URL")
+    ledger = None
+    if ledger_url:
+        from guard.ledger import Ledger, LedgerError
+
+        try:  # opened first, so that a wrong URL fails before the lexicons are loaded
+            ledger = Ledger.open(ledger_url, durable=ledger_durable, split=ledger_split)
+        except (LedgerError, OSError, ValueError) as exc:
+            raise click.ClickException(f"--ledger: {exc}") from None  # (not the URL itself: it may hold a password)
+        logging.getLogger("guard.service").info("recording attributions in %r", ledger)
+    # The app flushes and closes the ledger at shutdown; on an early exit (a broken policy) atexit does.
     try:
         holder = EngineHolder.from_paths(lexicons or None, policies or None, unknown_action=unknown_action)
     except FileFormatError as exc:
@@ -70,6 +93,8 @@ def serve_cmd(
             fail_open=fail_open,
             watch=watch,
             watch_interval=watch_interval,
+            ledger=ledger,
+            close_ledger=ledger is not None,
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None

@@ -37,6 +37,7 @@ from guard import ambiguity
 from guard.errors import LexiconError
 from guard.expand import despaced
 from guard.lexicon.loader import LoadedLexicon, bundled_lexicon_dir, expand_paths, load_file, load_lexicons
+from guard.lexicon.schema import LexiconFile
 from guard.normalize import script_of
 
 PathLike = Union[str, Path]
@@ -208,18 +209,20 @@ def lint(
     try:
         loaded = load_lexicons(files)
     except LexiconError as whole:
-        good = []
+        good, characters = [], False
         for f in files:
             try:
-                load_file(f)
+                characters |= isinstance(load_file(f), LexiconFile)
                 good.append(f)
             except LexiconError as exc:
                 issues.append(Issue(ERROR, "invalid", exc.path, exc.line, (f"{exc.field}: " if exc.field else "") + exc.message))
-        if len(good) == len(files):  # every file loads alone: the problem is between files
+        if len(good) == len(files) and not characters:
+            pass  # only title lexicons: nothing to compile, the format check still applies
+        elif len(good) == len(files):  # every file loads alone: the problem is between files
             issues.append(Issue(ERROR, "invalid", whole.path, whole.line, (f"{whole.field}: " if whole.field else "") + whole.message))
-        else:
+        elif characters:
             try:
-                loaded = load_lexicons(good) if good else None
+                loaded = load_lexicons(good)
             except LexiconError as exc:
                 issues.append(Issue(ERROR, "invalid", exc.path, exc.line, exc.message))
     invalid = {Path(i.path) for i in issues}

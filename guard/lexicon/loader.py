@@ -50,6 +50,7 @@ def load_file(path: PathLike) -> Union[LexiconFile, TitleFile]:
     if data is None:
         raise LexiconError(str(path), "file is empty")
     model = TitleFile if isinstance(data, dict) and "titles" in data and "franchise" not in data else LexiconFile
+    _check_unique_ids(path, data, "titles" if model is TitleFile else "characters")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -81,6 +82,22 @@ def _pick_error(errors: list, data) -> tuple[dict, tuple]:
         if loc[: len(first)] == first and len(loc) > len(best_loc):
             best, best_loc = err, loc
     return best, best_loc
+
+
+def _check_unique_ids(path: Path, data, key: str) -> None:
+    """A second record with an id already used: name its line and field (a model validator could not)."""
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return
+    seen: set = set()
+    for i, item in enumerate(items):
+        ident = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(ident, str):
+            continue
+        if ident in seen:
+            line = _line_of(read_text(path, LexiconError), (key, i, "id"))
+            raise LexiconError(str(path), f"id {ident} appears twice", line=line, field=f"{key}.{i}.id")
+        seen.add(ident)
 
 
 def _known_keys(data, loc) -> set:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from guard.models import Decision
+from guard.models import CheckContext, Decision
 from guard.service.metrics import CONTENT_TYPE, Metrics
 from guard.service.proxy import DEFAULT_TIMEOUT, ProxyApp
 from middleware.audit import AuditLog, AuditTarget, as_audit_sink, utc_now
@@ -24,6 +24,7 @@ from middleware.context import ContextError, validate_context
 from middleware.core import DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_JSON_DEPTH, DEFAULT_OFFLOAD_THRESHOLD, GuardMiddleware, check_request_headers, read_body
 from middleware.holder import EngineHolder
 from middleware.jsonbody import BodyError, check_text, parse_json
+from middleware.ledgering import LedgerHook
 from middleware.problem import decision_headers, problem_body
 from middleware.routes import GuardedRoute
 
@@ -38,7 +39,13 @@ DEFAULT_PROXY_POINTERS: tuple[str, ...] = ("/prompt", "/negative_prompt", "/mess
 
 
 class GuardService:
-    """Everything `guard serve` runs, as one ASGI app. Build it with `create_app`."""
+    """Everything `guard serve` runs, as one ASGI app. Build it with `create_app`.
+
+    ledger: a `guard.ledger.Ledger` (or None). Decisions of POST /v1/check and of the guarded proxy are recorded
+    in it (see `middleware.ledgering`); failures are logged and counted in guard_ledger_errors_total, never
+    answered as errors. At shutdown the ledger is flushed, or closed when `close_ledger` is true (`guard serve`
+    opens it, so it closes it).
+    """
 
     def __init__(
         self,
@@ -59,8 +66,13 @@ class GuardService:
         sighup: bool = True,
         client: Optional[httpx.AsyncClient] = None,
         upstream_timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        ledger: Any = None,
+        close_ledger: bool = False,
     ) -> None:
         self.holder = holder
+        self.ledger = ledger
+        self.close_ledger = close_ledger
+        self._ledger = LedgerHook(ledger) if ledger is not None else None
         self.audit = as_audit_sink(audit)
         self._owns_audit = self.audit is not None and not isinstance(audit, AuditLog)
         self.metrics = metrics or Metrics()
@@ -94,6 +106,7 @@ class GuardService:
                 fail_open=fail_open,
                 audit=self.audit,
                 on_event=self.metrics.on_event,
+                ledger=ledger,
                 **extra,
             )
 
@@ -130,6 +143,19 @@ class GuardService:
                     await anyio.to_thread.run_sync(self.audit.close)
                 else:
                     await anyio.to_thread.run_sync(self.audit.flush)
+            if self.ledger is not None:
+                await anyio.to_thread.run_sync(self._finish_ledger)
+
+    def _finish_ledger(self) -> None:
+        """Commit what the ledger holds (close it if we own it). Failures are logged: shutdown goes on."""
+        try:
+            if self.close_ledger:
+                self.ledger.close()
+            else:
+                self.ledger.flush()
+        except Exception:
+            log.exception("ledger %s: %s at shutdown failed", getattr(self.ledger, "url", self.ledger),
+                          "close" if self.close_ledger else "flush")
 
     # -- endpoints ----------------------------------------------------------------------------------------
 
@@ -159,17 +185,20 @@ class GuardService:
                 self.audit.emit({"ts": utc_now(), "event": "engine-error", "source": "api", "method": "POST", "path": "/v1/check",
                                  "action": "error", "fail_open": False, "error": f"{type(outcome).__name__}: {outcome}"})
             return self._problem(BodyError(503, "guard-unavailable", "The prompt could not be checked; try again later."), headers={"retry-after": "1"})
-        decision, seconds = outcome
+        decision, seconds, context = outcome
         self.metrics.observe_decision("api", decision.action, seconds)
         if self.audit is not None:
             self.audit.emit({"ts": utc_now(), "event": "decision", "source": "api", "method": "POST", "path": "/v1/check",
                              "action": decision.action, "decision_id": decision.decision_id, "characters": decision.characters,
                              "check_ms": round(seconds * 1000, 3), "decision": decision})
+        if self._ledger is not None:
+            if await self._ledger.record(decision, context, request.scope, where="POST /v1/check") is not None:
+                self.metrics.observe_ledger_error("api")
         body = json.dumps(decision.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {k.decode(): v.decode() for k, v in decision_headers(decision)}
         return Response(body, media_type="application/json", headers=headers)
 
-    def _decide(self, engine: Any, raw: bytes) -> Union[BodyError, Exception, tuple[Decision, float]]:
+    def _decide(self, engine: Any, raw: bytes) -> Union[BodyError, Exception, tuple[Decision, float, CheckContext]]:
         try:
             doc = parse_json(raw, max_depth=self.max_json_depth)
             if not isinstance(doc, dict):
@@ -197,7 +226,7 @@ class GuardService:
             decision = engine.check(prompt, context)
         except Exception as exc:
             return exc
-        return decision, time.perf_counter() - started
+        return decision, time.perf_counter() - started, context
 
     def _problem(self, problem: BodyError, *, close: bool = False, headers: Optional[dict] = None) -> Response:
         self.metrics.observe_problem("api", problem.status, problem.code)
@@ -218,12 +247,20 @@ class GuardService:
                 "last_reload_error": holder.last_error,
                 "reloading": holder.reloading,
                 "upstream": str(self.proxy.upstream) if self.proxy is not None else None,
+                "ledger": self._ledger_health(),
             },
             headers={"cache-control": "no-store"},
         )
 
+    def _ledger_health(self) -> Optional[dict]:
+        ledger = self.ledger
+        if ledger is None:
+            return None
+        return {"url": getattr(ledger, "url", None), "durable": bool(getattr(ledger, "durable", False)),
+                "closed": bool(getattr(ledger, "closed", False)), "pending": getattr(ledger, "pending", None)}
+
     async def metrics_endpoint(self, request: Request) -> Response:
-        return Response(self.metrics.render(holder=self.holder, audit=self.audit), media_type=CONTENT_TYPE)
+        return Response(self.metrics.render(holder=self.holder, audit=self.audit, ledger=self.ledger), media_type=CONTENT_TYPE)
 
 
 def create_app(engine: Any, **options: Any) -> GuardService:

@@ -55,6 +55,7 @@ class Metrics:
         self.problems: Counter[tuple[str, int, str]] = Counter()
         self.engine_errors: Counter[tuple[str, bool]] = Counter()
         self.upstream_errors: Counter[str] = Counter()
+        self.ledger_errors: Counter[str] = Counter()
         self.latency: dict[str, Histogram] = {s: Histogram() for s in SOURCES}
 
     # -- observing --------------------------------------------------------------------------------------
@@ -76,6 +77,10 @@ class Metrics:
         with self._lock:
             self.upstream_errors[kind] += 1
 
+    def observe_ledger_error(self, source: str) -> None:
+        with self._lock:
+            self.ledger_errors[source] += 1
+
     def on_event(self, event: Any) -> None:
         """`GuardMiddleware(on_event=metrics.on_event)`."""
         if event.kind == "decision" and event.decision is not None:
@@ -84,10 +89,12 @@ class Metrics:
             self.observe_problem("middleware", event.status or 0, event.code or "")
         elif event.kind == "engine-error":
             self.observe_engine_error("middleware", event.fail_open)
+        elif event.kind == "ledger-error":
+            self.observe_ledger_error("middleware")
 
     # -- rendering --------------------------------------------------------------------------------------
 
-    def render(self, *, holder: Any = None, audit: Any = None) -> str:
+    def render(self, *, holder: Any = None, audit: Any = None, ledger: Any = None) -> str:
         out: list[str] = []
 
         def family(name: str, kind: str, help_text: str) -> None:
@@ -125,6 +132,13 @@ class Metrics:
             for kind, n in sorted(self.upstream_errors.items()):
                 out.append(f"guard_upstream_errors_total{_labels(kind=kind)} {n}")
 
+            family("guard_ledger_errors_total", "counter", "Decisions the revenue-share ledger did not take (the request went on; see the log).")
+            for source in SOURCES:
+                out.append(f"guard_ledger_errors_total{_labels(source=source)} {self.ledger_errors[source]}")
+            for source, n in sorted(self.ledger_errors.items()):
+                if source not in SOURCES:
+                    out.append(f"guard_ledger_errors_total{_labels(source=source)} {n}")
+
         if holder is not None and hasattr(holder, "generation"):
             family("guard_engine_generation", "gauge", "Generation of the engine in use; increases on every successful reload.")
             out.append(f"guard_engine_generation {holder.generation}")
@@ -133,6 +147,16 @@ class Metrics:
             family("guard_reloads_total", "counter", "Reload attempts by result.")
             out.append(f'guard_reloads_total{{result="ok"}} {holder.reloads_ok}')
             out.append(f'guard_reloads_total{{result="error"}} {holder.reloads_failed}')
+        stats = getattr(ledger, "stats", None) if ledger is not None else None
+        if stats is not None:
+            family("guard_ledger_records_total", "counter", "Ledger records by outcome: recorded (queued), skipped (not revenue-bearing), "
+                   "inserted, duplicates (a repeated decision or request id), rejected and dropped (lost, see the log).")
+            for result in ("recorded", "skipped", "inserted", "duplicates", "rejected", "dropped"):
+                out.append(f"guard_ledger_records_total{_labels(result=result)} {getattr(stats, result, 0)}")
+            family("guard_ledger_write_errors_total", "counter", "Failed ledger write attempts (each retried).")
+            out.append(f"guard_ledger_write_errors_total {getattr(stats, 'write_errors', 0)}")
+            family("guard_ledger_pending", "gauge", "Ledger records queued and not yet committed.")
+            out.append(f"guard_ledger_pending {getattr(ledger, 'pending', 0)}")
         if audit is not None:
             family("guard_audit_records_dropped_total", "counter", "Audit records dropped because the sink could not keep up.")
             out.append(f"guard_audit_records_dropped_total {audit.dropped}")

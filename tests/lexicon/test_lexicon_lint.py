@@ -187,3 +187,28 @@ def test_bundled_lexicons_pass_lint():
     report = lint()
     assert [i.format() for i in report.issues if i.severity == ERROR] == []
     assert not report.failed()
+
+
+TITLES = """\
+version: 1
+source: made up for the tests
+titles:
+  - id: test/1
+    title: Toy Box Chronicles
+    synonyms: [玩具箱编年史]
+    franchise: toyverse
+"""
+
+
+def test_title_lexicons_are_format_checked(tmp_path, cache_env):
+    titles = write(tmp_path, "titles.yaml", TITLES)
+    assert not lint([titles]).issues  # a title lexicon alone: nothing to compile, nothing wrong
+    write(tmp_path, "titles.yaml", TITLES.replace("    synonyms: [玩具箱编年史]\n", "    synonyms:\n      - 玩具箱编年史\n"))
+    assert [i.code for i in lint([titles]).issues] == ["format"]
+
+
+def test_titles_next_to_characters(toy_dir):
+    write(toy_dir, "titles.yaml", TITLES.replace("Toy Box Chronicles", "Sparkleton"))
+    report = _lint([toy_dir])
+    hits = _issues(report, "context-collision")
+    assert hits and hits[0].severity == WARNING and "title 'Sparkleton' (test/1" in hits[0].message

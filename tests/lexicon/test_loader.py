@@ -178,11 +178,6 @@ def test_duplicate_id(tmp_path):
     assert "testfr/zorblax appears twice" in err.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LexiconFile._unique_ids is a model validator with an empty error location, so the duplicate-id error "
-    "names neither the line of the second occurrence nor the field",
-)
 def test_duplicate_id_names_line_and_field(tmp_path):
     text = GOOD.replace("testfr/quintar", "testfr/zorblax")
     err = load_error(write(tmp_path, text))
@@ -218,11 +213,6 @@ def test_missing_required_field(tmp_path):
     assert err.line == line_of(text, "franchise:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader.load_file drops location parts that are not keys of the data, which removes the name of a "
-    "missing field: the error says 'franchise: Field required' without saying that `name` is missing",
-)
 def test_missing_required_field_is_named(tmp_path):
     text = GOOD.replace("  name: Test Franchise\n", "")
     err = load_error(write(tmp_path, text))

@@ -1,0 +1,1 @@
+"""Lexicon files: schema, loading, import and maintenance tools."""
