@@ -110,6 +110,7 @@ def run(
     keep_tmp: bool = False,
     lexicon_paths: Optional[list[str]] = None,
     dev_path: Optional[Path] = None,
+    profile: bool = False,
     log=print,
 ) -> dict:
     from benchmarks import corpus as corpus_mod
@@ -145,7 +146,7 @@ def run(
                 synth_dir = tmp / f"synth-{label}"
                 extra = max(synth.NAMES_PER_CHARACTER, total - base_aliases)
                 t = time.perf_counter()
-                size["synthetic"] = synth.write_lexicons(synth_dir, extra)
+                size["synthetic"] = synth.write_lexicons(synth_dir, extra, prefix="bench_" + label.lower())
                 size["synthetic"]["generate_s"] = round(time.perf_counter() - t, 2)
                 paths.append(str(synth_dir))
             cache_dir = tmp / f"cache-{label}"
@@ -157,6 +158,8 @@ def run(
                 "names_path": str(tmp / f"names-{label}.json"),
                 **plan(quick, label, total),
             }
+            if profile and label == sizes[-1][0]:
+                cfg["profile_dir"] = str(out_dir / "profiles")
             log(f"[{label}] build (parse, compile, write cache) ...")
             size["build"] = _run_worker("build", cfg, tmp, label, timeout=1800)
             b = size["build"]
@@ -243,10 +246,11 @@ def main(argv=None) -> int:
     ap.add_argument("--no-http", action="store_true", help="skip the middleware throughput benchmark")
     ap.add_argument("--http-duration", type=float, help="seconds per HTTP measurement")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (synthetic lexicons, caches)")
+    ap.add_argument("--profile", action="store_true", help="pyinstrument profiles of compile, scan and check at the largest size, in OUT/profiles")
     args = ap.parse_args(argv)
     sizes = [_label_size(s) for s in args.sizes.split(",")] if args.sizes else None
     run(quick=args.quick, sizes=sizes, out_dir=Path(args.out), prompts=args.prompts, http=not args.no_http,
-        http_duration=args.http_duration, keep_tmp=args.keep_tmp)
+        http_duration=args.http_duration, keep_tmp=args.keep_tmp, profile=args.profile)
     return 0
 
 

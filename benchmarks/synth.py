@@ -126,8 +126,9 @@ def character_names(nm: _Names) -> dict[str, list[str]]:
             "zh-Hant": [hant], "fr": [fr], "de": [de]}
 
 
-def write_lexicons(out_dir: Path, aliases: int, *, per_file: int = 1000, seed: int = 7) -> dict:
-    """Write about `aliases` names (8 per character) as YAML files into out_dir. Returns a summary."""
+def write_lexicons(out_dir: Path, aliases: int, *, per_file: int = 1000, seed: int = 7, prefix: str = "synth") -> dict:
+    """Write about `aliases` names (8 per character) as YAML files into out_dir, franchise ids `prefix0000`,
+    `prefix0001` ... Returns a summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     nm = _Names(seed)
     n_chars = max(1, aliases // NAMES_PER_CHARACTER)
@@ -135,7 +136,7 @@ def write_lexicons(out_dir: Path, aliases: int, *, per_file: int = 1000, seed: i
     written = 0
     total_bytes = 0
     for f in range(n_files):
-        fid = f"synth{f:04d}"
+        fid = f"{prefix}{f:04d}"
         franchise = nm.latin()
         fkana, fromaji = nm.kana()
         fhans, fhant = nm.hanzi()
@@ -177,16 +178,3 @@ def count_lexicon_aliases(loaded) -> int:
         for rec in lex.characters:
             n += sum(len(v) for v in rec.names.values()) + len(rec.aliases)
     return n
-
-
-def sample_names(lexicon_dir: Path, k: int, seed: int = 3) -> list[dict[str, list[str]]]:
-    """A few characters' names from synthetic files (for prompts that mention synthetic characters)."""
-    from guard.lexicon.loader import load_file
-
-    files = sorted(lexicon_dir.glob("synth*.yaml"))
-    r = random.Random(seed)
-    out: list[dict[str, list[str]]] = []
-    for f in r.sample(files, min(len(files), max(1, k // 50 + 1))):
-        lex = load_file(f)
-        out.extend(c.names for c in r.sample(lex.characters, min(len(lex.characters), 50)))
-    return out[:k]

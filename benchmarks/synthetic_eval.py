@@ -11,9 +11,10 @@ per-category figures, a per-kind breakdown and the misses grouped by kind with a
 Each case has the dev fields (id, category, lang, prompt, expected) plus `kind` (how it was made), `form` (the
 name as written into the prompt) and `base` (the name it came from).
 
-The generator does not look at the lexicon or at the guard: names come from the shared data, the romanizer
-and the obfuscation tables are its own, and context cue words are a mix of ones the bundled lexicon lists and
-ones it does not (kind `context/cue-unlisted`), so figures per kind say where detection generalizes.
+The generator does not look at the lexicon or at the guard: names come from the shared data, and the romanizer
+and the obfuscation tables are its own. Its templates, cue words and negative sentences are fixed text, though:
+once the detector is tuned on this file's output they stop measuring generalization (a new seed only re-samples
+names). Check with fresh vocabulary (new templates, cues, negatives) before trusting a figure.
 """
 from __future__ import annotations
 
@@ -605,7 +606,8 @@ FRANCHISE_NAMES = {
         "es": ["Genshin Impact"], "it": ["Genshin Impact"],
     },
 }
-# Cue words that the bundled lexicon lists (as of writing) and ones it does not.
+# Cue words: ones the bundled lexicon listed when this generator was written, and extra ones it did not list
+# then (it has since added many of them, so `context/cue-extra` no longer measures unseen vocabulary).
 CUES_LISTED = {
     "pokemon": {"en": ["Poké Ball", "Pokédex", "gym leader", "Team Rocket", "Professor Oak"], "ja": ["モンスターボール", "ロケット団"],
                 "ko": ["몬스터볼"], "zh-Hans": ["精灵球"], "zh-Hant": ["精靈球"], "de": ["Pokébälle"], "fr": ["Dresseur Pokémon"]},
@@ -613,7 +615,7 @@ CUES_LISTED = {
                 "ko": ["티바트", "페이몬", "몬드"], "zh-Hans": ["提瓦特", "璃月", "派蒙"], "zh-Hant": ["提瓦特", "璃月", "派蒙"],
                 "de": ["Mondstadt"], "fr": ["Teyvat"], "it": ["Teyvat"], "es": ["Teyvat"]},
 }
-CUES_UNLISTED = {
+CUES_EXTRA = {
     "pokemon": {"en": ["wild encounter in the tall grass, trainer battle", "Elite Four battle", "evolution stone", "shiny variant, gym badge"],
                 "ja": ["ジムバッジ", "色違い"], "ko": ["체육관 배지"], "zh-Hans": ["道馆徽章"], "zh-Hant": ["道館徽章"]},
     "genshin": {"en": ["Anemo Archon statue", "Vision glowing, Elemental Burst", "gacha banner art", "Statue of the Seven"],
@@ -1169,7 +1171,7 @@ class Generator:
             a = rng.choice(entries)
             fr = self.d.franchise_key(a["id"])
             tlang = template_lang(a["lang"])
-            how = rng.choice(["franchise", "franchise-other-lang", "character", "cue-listed", "cue-unlisted"])
+            how = rng.choice(["franchise", "franchise-other-lang", "character", "cue-listed", "cue-extra"])
             expected = [a["id"]]
             if how == "franchise":
                 ctx = rng.choice(FRANCHISE_NAMES[fr].get(tlang) or FRANCHISE_NAMES[fr]["en"])
@@ -1188,7 +1190,7 @@ class Generator:
                         expected.append(rec["id"])
                         break
             else:
-                table = CUES_LISTED if how == "cue-listed" else CUES_UNLISTED
+                table = CUES_LISTED if how == "cue-listed" else CUES_EXTRA
                 pool = table[fr].get(tlang) or table[fr]["en"]
                 ctx = rng.choice(pool)
             tpl = rng.choice(CONTEXT_T[tlang])

@@ -33,7 +33,8 @@ def build(cfg: dict) -> dict:
     t0 = time.perf_counter()
     loaded = load_lexicons(cfg["lexicon_paths"])
     t1 = time.perf_counter()
-    compiled = compile_lexicon(loaded)
+    with _profiled(cfg, "compile"):
+        compiled = compile_lexicon(loaded)
     t2 = time.perf_counter()
     path = cache_path(loaded, Path(cfg["cache_dir"]))
     store(path, cache_key(loaded), compiled)
@@ -210,7 +211,37 @@ def serve(cfg: dict) -> dict:
     hit_methods = {"scan": g.scan, **{n: built[n] for n in cfg["fast_baselines"] if n in built}}
     result["hit_rates"] = _hit_rates(hit_methods, prompts)
     result["peak_rss_mb"] = _mb(peak_rss_bytes())
+    for name, fn in methods.items():
+        with _profiled(cfg, name):
+            for p in prompts:
+                fn(p["text"])
     return result
+
+
+class _profiled:
+    """pyinstrument around a block when the config asks for profiles; writes profile-<label>-<what>.txt."""
+
+    def __init__(self, cfg: dict, what: str):
+        self.dir = cfg.get("profile_dir")
+        self.name = f"profile-{cfg.get('label', 'x')}-{what}.txt"
+        self.p = None
+
+    def __enter__(self):
+        if self.dir:
+            try:
+                from pyinstrument import Profiler
+            except ImportError:
+                return self
+            self.p = Profiler(interval=0.001)
+            self.p.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.p is not None:
+            self.p.stop()
+            Path(self.dir).mkdir(parents=True, exist_ok=True)
+            (Path(self.dir) / self.name).write_text(self.p.output_text(unicode=True, color=False), encoding="utf-8")
+        return False
 
 
 def _sample(prompts: list[dict], k: int) -> list[dict]:

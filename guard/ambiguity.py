@@ -37,6 +37,20 @@ def _freqs(lang: str) -> dict[str, float]:
         return {}
 
 
+@lru_cache(maxsize=1)
+def _hanzi_in_common_words() -> frozenset[str]:
+    """Characters of frequent Chinese and Japanese words (荧 of 荧光 'fluorescent'; not 魈)."""
+    threshold = 10 ** (SINGLE_HAN_WORD - 9)
+    chars: set[str] = set()
+    for lang in ("zh", "ja"):
+        for word, f in _freqs(lang).items():
+            if f < threshold:
+                break
+            if len(word) > 1:
+                chars.update(word)
+    return frozenset(chars)
+
+
 def zipf(word: str, lang: str) -> float:
     f = _freqs(lang).get(word.lower(), 0.0)
     return round(math.log10(f) + 9, 2) if f > 0 else 0.0
@@ -60,6 +74,8 @@ def auto_reason(surface: str, normalized: str, script: str, lang: str, kind: str
         z, zl = max_zipf(surface, CJK_LANGS)
         if z >= SINGLE_HAN_WORD:
             return f"single common character (zipf {z} {zl})"
+        if compact in _hanzi_in_common_words():
+            return "single character that is part of common words"
         return None
     if script == "latin":
         if len(compact) <= 2:

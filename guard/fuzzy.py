@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from array import array
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -66,8 +67,10 @@ class FuzzyIndex:
         words: list[str] = []
         patterns: list[int] = []
         phonetic: list[str] = []
-        hashes: list[int] = []
-        owners: list[int] = []
+        # 4-byte machine arrays rather than lists of ints: a tenth of the memory at a million aliases, and faster.
+        hashes = array("I")
+        owners = array("i")
+        crc32 = zlib.crc32
         for word, pattern in targets:
             t = len(words)
             words.append(word)
@@ -76,12 +79,12 @@ class FuzzyIndex:
             phonetic.append(key)
             variants = set(_deletes(word))
             variants.update("\x01" + d for d in _deletes(key))
-            for v in variants:
-                hashes.append(_hash(v))
-                owners.append(t)
-        keys = np.asarray(hashes, dtype=np.uint32)
+            hashes.extend([crc32(v.encode("utf-8")) for v in variants])  # = _hash(v)
+            owners.extend([t] * len(variants))
+        keys = np.frombuffer(hashes, dtype=np.uint32) if len(hashes) else np.zeros(0, dtype=np.uint32)
         order = np.argsort(keys, kind="stable")
-        return cls(keys[order], np.asarray(owners, dtype=np.int32)[order], words, patterns, phonetic)
+        targets_ = np.frombuffer(owners, dtype=np.int32) if len(owners) else np.zeros(0, dtype=np.int32)
+        return cls(keys[order], targets_[order], words, patterns, phonetic)
 
     def __len__(self) -> int:
         return len(self.words)

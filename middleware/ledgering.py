@@ -10,7 +10,8 @@ Used by `GuardMiddleware(ledger=...)` and by the service's POST /v1/check. The r
   (about 20 µs). Durable ledgers wait for the commit, so they are called in a worker thread (a limiter of their
   own, so a slow database cannot take the threads other code needs); so is a buffered ledger whose queue is
   nearly full, since `record()` then waits for room.
-- A ledger failure never fails the request: it is logged and returned, and the caller counts it.
+- A ledger failure never fails the request: it is logged and returned, and the caller counts it (only when the
+  decision would have made a record: a closed ledger refusing a rejected decision loses nothing).
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ class LedgerHook:
     async def record(
         self, decision: Decision, context: Optional[CheckContext], scope: Optional[dict], *, where: str = ""
     ) -> Optional[BaseException]:
-        """Record `decision`; return None, or the exception the ledger raised (already logged)."""
+        """Record `decision`; return None, or the exception the ledger raised (logged) when a record was lost."""
         rid = request_id_of(context, scope)
         # request_id="" (not None) when there is none, so that a context request id we dropped is not used.
         call = functools.partial(self.ledger.record, decision, context, rid or "")
@@ -79,6 +80,9 @@ class LedgerHook:
             else:
                 call()
         except Exception as exc:
+            if not is_revenue_bearing(decision):  # (a closed ledger refuses every call) no record was lost
+                log.debug("ledger: %s for decision %s, which makes no record", type(exc).__name__, decision.decision_id)
+                return None
             log.error(
                 "ledger: decision %s (%s, request id %s%s) was not recorded: %s: %s",
                 decision.decision_id, decision.action, rid, f", {where}" if where else "", type(exc).__name__, exc,

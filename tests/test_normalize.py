@@ -26,7 +26,6 @@ from guard.normalize import Normalizer, NormalizedText, default_normalizer, desp
         ("ﾋﾟｶﾁｭｳ", "ピカチュー"),  # half-width katakana, voicing marks composed
         ("ﾊﾞﾙｼﾞｰﾅ", "バルジーナ"),
         ("ピカチュウ", "ピカチュー"),  # long vowel written with a vowel kana
-        ("ぴかちゅう", "ぴかちゅー"),
         ("雷電將軍", "雷电将军"),  # traditional -> simplified
         ("p1kachu", "pikachu"),  # leetspeak inside a word
         ("3mb04r", "emboar"),
@@ -54,6 +53,21 @@ def test_folds(text, folded):
 )
 def test_text_that_must_not_fold(text):
     assert normalize(text).text == text.lower()
+
+
+def test_hiragana_long_vowels_are_found_both_ways(guard):
+    # Hiragana is not folded (a vowel kana often starts the next word); both spellings are compiled instead.
+    for prompt, cid in (("ぴかちゅうが走る", "pokemon/pikachu"), ("ぴかちゅーが走る", "pokemon/pikachu"),
+                        ("森にいーぶいがいる", "pokemon/eevee")):
+        assert ids(guard.scan(prompt)) == [cid], prompt
+
+
+def test_vowel_kana_after_a_particle_starts_a_name(guard):
+    # に/で/が before イーブイ, エーフィ, アバゴーラ must not turn their first kana into a long-vowel mark.
+    for prompt, cid in (("森にイーブイがいる", "pokemon/eevee"), ("公園でエーフィと遊ぶ", "pokemon/espeon"),
+                        ("子どもたちがアバゴーラと遊ぶ", "pokemon/carracosta"), ("そのオーダイル", "pokemon/feraligatr"),
+                        ("チェスの駒になったアイノ", "genshin_impact/aino")):
+        assert ids(guard.scan(prompt)) == [cid], prompt
 
 
 def test_both_long_vowel_spellings_meet():

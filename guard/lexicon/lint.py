@@ -19,7 +19,9 @@ Checks (code: severity):
   purpose (`not_ambiguous`, `ambiguous: false`); otherwise a warning from the compiler's own thresholds
   (zipf 3.5 for alphabetic words, 4.0 for Chinese, Japanese and Korean) and an error from zipf 5.0.
 - `short-alias`: a name of two letters or fewer, or a single Chinese, Japanese or Korean character: error
-  when it would match without context, note when it is marked ambiguous.
+  when it would match without context, note when it is marked ambiguous. A single hanzi that is rare on its
+  own and inside words (魈, zipf 2) is a note, with the words it occurs in: the scanner matches such names
+  anywhere by design; a common one (空) or one that is part of common words (荧 of 荧光) is an error.
 - `missing-name`: a character without a name in a main language (en, ja, zh-Hans, ko): warning.
 - `unused-override`: an `ambiguous` / `not_ambiguous` entry that is none of the character's names, aliases or
   generated spellings, so it does nothing: warning.
@@ -175,6 +177,46 @@ def _too_short(norm_text: str) -> Optional[str]:
     if script == "cjk" and len(compact) <= 1:
         return "a single character"
     return None
+
+
+_HANZI_WORDS: Optional[dict[str, list[tuple[float, str]]]] = None
+
+
+def _words_with_hanzi(ch: str) -> list[tuple[float, str]]:
+    """(zipf, word) of the Chinese and Japanese words of zipf 2 or more that contain `ch`, most frequent first."""
+    global _HANZI_WORDS
+    if _HANZI_WORDS is None:
+        import math
+
+        index: dict[str, list[tuple[float, str]]] = {}
+        for lang in ("zh", "ja"):
+            for word, f in ambiguity._freqs(lang).items():
+                if f < 1e-7:
+                    break
+                if len(word) > 1:
+                    z = round(math.log10(f) + 9, 2)
+                    for c in set(word):
+                        if script_of(c) == "han":
+                            index.setdefault(c, []).append((z, word))
+        for v in index.values():
+            v.sort(reverse=True)
+        _HANZI_WORDS = index
+    return _HANZI_WORDS.get(ch, [])
+
+
+def _rare_single_hanzi(norm_text: str) -> Optional[str]:
+    """For a one-hanzi name that is rare on its own and inside words (魈; not 空 or 荧 of 荧光), the words it
+    occurs in (to show); None otherwise. The scanner matches such a name anywhere: it is as safe as its rarity."""
+    compact = despaced(norm_text)
+    if len(compact) != 1 or script_of(compact) != "han":
+        return None
+    limit = getattr(ambiguity, "SINGLE_HAN_WORD", 3.0)
+    if ambiguity.max_zipf(compact, ambiguity.CJK_LANGS)[0] >= limit:
+        return None
+    words = _words_with_hanzi(compact)
+    if words and words[0][0] >= limit:
+        return None
+    return f" (also in: {', '.join(f'{w} {z}' for z, w in words[:3])})" if words else ""
 
 
 def _zipfs(word: str, langs: Sequence[str]) -> list[tuple[float, str]]:
@@ -342,8 +384,12 @@ def _check_compiled(loaded: LoadedLexicon, compiled, require_langs: Sequence[str
             kept = n in cleared or explicit_false
             path, line = at(cid, name_key(cid, e.alias))
             short = _too_short(n)
+            rare = _rare_single_hanzi(n) if short else None
             if short:
-                if e.ambiguous is None:
+                if e.ambiguous is None and rare is not None:
+                    issues.append(Issue(INFO, "short-alias", path, line,
+                                        f"{e.alias!r} is a single rare character; it matches without context{rare}", cid))
+                elif e.ambiguous is None:
                     issues.append(Issue(ERROR, "short-alias", path, line,
                                         f"{e.alias!r} is {short}: too short to match safely without context; remove it or mark it ambiguous", cid))
                 else:

@@ -95,11 +95,15 @@ def test_common_word_in_a_language_the_compiler_does_not_check(toy_dir, cache_en
 
 def test_short_aliases(toy_dir, cache_env):
     toy = toy_dir / "toyverse.yaml"
-    toy.write_text(TOY.replace("ko: [블록보빙턴]", "ko: [블록보빙턴]\n    aliases: [Bo, {text: Bb, ambiguous: false}, 方]"), encoding="utf-8")
+    aliases = "[Bo, {text: Bb, ambiguous: false}, 方, {text: 空, ambiguous: false}, 魈]"
+    toy.write_text(TOY.replace("ko: [블록보빙턴]", f"ko: [블록보빙턴]\n    aliases: {aliases}"), encoding="utf-8")
     report = _lint([toy_dir])
     short = {i.message.split("'")[1]: i for i in _issues(report, "short-alias")}
     assert short["Bb"].severity == ERROR and "too short" in short["Bb"].message
+    assert short["空"].severity == ERROR  # a common character forced unambiguous
     assert short["Bo"].severity == INFO and short["方"].severity == INFO  # marked ambiguous by the compiler
+    # A rare character matches anywhere by design; the note shows the words it occurs in.
+    assert short["魈"].severity == INFO and "rare" in short["魈"].message and "山魈" in short["魈"].message
     assert report.failed()
 
 

@@ -132,7 +132,7 @@ def test_a_failing_ledger_is_counted_not_answered(guard, tmp_path, caplog):
         assert check(client, "a cat", {}).status_code == 200
         m = parse_text(client.get("/metrics").text)
         assert client.get("/healthz").json()["ledger"]["closed"] is True
-    assert m['guard_ledger_errors_total{source="api"}'] == 2 and m['guard_ledger_errors_total{source="middleware"}'] == 0
+    assert m['guard_ledger_errors_total{source="api"}'] == 1 and m['guard_ledger_errors_total{source="middleware"}'] == 0
     assert "LedgerClosedError" in caplog.text
 
     store = BrokenStore(tmp_path / "broken.sqlite3")
