@@ -47,12 +47,19 @@ def default_cache_dir() -> Path:
     return Path(base) / "character-guard"
 
 
-def cache_key(loaded: LoadedLexicon) -> str:
-    return hashlib.sha256(f"{loaded.digest}:{code_version()}".encode()).hexdigest()[:32]
+def cache_key(loaded: LoadedLexicon | str) -> str:
+    """Key of a compiled lexicon: its lexicon digest (a LoadedLexicon or the digest itself) and the code."""
+    digest = loaded if isinstance(loaded, str) else loaded.digest
+    return hashlib.sha256(f"{digest}:{code_version()}".encode()).hexdigest()[:32]
 
 
-def cache_path(loaded: LoadedLexicon, cache_dir: Optional[Path] = None) -> Path:
+def cache_path(loaded: LoadedLexicon | str, cache_dir: Optional[Path] = None) -> Path:
     return (cache_dir or default_cache_dir()) / f"lexicon-{cache_key(loaded)}.pickle"
+
+
+def load_compiled(digest: str, cache_dir: Optional[Path] = None) -> Optional[CompiledLexicon]:
+    """The cached compile of the lexicons with this digest (see loader.lexicon_digest), or None."""
+    return load_cached(cache_path(digest, cache_dir), cache_key(digest))
 
 
 def load_cached(path: Path, key: str) -> Optional[CompiledLexicon]:

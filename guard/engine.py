@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from guard.cache import compile_cached
+from guard.cache import compile_cached, load_compiled
 from guard.compiler import CompiledLexicon
-from guard.lexicon.loader import load_lexicons
+from guard.lexicon.loader import lexicon_digest, load_lexicons
 from guard.matcher import Scanner
 from guard.models import CheckContext, Decision, Match
 
@@ -40,13 +40,18 @@ class Guard:
         use_cache: bool = True,
     ) -> "Guard":
         """Lexicon and policy files or directories; None means the bundled ones."""
-        loaded = load_lexicons(lexicons)
-        compiled = compile_cached(loaded, cache_dir=Path(cache_dir) if cache_dir else None, use_cache=use_cache)
+        cache = Path(cache_dir) if cache_dir else None
+        files, digest = lexicon_digest(lexicons)
+        # A cache hit needs no YAML parsing at all: the files were validated when they were compiled.
+        compiled = load_compiled(digest, cache) if use_cache else None
+        if compiled is None:
+            loaded = load_lexicons(files)
+            compiled = compile_cached(loaded, cache_dir=cache, use_cache=use_cache)
         policy = _load_policy(policies, unknown_action)
         return cls(
             compiled,
             policy,
-            lexicon_paths=[p for p, _ in loaded.files],
+            lexicon_paths=files,
             policy_paths=[Path(p) for p in policies] if policies else [],
         )
 

@@ -79,6 +79,14 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+def _boundary(t: str, s: int, e: int, inf, *, left: Optional[str] = None, right: Optional[str] = None) -> bool:
+    """The scanner's boundary rule for a hit of the pattern described by `inf` (one side can be switched off by
+    passing "other" for it). Pattern properties that the rule reads beyond the scripts and the length, such as
+    `strict`, are passed along when the compiled lexicon has them."""
+    kwargs = {"strict": inf.strict} if hasattr(inf, "strict") else {}
+    return boundary_ok(t, s, e, left or inf.left, right or inf.right, inf.length, **kwargs)
+
+
 def context_hits(scanner: Scanner, t: str) -> tuple[dict[str, str], list[tuple[int, int]]]:
     """Franchise context (franchise id -> evidence) and the normalized spans of the context words in the
     normalized text `t`, as the scanner's main pass notes them."""
@@ -88,7 +96,7 @@ def context_hits(scanner: Scanner, t: str) -> tuple[dict[str, str], list[tuple[i
     spans: list[tuple[int, int]] = []
     for pid, s, e in c.automaton.find_matches_as_indexes(t, overlapping=True):
         es, inf = c.entries[pid], c.info[pid]
-        if any(en.char < 0 or en.kind == CUE for en in es) and boundary_ok(t, s, e, inf.left, inf.right, inf.length):
+        if any(en.char < 0 or en.kind == CUE for en in es) and _boundary(t, s, e, inf):
             scanner._note_context(es, context, char_cues)
             spans.append((s, e))
     return context, spans
@@ -96,9 +104,8 @@ def context_hits(scanner: Scanner, t: str) -> tuple[dict[str, str], list[tuple[i
 
 def _boundary_reason(t: str, s: int, e: int, inf) -> str:
     """Which side of the hit fails the scanner's boundary rule (each side tested alone with boundary_ok)."""
-    length = inf.length
-    left_bad = not boundary_ok(t, s, e, inf.left, "other", length)
-    right_bad = not boundary_ok(t, s, e, "other", inf.right, length)
+    left_bad = not _boundary(t, s, e, inf, right="other")
+    right_bad = not _boundary(t, s, e, inf, left="other")
     sides = []
     if left_bad:
         sides.append(f"{t[s - 1]!r} before it")
@@ -127,7 +134,7 @@ def explain(scanner: Scanner, text: str, *, near_misses: bool = True) -> Explana
     for pid, s, e in c.automaton.find_matches_as_indexes(t, overlapping=True):
         inf, es = c.info[pid], c.entries[pid]
         os_, oe = nt.span(s, e)
-        ok = boundary_ok(t, s, e, inf.left, inf.right, inf.length)
+        ok = _boundary(t, s, e, inf)
         char_entries = [en for en in es if en.char >= 0 and en.kind != CUE]
         ctx_entries = [en for en in es if en.char < 0 or en.kind == CUE]
         if ok and ctx_entries:

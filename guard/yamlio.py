@@ -32,7 +32,13 @@ def read_text(path: Path, error_cls: Type[FileFormatError] = FileFormatError) ->
 def load_yaml(path: Path, error_cls: Type[FileFormatError] = FileFormatError) -> Any:
     text = read_text(path, error_cls)
     try:
+        # libyaml (ruamel.yaml.clib) first, for speed; its YAML 1.1 scanner refuses a few things YAML 1.2
+        # allows (a ':' inside an unquoted flow scalar), so those files go to the pure-Python parser.
         return YAML(typ="safe", pure=False).load(text)
+    except YAMLError:
+        pass
+    try:
+        return YAML(typ="safe", pure=True).load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -181,3 +181,17 @@ def test_partial_names_that_are_common_words_need_context(guard):
 def test_family_names_shared_by_siblings_are_not_partials(guard):
     # Kamisato is the family name of both Ayaka and Ayato: alone it names neither.
     assert ids(guard.scan("the Kamisato clan estate")) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a Chinese name written as one word (Baizhu, Chongyun, Yanfei) and split at its syllables by the user is "
+    "joined from 'ordinary words' (bai, zhu, ...) and needs context, though Xing Qiu and Ke-Qing are found",
+)
+@pytest.mark.parametrize(
+    "prompt, cid",
+    [("Bai Zhu in his pharmacy", "genshin_impact/baizhu"), ("Chong-Yun eating ice cream", "genshin_impact/chongyun"),
+     ("Yan-Fei reading a law book", "genshin_impact/yanfei")],
+)
+def test_split_pinyin_names(guard, prompt, cid):
+    assert ids(guard.scan(prompt)) == [cid]

@@ -208,3 +208,13 @@ def test_boundary_rule_short_katakana_inside_katakana():
 def test_boundary_rule_hangul_particles():
     assert boundary_ok("피카츄가", 0, 3, "hangul", "hangul", 3)
     assert not boundary_ok("피카츄빵집", 0, 3, "hangul", "hangul", 3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="katakana names of five or more kana skip the katakana boundary check, so Jolteon's サンダース is found "
+    "inside the loanword サンダーストーム ('thunderstorm') and reported as a confirmed, unambiguous match",
+)
+@pytest.mark.parametrize("prompt", ["雷鳴とサンダーストーム", "サンダーストームの夜"])
+def test_long_katakana_name_inside_a_loanword(guard, prompt):
+    assert ids(guard.scan(prompt)) == []

@@ -14,6 +14,7 @@ from typing import Iterable, Optional
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from guard.errors import LexiconError
 from guard.lexicon.loader import load_file
@@ -31,8 +32,17 @@ def franchise_slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")
 
 
+_YAML_SPECIAL = re.compile(r"[:#?\[\]{},&*!|>'\"%@`]")
+
+
+def _portable(value: str):
+    """Quote a string that libyaml's YAML 1.1 scanner would misread unquoted in a flow list (a ':' inside it),
+    so the files load at C speed."""
+    return DoubleQuotedScalarString(value) if isinstance(value, str) and _YAML_SPECIAL.search(value) else value
+
+
 def _flow(values: Iterable[str]) -> CommentedSeq:
-    seq = CommentedSeq(list(values))
+    seq = CommentedSeq([_portable(v) for v in values])
     seq.fa.set_flow_style()
     return seq
 
@@ -207,7 +217,7 @@ def import_titles(source: Path, out_dir: Path) -> Path:
             seen.add(rec["id"])
             item = CommentedMap()
             item["id"] = rec["id"]
-            item["title"] = rec["title"]
+            item["title"] = _portable(rec["title"])
             synonyms = [s for s in rec.get("synonyms", []) if s and s.strip()]
             if synonyms:
                 item["synonyms"] = _flow(synonyms)

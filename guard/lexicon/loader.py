@@ -114,15 +114,23 @@ def _known_keys(data, loc) -> set:
     return keys
 
 
-def load_lexicons(paths: Sequence[PathLike] | None = None) -> LoadedLexicon:
+def lexicon_digest(paths: Sequence[PathLike] | None = None) -> tuple[list[Path], str]:
+    """The lexicon files behind `paths` (None: the bundled ones) and the hash of their names and contents,
+    computed without parsing them, so a compiled cache can be found before any YAML is read."""
     files = expand_paths(paths if paths else [bundled_lexicon_dir()])
     h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return files, h.hexdigest()
+
+
+def load_lexicons(paths: Sequence[PathLike] | None = None) -> LoadedLexicon:
+    files, digest = lexicon_digest(paths)
     loaded = []
     titles = []
     seen_ids: dict[str, Path] = {}
     for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
         lex = load_file(f)
         if isinstance(lex, TitleFile):
             titles.append((f, lex))
@@ -134,4 +142,4 @@ def load_lexicons(paths: Sequence[PathLike] | None = None) -> LoadedLexicon:
         loaded.append((f, lex))
     if not loaded:
         raise LexiconError(", ".join(str(f) for f in files), "no character lexicon among these files")
-    return LoadedLexicon(tuple(loaded), h.hexdigest(), tuple(titles))
+    return LoadedLexicon(tuple(loaded), digest, tuple(titles))

@@ -82,6 +82,8 @@ def test_normalized_text_and_offsets(guard):
         "ミュウツーとミュウ",
         "saya perlu gambar kucing",
         "호두 원신 팬아트",
+        "原神の天空と空",  # a common one-hanzi name next to hanzi (strict boundaries)
+        "ポケモンのキャンプファイヤー",  # an ambiguous katakana name inside a longer word
     ],
 )
 def test_accepted_spans_are_exactly_what_the_scanner_reports(guard, prompt):
