@@ -64,9 +64,13 @@ class PatternInfo:
     has_sep: bool
     multipart: bool = False  # the despaced form of a name written in several parts (Hu Tao -> hutao)
     strict: bool = False  # a character alias here is ambiguous: katakana boundaries apply at any length
+    syllables: int = 0  # a romanized Chinese name: how many syllables its hanzi spelling has (Baizhu, 白术: 2)
 
     def __reduce__(self):
-        return (type(self), (self.left, self.right, self.length, self.has_sep, self.multipart, self.strict))
+        return (
+            type(self),
+            (self.left, self.right, self.length, self.has_sep, self.multipart, self.strict, self.syllables),
+        )
 
 
 @dataclass
@@ -197,6 +201,7 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
                     reason = title_ambiguity(text, n)
                 b.add(n, Entry(TITLE, -1, t.franchise or "", text, "", t.id, reason))
 
+    syllables_of: list[int] = []  # per character: hanzi in its Chinese name
     partial_owner: dict[str, set[int]] = {}
     partial_entries: list[tuple[str, Entry]] = []
     for _path, lex in loaded.files:
@@ -207,6 +212,10 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
             rightsholder = rec.rightsholder if rec.rightsholder is not None else franchises[franchise].rightsholder
             idx = len(characters)
             characters.append(CharacterInfo(rec.id, franchise, rightsholder, rec.descriptor))
+            # Only people's names are romanized hanzi by hanzi (Baizhu = 白术); Pokémon names are not (Mewtwo, 超梦).
+            hanzi = [v for v in rec.names.get("zh-Hans", []) if all(script_of(c) == "han" for c in v)]
+            personal = franchises[franchise].personal_names
+            syllables_of.append(len(hanzi[0]) if hanzi and personal else 0)
             forced = {b.norm(a) for a in rec.ambiguous}
             cleared = {b.norm(a) for a in rec.not_ambiguous}
             across = {b.norm(k): v for k, v in ambiguity.character_reasons(rec.names).items()}
@@ -278,6 +287,7 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
             any(c in SEPARATORS for c in pattern),
             pattern in b.multipart,
             any(e.char >= 0 and e.ambiguous is not None for e in resolved),
+            _syllables(pattern, resolved, syllables_of),
         )
         pi = shared_info.get(key)
         if pi is None:
@@ -294,6 +304,15 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
         loaded.digest, characters, franchises, patterns, entries, info, fuzzy, common, nz,
         everyday=ambiguity.everyday_english(b.norm),
     )
+
+
+def _syllables(pattern: str, entries: tuple[Entry, ...], syllables_of: list[int]) -> int:
+    """Syllable count of a romanized Chinese name (one hanzi, one syllable), so that "Bai Zhu" split at its
+    syllables is not taken for two English words."""
+    if not (pattern.isascii() and pattern.isalpha()):
+        return 0
+    counts = {syllables_of[e.char] for e in entries if e.char >= 0 and e.kind == NAME}
+    return counts.pop() if len(counts) == 1 else 0
 
 
 def title_ambiguity(text: str, norm_text: str) -> Optional[str]:

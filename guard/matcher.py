@@ -242,7 +242,7 @@ class Scanner:
                 continue
             pieces = [t[a:b] for a, b in runs if a < e and b > s]
             extra = None
-            if not inf.multipart and all(len(p) >= 3 and p in everyday for p in pieces):
+            if not inf.multipart and len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces):
                 extra = "joined from ordinary words: " + " ".join(pieces)
             cands.append(_Candidate(s, e, pid, "despaced", 0.9, "separators removed", extra))
 

@@ -183,11 +183,6 @@ def test_family_names_shared_by_siblings_are_not_partials(guard):
     assert ids(guard.scan("the Kamisato clan estate")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Chinese name written as one word (Baizhu, Chongyun, Yanfei) and split at its syllables by the user is "
-    "joined from 'ordinary words' (bai, zhu, ...) and needs context, though Xing Qiu and Ke-Qing are found",
-)
 @pytest.mark.parametrize(
     "prompt, cid",
     [("Bai Zhu in his pharmacy", "genshin_impact/baizhu"), ("Chong-Yun eating ice cream", "genshin_impact/chongyun"),

@@ -1,7 +1,7 @@
 """The canonical form of a lexicon file, and validated in-place writes.
 
-The canonical writer is the importer's round-trip writer (ruamel.yaml: comments and key order are kept; 2-space
-mappings, sequences indented under their key, no line wrapping, Unicode as-is) plus one rule about list
+The canonical writer is the importer's round-trip writer (ruamel.yaml: comments, key order and quotes are kept;
+2-space mappings, sequences indented under their key, no line wrapping, Unicode as-is) plus one rule about list
 styles: lists of names (`names.<tag>`, `aliases`, `cues`, `ambiguous`, `not_ambiguous`, title `synonyms`) are
 flow lists on one line, as the importer writes them, and example prompts (`examples.should_match`,
 `examples.should_not_match`) are block lists, one prompt a line.
@@ -29,10 +29,13 @@ BLOCK_KEYS = frozenset({"should_match", "should_not_match"})
 
 
 def yaml_rt() -> YAML:
-    """The round-trip reader/writer with the importer's settings."""
+    """The round-trip reader/writer with the importer's settings. Quotes are kept as written: a maintainer's
+    quoting is not a style question the canonical form settles, and edits then touch only what they change."""
     from guard.lexicon.importer import _yaml
 
-    return _yaml()
+    y = _yaml()
+    y.preserve_quotes = True
+    return y
 
 
 def flow(values: Iterable[Any]) -> CommentedSeq:

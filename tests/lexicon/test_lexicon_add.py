@@ -219,3 +219,12 @@ def test_cli_add_example_runs_it(cli, toy_dir, toy_file):
     r = cli("lexicon", "add-example", "toyverse/sparky", "a sparkler on new year's eve", "--lexicon", str(toy_dir))
     assert r.exit_code == 1  # added, but it does not match: the maintainer sees it at once
     assert "FAIL" in r.output
+
+
+def test_quotes_are_kept(toy_file):
+    quoted = TOY.replace("en: [Amber]", 'en: ["Amber"]').replace("    ambiguous: [Amber]", "    ambiguous: ['Amber']")
+    toy_file.write_text(quoted, encoding="utf-8")
+    assert canonical_text(quoted) == quoted  # quoting is the maintainer's choice, not a format error
+    add_alias("toyverse/amber", "Ambie", path=toy_file)
+    removed, added = _diff(quoted, toy_file.read_text(encoding="utf-8"))
+    assert removed == [] and added == ["    aliases: [Ambie]"]
