@@ -17,24 +17,15 @@ from typing import Iterable, Optional
 import numpy as np
 from rapidfuzz.distance import OSA
 
-_PHONETIC = [
-    (re.compile(r"ph"), "f"),
-    (re.compile(r"ck"), "k"),
-    (re.compile(r"q(?!u)"), "ch"),
-    (re.compile(r"qu"), "kw"),
-    (re.compile(r"x"), "sh"),
-    (re.compile(r"oo|ou"), "u"),
-    (re.compile(r"ee"), "i"),
-    (re.compile(r"y"), "i"),
-    (re.compile(r"z"), "s"),
-    (re.compile(r"(.)\1+"), r"\1"),
-]
+_PHONETIC_CHARS = str.maketrans({"x": "sh", "y": "i", "z": "s"})
+_REPEATS = re.compile(r"(.)\1+")
 
 
 def phonetic_key(word: str) -> str:
-    for pattern, repl in _PHONETIC:
-        word = pattern.sub(repl, word)
-    return word
+    """A coarse key for spelling by ear: ph/f, ck/k, q/ch, oo/ou/u, ee/i, y/i, z/s, x/sh, doubled letters."""
+    w = word.replace("ph", "f").replace("ck", "k").replace("qu", "kw").replace("q", "ch")
+    w = w.replace("oo", "u").replace("ou", "u").replace("ee", "i").translate(_PHONETIC_CHARS)
+    return _REPEATS.sub(r"\1", w)
 
 
 def _deletes(word: str) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Optional
 
 from guard.compiler import CUE, FRANCHISE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
-from guard.normalize import SEPARATOR_DELETE, despace, fold_long_vowels
+from guard.normalize import despace, fold_long_vowels, remove_separators
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
 _PARTICLES = (
@@ -215,7 +215,7 @@ class Scanner:
 
     def _despaced_hits(self, t: str, raw: list, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
         """Names broken up by separators: P i k a c h u, Xing Qiu, ピ・カ・チュウ, 皮 卡 丘."""
-        hits = self._find(fold_long_vowels(t.translate(SEPARATOR_DELETE)), overlapping=True)
+        hits = self._find(fold_long_vowels(remove_separators(t)), overlapping=True)
         if not hits:
             return
         # Hits of the joined text that the main pass also had are contiguous in the text; only when a pattern

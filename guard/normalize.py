@@ -32,7 +32,9 @@ LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g"}
 )
 # A token of letters, digits and the symbols @ $ ! |; the callback folds it only when it also holds letters.
-_LEET_TOKEN = re.compile(r"[a-z0-9@$!|]*[0-9@$!|][a-z0-9@$!|]*")
+# Anchored at a token start and possessive, so that it costs one pass over the text: an all-letter token
+# fails at the lookahead without backtracking.
+_LEET_TOKEN = re.compile(r"(?<![a-z0-9@$!|])(?=[a-z]*+[0-9@$!|])[a-z0-9@$!|]++")
 _HAS_LEET = re.compile(r"[013456789@$!|]")
 _SYMBOLS = {"!": "i", "|": "l", "@": "a", "$": "s"}
 
@@ -65,6 +67,18 @@ def _is_latin_letter(ch: str) -> bool:
 
 def script_of(ch: str) -> str:
     """Coarse script class used for boundary rules: latin, digit, kata, hira, han, hangul, other."""
+    s = _SCRIPT_OF.get(ch)
+    if s is None:
+        s = _script_of(ch)
+        if len(_SCRIPT_OF) < 100_000:  # memoized: called per character at compile time and per prompt
+            _SCRIPT_OF[ch] = s
+    return s
+
+
+_SCRIPT_OF: dict[str, str] = {}
+
+
+def _script_of(ch: str) -> str:
     o = ord(ch)
     if ch.isdigit():
         return "digit"
@@ -336,7 +350,11 @@ def normalize(text: str) -> NormalizedText:
 
 
 def fold_long_vowels(text: str) -> str:
-    return _LONG_VOWEL.sub("ー", text)
+    return _LONG_VOWEL.sub("ー", text) if _HAS_KANA.search(text) else text
+
+
+def remove_separators(text: str) -> str:
+    return _SEPARATOR_RUN.sub("", text)
 
 
 def despace(nt_text: str) -> tuple[str, list[int], list[tuple[int, int]]]:
@@ -349,7 +367,7 @@ def despace(nt_text: str) -> tuple[str, list[int], list[tuple[int, int]]]:
     return joined, index, runs
 
 
-SEPARATOR_DELETE = {ord(c): None for c in SEPARATORS}
+_SEPARATOR_RUN = re.compile("[" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
 _RUN = re.compile("[^" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
 
 
