@@ -267,7 +267,8 @@ def plot(results: dict, path: Path) -> Optional[str]:
                     xs.append(s["build"]["lexicon_aliases"])
                     ys.append(v)
             if xs:
-                label = m + (" (sampled prompts)" if m == "rapidfuzz" or any(_get(s, "serve", "sampled", m) for s in sizes) else "")
+                sampled = [bool(_get(s, "serve", "sampled", m)) for s in sizes if _get(s, "serve", "sampled", m) or _get(s, "serve", "latency", m)]
+                label = m + (" (prompt sample)" if sampled and all(sampled) else " (prompt sample at large sizes)" if any(sampled) else "")
                 ax.plot(xs, ys, marker=marker, color=color, label=label)
         if which == "p50":
             ax.axhline(TARGETS["check_p50_bundled_us"], color="tab:red", ls=":", lw=1, label="check p50 target (bundled)")
@@ -280,7 +281,8 @@ def plot(results: dict, path: Path) -> Optional[str]:
         ax.set_title(f"{which} latency per prompt")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("µs per prompt (log)")
-    axes[1].legend(fontsize=8, loc="upper left")
+    axes[0].legend(fontsize=7, loc="upper left")
+    axes[1].legend(fontsize=7, loc="upper left")
     fig.suptitle("character-guard: latency vs lexicon size (single thread)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -64,7 +64,9 @@ def interleaved(
     time_budget_s: Optional[float] = None,
 ) -> dict[str, list[tuple[int, int]]]:
     """Time every method on every prompt, one prompt at a time, the methods in turn, so that noise from other
-    processes falls on all methods alike. Returns per method a list of (prompt index, nanoseconds)."""
+    processes falls on all methods alike. The order of the methods rotates from prompt to prompt, so that none
+    is always the one that runs on a prompt the CPU caches have just seen. Returns per method a list of
+    (prompt index, nanoseconds)."""
     order = list(range(len(prompts)))
     names = list(methods)
     r = random.Random(seed)
@@ -74,11 +76,14 @@ def interleaved(
                 methods[name](prompts[i]["text"])
     out: dict[str, list[tuple[int, int]]] = {name: [] for name in names}
     started = time.monotonic()
+    rotations = [names[k:] + names[:k] for k in range(len(names))] or [names]
+    step = 0
     for _ in range(passes):
         r.shuffle(order)
         for i in order:
             text = prompts[i]["text"]
-            for name in names:
+            step += 1
+            for name in rotations[step % len(rotations)]:
                 fn = methods[name]
                 t0 = perf_ns()
                 fn(text)
