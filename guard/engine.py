@@ -89,8 +89,15 @@ class Guard:
             ctx = context
         else:
             ctx = CheckContext.model_validate(context)
-        matches, _titles, nt = self.scanner.analyze_normalized(prompt)
-        return self.policy.decide(prompt, matches, ctx, rescan=self.scanner.scan, normalized=nt, started=started)
+        matches, titles, nt = self.scanner.analyze_normalized(prompt)
+        if not titles:
+            return self.policy.decide(prompt, matches, ctx, rescan=self.scanner.scan, normalized=nt, started=started)
+
+        def rescan(text: str) -> list[Match]:  # characters and titles, to judge both again after a rewrite
+            chars, found = self.scanner.analyze(text)
+            return chars + found
+
+        return self.policy.decide(prompt, matches, ctx, rescan=rescan, normalized=nt, started=started, titles=titles)
 
 
 def _load_policy(policies, unknown_action):

@@ -11,6 +11,11 @@ Opt-in: a character whose rightsholder has no policy, whose policy (or franchise
 Several characters: each mention is judged, the prompt's action is the most severe one (reject > rewrite >
 tag > allow). A rewrite edits the original text at the match offsets, re-scans it, and judges the new matches
 again, up to `max_rounds` times; a prompt that still holds a mention to reject or rewrite is rejected.
+
+Titles (works, `Match.method == "title"`, passed as `titles=`): a title linked to a franchise of a rightsholder
+with a policy is judged by that policy's `titles.<id>` rules, then its `titles."*"` rules. Titles are not
+opt-in: a title that no rule fires for is allowed and left out of the decision. Title verdicts are combined
+with the characters' ones (same severity order, same rewrite loop). Titles do not count as crossovers.
 """
 from __future__ import annotations
 
@@ -25,9 +30,9 @@ from guard.models import ACTION_SEVERITY, CheckContext, Decision, Match, MatchDe
 from guard.normalize import normalize
 from guard.policy import lang as langmod
 from guard.policy.loader import LoadedFiles, bundled_dir, load_files
-from guard.policy.messages import BUILTIN_GENERIC, BUILTIN_MESSAGES, _s2t, pick_lang
+from guard.policy.messages import BUILTIN_GENERIC, BUILTIN_MESSAGES, BUILTIN_TITLE_GENERIC, _s2t, pick_lang
 from guard.policy.rewrite import Edit, apply_edits
-from guard.policy.schema import Conditions, Licence, Phrase, PolicyFile, Rule
+from guard.policy.schema import ANY_TITLE, Conditions, Licence, Phrase, PolicyFile, Rule
 from guard.policy.themes import ThemeHit, ThemeLexicon, evidence
 
 UNKNOWN_ACTIONS = ("reject", "rewrite", "tag", "allow")
@@ -256,6 +261,10 @@ class _Policy:
         for fid in p.franchises:
             self.chains[("", fid)] = self._chain("", fid)
         self.default_chain = self._chain("", "")
+        self.title_rules = {tid: self._rules(p, s.rules, f"title:{tid}") for tid, s in p.titles.items()}
+        self.title_scope = p.titles
+        self.title_chains = {tid: self._title_chain(tid) for tid in p.titles if tid != ANY_TITLE}
+        self.any_title_chain = self._title_chain("") if ANY_TITLE in p.titles else None
 
     def _rules(self, p: PolicyFile, rules: list[Rule], scope: str) -> tuple[_Rule, ...]:
         return tuple(_compile_rule(r, f"{p.id}:{scope}#{r.id or i + 1}", p) for i, r in enumerate(rules))
@@ -273,6 +282,17 @@ class _Policy:
                  + self.default_rules)
         generic = tuple(g for g in ((fs.generic if fs else None), self.policy_generic) if g)
         return _Chain(opted, scope, rules, (cs.descriptor or {}) if cs else {}, generic)
+
+    def _title_chain(self, tid: str) -> _Chain:
+        ts = self.title_scope.get(tid) if tid else None
+        anys = self.title_scope.get(ANY_TITLE)
+        rules = self.title_rules.get(tid, ()) + self.title_rules.get(ANY_TITLE, ())
+        generic = tuple(g for g in ((ts.generic if ts else None), (anys.generic if anys else None)) if g)
+        return _Chain(True, f"title {tid or ANY_TITLE}", rules, {}, generic)
+
+    def title_chain(self, tid: str) -> Optional[_Chain]:
+        """The rules for a title linked to one of this rightsholder's franchises; None when there are none."""
+        return self.title_chains.get(tid) or self.any_title_chain
 
     def chain(self, cid: str, fid: str) -> _Chain:
         c = self.chains.get((cid, fid))
@@ -318,6 +338,7 @@ class PolicyEngine:
         self.files = tuple(loaded.files)
         self.policies = tuple(_Policy(path, p) for path, p in loaded.policies)
         self._by_holder = {p.rightsholder.casefold(): p for p in self.policies}
+        self.has_title_rules = any(p.title_rules for p in self.policies)
         self.themes = ThemeLexicon(loaded.themes)
         self.theme_names = tuple(sorted(self.themes.themes))
         # The content hash of the files; the operator's settings are appended when they differ from the defaults.
@@ -373,6 +394,14 @@ class PolicyEngine:
         if not chain.opted_in:
             return self._unknown(f"{pol.id}:not-opted-in", f"{pol.rightsholder} has not opted in ({chain.scope})",
                                  pol, chain, "not_opted_in")
+        v = self._first(pol, chain, f, others_rh, others_fr)
+        if v is not None:
+            return v
+        return self._unknown(f"{pol.id}:no-rule-matched", f"no rule of {pol.id} applies", pol, chain, "no_rule_matched")
+
+    def _first(self, pol: _Policy, chain: _Chain, f: _Facts, others_rh: frozenset,
+               others_fr: frozenset) -> Optional[_Verdict]:
+        """The verdict of the first rule of `chain` that fires, or None."""
         for r in chain.rules:
             if r.fires(f, others_rh, others_fr):
                 facts = r.when.explain(f, others_rh, others_fr) if r.when is not None else []
@@ -384,22 +413,33 @@ class PolicyEngine:
                 reason = f"{base} ({'; '.join(facts)})" if facts else base
                 return _Verdict(r.action, r.name, reason, pol, chain, code=r.code, message=r.message,
                                 licence_id=r.licence_id, share_rate=r.share_rate, rewrite=r.rewrite)
-        return self._unknown(f"{pol.id}:no-rule-matched", f"no rule of {pol.id} applies", pol, chain, "no_rule_matched")
+        return None
 
-    def _judge_all(self, matches: list[Match], f: _Facts) -> list[_Verdict]:
-        memo: dict[tuple, _Verdict] = {}
+    def _judge_title(self, m: Match, f: _Facts, others_rh: frozenset, others_fr: frozenset) -> Optional[_Verdict]:
+        """A title's verdict, or None when no rule applies (titles are not opt-in: it is allowed)."""
+        pol = self.policy_for(m.rightsholder)
+        chain = pol.title_chain(m.character_id) if pol is not None else None
+        return self._first(pol, chain, f, others_rh, others_fr) if chain is not None else None
+
+    def _judge_all(self, matches: list[Match], f: _Facts) -> list[Optional[_Verdict]]:
+        memo: dict[tuple, Optional[_Verdict]] = {}
         out = []
-        multi = len({m.character_id for m in matches}) > 1
+        has_titles = any(m.method == "title" for m in matches)
+        chars = [m for m in matches if m.method != "title"] if has_titles else matches  # crossovers: characters
+        multi = len({m.character_id for m in chars}) > 1
         for m in matches:
-            key = (m.character_id, m.franchise, m.rightsholder)
-            v = memo.get(key)
-            if v is None:
-                if multi:
-                    others_rh = frozenset(x.rightsholder for x in matches if x.rightsholder != m.rightsholder)
-                    others_fr = frozenset(x.franchise for x in matches if x.franchise != m.franchise)
+            title = m.method == "title"
+            key = (m.character_id, m.franchise, m.rightsholder, title)
+            if key in memo:
+                v = memo[key]
+            else:
+                if multi or title:
+                    others_rh = frozenset(x.rightsholder for x in chars if x.rightsholder != m.rightsholder)
+                    others_fr = frozenset(x.franchise for x in chars if x.franchise != m.franchise)
                 else:
                     others_rh = others_fr = frozenset()
-                v = memo[key] = self._judge(m, f, others_rh, others_fr)
+                judge = self._judge_title if title else self._judge
+                v = memo[key] = judge(m, f, others_rh, others_fr)
             out.append(v)
         return out
 
@@ -413,7 +453,7 @@ class PolicyEngine:
             if v.rewrite == "descriptor" and v.chain.descriptor:
                 maps.append(v.chain.descriptor)
             maps.extend(v.chain.generic)
-        maps.append(BUILTIN_GENERIC)
+        maps.append(BUILTIN_TITLE_GENERIC if m.method == "title" else BUILTIN_GENERIC)
         for mp in maps:
             p = _phrase(pick_lang(mp, lang))
             if p is not None:
@@ -460,9 +500,11 @@ class PolicyEngine:
 
     def decide(self, prompt: str, matches: list[Match], context: Union[CheckContext, Mapping, None] = None, *,
                rescan: Optional[Callable[[str], list[Match]]] = None, normalized: Any = None,
-               started: Optional[float] = None) -> Decision:
+               started: Optional[float] = None, titles: Optional[list[Match]] = None) -> Decision:
         """Decide what to do with `prompt`, given the character `matches` found in it.
 
+        `titles`: the title matches (Guard.scan_titles) for the policies' `titles` rules; a title no rule
+        applies to is allowed and not reported. With titles, `rescan` should return titles as well.
         `rescan` (Guard.scan) re-checks rewritten prompts; without it a rewrite is rejected, since its result
         cannot be verified. `normalized`: the caller's `normalize(prompt)`, to avoid doing it twice.
         `started`: a `time.perf_counter()` value to measure elapsed_ms from (default: now).
@@ -472,6 +514,8 @@ class PolicyEngine:
         nt = normalized if normalized is not None else normalize(prompt)
         hits = self.themes.detect(nt.text)
         confirmed = [m for m in matches if m.confirmed] if matches else []
+        if titles and self.has_title_rules:
+            confirmed += [t for t in titles if t.confirmed]
         if not confirmed:
             return _new_decision(
                 decision_id=new_decision_id(), action="allow", prompt=prompt, original_prompt=prompt, matches=[],
@@ -490,7 +534,11 @@ class PolicyEngine:
         rejections: list[Rejection] = []
         tags: list[RevenueTag] = []
         for rnd in range(self.max_rounds + 1):
+            all_spans = [(m.start, m.end) for m in matches]
             verdicts = self._judge_all(matches, facts)
+            if any(v is None for v in verdicts):  # titles no rule applies to: allowed, not reported
+                judged = [(m, v) for m, v in zip(matches, verdicts) if v is not None]
+                matches, verdicts = [m for m, _ in judged], [v for _, v in judged]
             worst = max(ACTION_SEVERITY[v.action] for v in verdicts) if verdicts else 0
             round_mds: list[MatchDecision] = []
             for m, v in zip(matches, verdicts):
@@ -523,7 +571,7 @@ class PolicyEngine:
             # rewrite this round's mentions and look again
             to_edit = [(i, m, v) for i, (m, v) in enumerate(zip(matches, verdicts)) if v.action == "rewrite"]
             edits = [self._replacement(v, m, text) for _, m, v in to_edit]
-            new_text, replaced = apply_edits(text, edits, [(m.start, m.end) for m in matches])
+            new_text, replaced = apply_edits(text, edits, all_spans)
             by_span = {(m.start, m.end): r for (_, m, _), r in zip(to_edit, replaced)}
             for md in round_mds:
                 if md.action == "rewrite":

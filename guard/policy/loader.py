@@ -142,6 +142,8 @@ def _rule_locs(policy: PolicyFile) -> Iterable[tuple[tuple, list[Rule]]]:
         yield ("franchises", fid, "rules"), scope.rules
     for cid, scope in policy.characters.items():
         yield ("characters", cid, "rules"), scope.rules
+    for tid, scope in policy.titles.items():
+        yield ("titles", tid, "rules"), scope.rules
 
 
 def check_policy(path: Path, text: str, policy: PolicyFile, themes: set[str]) -> None:

@@ -21,6 +21,19 @@ BUILTIN_GENERIC: dict[str, Phrase] = {
     "it": Phrase(text="un personaggio originale", plural="personaggi originali"),
 }
 
+# Replaces a title (a work) in a rewrite when the policy gives no phrase of its own.
+BUILTIN_TITLE_GENERIC: dict[str, Phrase] = {
+    "en": Phrase(text="an original work", plural="original works"),
+    "ja": Phrase(text="オリジナル作品"),
+    "zh-Hans": Phrase(text="原创作品"),
+    "zh-Hant": Phrase(text="原創作品"),
+    "ko": Phrase(text="오리지널 작품"),
+    "fr": Phrase(text="une œuvre originale", plural="des œuvres originales"),
+    "de": Phrase(text="ein originales Werk", plural="originale Werke"),
+    "es": Phrase(text="una obra original", plural="obras originales"),
+    "it": Phrase(text="un'opera originale", plural="opere originali"),
+}
+
 BUILTIN_MESSAGES: dict[str, dict[str, str]] = {
     "not_opted_in": {
         "en": "{name} cannot be generated: {rightsholder} has not opted in to generation of this character.",

@@ -29,6 +29,8 @@ THEME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 LANG_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 CHARACTER_ID = re.compile(r"^[a-z0-9_]+/[a-z0-9_.\-]+$")
 FRANCHISE_ID = re.compile(r"^[a-z0-9_]+$")
+TITLE_ID = re.compile(r"^[A-Za-z0-9_.\-]+/\S+$")  # as in the title lexicons, e.g. bangumi/3019
+ANY_TITLE = "*"  # in `titles:`, the rules for any title linked to one of the rightsholder's franchises
 UNKNOWN = "unknown"
 
 
@@ -354,6 +356,18 @@ class CharacterScope(_Strict):
         return _check_phrases(v)
 
 
+class TitleScope(_Strict):
+    """Rules for a title (a work, e.g. "in the style of <title>"). Titles are not opt-in: no rule, no say."""
+
+    generic: Optional[PhraseMap] = Field(default=None, description="phrase that replaces the title in a rewrite")
+    rules: list[Rule] = Field(default_factory=list)
+
+    @field_validator("generic")
+    @classmethod
+    def _generic(cls, v: Optional[PhraseMap]) -> Optional[PhraseMap]:
+        return _check_phrases(v)
+
+
 class PolicyFile(_Strict):
     kind: Literal["policy"]
     version: Literal[1] = 1
@@ -369,6 +383,9 @@ class PolicyFile(_Strict):
     default: DefaultScope = Field(default_factory=DefaultScope)
     franchises: dict[str, FranchiseScope] = Field(default_factory=dict)
     characters: dict[str, CharacterScope] = Field(default_factory=dict)
+    titles: dict[str, TitleScope] = Field(
+        default_factory=dict, description="per title id, and '*' for any title of the rightsholder's franchises"
+    )
 
     @field_validator("id")
     @classmethod
@@ -414,6 +431,14 @@ class PolicyFile(_Strict):
         for k in v:
             if not CHARACTER_ID.match(k):
                 raise ValueError(f"{k!r} is not a character id (franchise/key, e.g. pokemon/pikachu)")
+        return v
+
+    @field_validator("titles")
+    @classmethod
+    def _title_ids(cls, v: dict[str, TitleScope]) -> dict[str, TitleScope]:
+        for k in v:
+            if k != ANY_TITLE and not TITLE_ID.match(k):
+                raise ValueError(f"{k!r} is not a title id (source/key, e.g. bangumi/3019) or '*'")
         return v
 
 
