@@ -65,8 +65,8 @@ def _to_datetime(v: Any, *, end: bool) -> Any:
     return v
 
 
-class Window(_Strict):
-    """A time window, inclusive at both ends. A bare date covers the whole day (UTC)."""
+class _Span(_Strict):
+    """Start and end datetimes, inclusive at both ends. A bare date covers the whole day (UTC)."""
 
     start: Optional[datetime] = None
     end: Optional[datetime] = None
@@ -82,11 +82,19 @@ class Window(_Strict):
         return _to_datetime(v, end=True)
 
     @model_validator(mode="after")
-    def _order(self) -> "Window":
-        if self.start is None and self.end is None:
-            raise ValueError("give start, end or both")
+    def _order(self) -> "_Span":
         if self.start is not None and self.end is not None and self.end < self.start:
             raise ValueError("end is before start")
+        return self
+
+
+class Window(_Span):
+    """A time window, inclusive at both ends. A bare date covers the whole day (UTC)."""
+
+    @model_validator(mode="after")
+    def _given(self) -> "Window":
+        if self.start is None and self.end is None:
+            raise ValueError("give start, end or both")
         return self
 
     def contains(self, at: datetime) -> bool:
@@ -273,27 +281,9 @@ class Rule(_Strict):
         return v
 
 
-class Licence(_Strict):
+class Licence(_Span):
     share_rate: float = Field(ge=0.0, le=1.0, description="share of revenue owed to the rightsholder, 0..1")
-    start: Optional[datetime] = None
-    end: Optional[datetime] = None
     description: Optional[str] = None
-
-    @field_validator("start", mode="before")
-    @classmethod
-    def _start(cls, v: Any) -> Any:
-        return _to_datetime(v, end=False)
-
-    @field_validator("end", mode="before")
-    @classmethod
-    def _end(cls, v: Any) -> Any:
-        return _to_datetime(v, end=True)
-
-    @model_validator(mode="after")
-    def _order(self) -> "Licence":
-        if self.start is not None and self.end is not None and self.end < self.start:
-            raise ValueError("end is before start")
-        return self
 
     def active(self, at: datetime) -> bool:
         return (self.start is None or at >= self.start) and (self.end is None or at <= self.end)
