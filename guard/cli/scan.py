@@ -62,6 +62,11 @@ def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, ca
             continue
         if prompt is None:
             continue
+        context, error = line_context(raw) if with_action else (None, None)
+        if error is not None:
+            errors += 1
+            out.write(json.dumps({"id": ident, "line": lineno, "error": error}, ensure_ascii=False) + "\n")
+            continue
         matches = guard.scan(prompt, include_candidates=candidates)
         confirmed = [m for m in matches if m.confirmed]
         record = {
@@ -70,12 +75,34 @@ def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, ca
             "matches": [m.to_dict() for m in matches],
         }
         if with_action and guard.policy is not None:
-            decision = guard.policy.decide(prompt, confirmed, _default_context(), rescan=guard.scan)
+            decision = guard.policy.decide(prompt, confirmed, context or _default_context(), rescan=guard.scan)
             record["action"] = decision.action
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
     if bar is not None:
         bar.close()
     return errors
+
+
+def line_context(raw: bytes):
+    """(CheckContext or None, error or None) from a JSON line's optional "context" object."""
+    text = raw.decode("utf-8", "replace").strip()
+    if not text.startswith("{"):
+        return None, None
+    value = json.loads(text).get("context")
+    if value is None:
+        return None, None
+    from pydantic import ValidationError
+
+    from guard.models import CheckContext
+
+    if not isinstance(value, dict):
+        return None, '"context" must be a JSON object'
+    try:
+        return CheckContext.model_validate(value), None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        return None, f"invalid context: {where}: {err.get('msg')}"
 
 
 def _default_context():
@@ -91,7 +118,10 @@ def _default_context():
 @click.option("--candidates", is_flag=True, help="Also report ambiguous names that lack context (confirmed=false).")
 @click.option("--no-action", is_flag=True, help="Skip the policy decision; report detections only.")
 def scan_cmd(source: str, lexicon: tuple[str, ...], policy: tuple[str, ...], candidates: bool, no_action: bool) -> None:
-    """Scan prompts from a JSONL or text FILE (or - for stdin) and print one JSON object per line."""
+    """Scan prompts from a JSONL or text FILE (or - for stdin) and print one JSON object per line.
+
+    JSON lines are {"id": ..., "prompt": ..., "context": {...}}; "id" and "context" (a CheckContext: commercial,
+    region, age_group, ...) are optional. The context is used for the reported action."""
     guard = build_guard(lexicon, policy)
     stream = sys.stdin.buffer if source == "-" else open(source, "rb")
     try:

@@ -16,9 +16,9 @@ from guard.cli import main
 from guard.cli.scan import parse_line, scan_stream
 
 
-def run_stream(guard, data: bytes, *, candidates: bool = False) -> tuple[list[dict], int]:
+def run_stream(guard, data: bytes, *, candidates: bool = False, with_action: bool = False) -> tuple[list[dict], int]:
     out = io.StringIO()
-    errors = scan_stream(guard, io.BytesIO(data), out, with_action=False, candidates=candidates, progress=False)
+    errors = scan_stream(guard, io.BytesIO(data), out, with_action=with_action, candidates=candidates, progress=False)
     return [json.loads(line) for line in out.getvalue().splitlines()], errors
 
 
@@ -269,3 +269,17 @@ def test_python_m_guard_scan_stdin_with_lexicon(tmp_path, subprocess_env, mini_l
                           input="Pikachu and Zorblax\n".encode(), capture_output=True, env=env, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr.decode()
     assert json.loads(proc.stdout)["characters"] == ["testverse/zorblax"]
+
+
+# -- per-line context --------------------------------------------------------------------------------------------------
+def test_context_of_a_line_decides_the_action(guard):
+    lines = (
+        b'{"id": 1, "prompt": "Pikachu surfing at sunset", "context": {"region": "JP", "commercial": true, "at": "2026-03-02T00:00:00Z"}}\n'
+        b'{"id": 2, "prompt": "Pikachu surfing at sunset", "context": {"at": "2026-03-02T00:00:00Z"}}\n'
+        b'{"id": 3, "prompt": "Pikachu", "context": {"regoin": "JP"}}\n'
+        b'{"id": 4, "prompt": "Pikachu", "context": "JP"}\n'
+    )
+    rows, errors = run_stream(guard, lines, with_action=True)
+    assert rows[0]["action"] == "tag" and rows[1]["action"] == "allow"
+    assert errors == 2
+    assert "regoin" in rows[2]["error"] and "context" in rows[3]["error"]
