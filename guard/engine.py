@@ -80,6 +80,13 @@ class Guard:
 
     def check(self, prompt: str, context: Union[CheckContext, dict, None] = None) -> Decision:
         """Scan the prompt and apply the rightsholders' policies."""
+        return self.scan_and_check(prompt, context)[1]
+
+    def scan_and_check(
+        self, prompt: str, context: Union[CheckContext, dict, None] = None, *, include_candidates: bool = False
+    ) -> tuple[list[Match], Decision]:
+        """The character matches and the decision, from one scan (what `guard scan` reports per line).
+        Unconfirmed candidates (with include_candidates) are listed but never decided on."""
         started = time.perf_counter()
         if self.policy is None:
             raise RuntimeError("this Guard has no policy engine")
@@ -89,27 +96,27 @@ class Guard:
             ctx = context
         else:
             ctx = CheckContext.model_validate(context)
-        matches, titles, nt = self.scanner.analyze_normalized(prompt)
+        matches, titles, nt = self.scanner.analyze_normalized(prompt, include_candidates=include_candidates)
         if not titles:
-            return self.policy.decide(prompt, matches, ctx, rescan=self.scanner.scan, normalized=nt, started=started)
+            decision = self.policy.decide(prompt, matches, ctx, rescan=self.scanner.scan, normalized=nt, started=started)
+            return matches, decision
 
         def rescan(text: str) -> list[Match]:  # characters and titles, to judge both again after a rewrite
             chars, found = self.scanner.analyze(text)
             return chars + found
 
-        return self.policy.decide(prompt, matches, ctx, rescan=rescan, normalized=nt, started=started, titles=titles)
+        decision = self.policy.decide(
+            prompt, matches, ctx, rescan=rescan, normalized=nt, started=started, titles=titles
+        )
+        return matches, decision
 
 
 def _load_policy(policies, unknown_action):
-    try:
-        from guard.policy.engine import PolicyEngine
-    except ImportError:  # the policy engine is optional while it is being built
-        return None
+    from guard.policy.engine import PolicyEngine
+
     if policies:
         return PolicyEngine.from_paths(policies, unknown_action=unknown_action)
-    return PolicyEngine.default() if unknown_action == "reject" else PolicyEngine.from_paths(
-        [PolicyEngine.default_dir()], unknown_action=unknown_action
-    )
+    return PolicyEngine.default(unknown_action=unknown_action)
 
 
 _default: Optional[Guard] = None

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import unicodedata
-from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
@@ -369,7 +368,3 @@ def despace(nt_text: str) -> tuple[str, list[int], list[tuple[int, int]]]:
 
 _SEPARATOR_RUN = re.compile("[" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
 _RUN = re.compile("[^" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
-
-
-def run_index(runs: list[tuple[int, int]], pos: int) -> int:
-    return bisect_right(runs, (pos, float("inf"))) - 1

@@ -67,15 +67,17 @@ def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, ca
             errors += 1
             out.write(json.dumps({"id": ident, "line": lineno, "error": error}, ensure_ascii=False) + "\n")
             continue
-        matches = guard.scan(prompt, include_candidates=candidates)
-        confirmed = [m for m in matches if m.confirmed]
+        decision = None
+        if with_action and guard.policy is not None:
+            matches, decision = guard.scan_and_check(prompt, context, include_candidates=candidates)
+        else:
+            matches = guard.scan(prompt, include_candidates=candidates)
         record = {
             "id": ident,
-            "characters": sorted({m.character_id for m in confirmed}),
+            "characters": sorted({m.character_id for m in matches if m.confirmed}),
             "matches": [m.to_dict() for m in matches],
         }
-        if with_action and guard.policy is not None:
-            decision = guard.policy.decide(prompt, confirmed, context or _default_context(), rescan=guard.scan)
+        if decision is not None:
             record["action"] = decision.action
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
     if bar is not None:
@@ -103,12 +105,6 @@ def line_context(raw: bytes):
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err.get("loc", ()))
         return None, f"invalid context: {where}: {err.get('msg')}"
-
-
-def _default_context():
-    from guard.models import CheckContext
-
-    return CheckContext()
 
 
 @click.command("scan")
