@@ -24,7 +24,7 @@ from rapidfuzz.distance import OSA
 
 from guard.compiler import CUE, FRANCHISE, CompiledLexicon
 from guard.fuzzy import max_distance, phonetic_key
-from guard.matcher import _LATIN_TOKEN, _SCORE, Scanner, boundary_ok
+from guard.matcher import _SCORE, Scanner, boundary_ok, latin_words
 from guard.models import Match
 
 ACCEPTED, REJECTED, CONTEXT = "accepted", "rejected", "context"
@@ -219,9 +219,7 @@ def _fuzzy_near_misses(scanner: Scanner, nt, accepted: list[tuple[int, int]], co
     out: list[Span] = []
     if not len(fuzzy):
         return out
-    for tok in _LATIN_TOKEN.finditer(t):
-        word = tok.group(0)
-        s, e = tok.span()
+    for word, s, e in latin_words(t):
         os_, oe = nt.span(s, e)
         if any(_overlaps((os_, oe), a) for a in accepted) or any(_overlaps((s, e), a) for a in context_spans):
             continue

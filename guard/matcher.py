@@ -5,11 +5,12 @@ Nothing here does I/O or builds anything; it only reads the `CompiledLexicon`.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import Optional
 
 from guard.compiler import CUE, FRANCHISE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
-from guard.normalize import despace, fold_long_vowels, remove_separators
+from guard.normalize import fold_long_vowels, remove_separators, word_runs
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
 _PARTICLES = (
@@ -19,7 +20,18 @@ _PARTICLES = (
 ).split()
 _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES for b in _PARTICLES)
 
-_LATIN_TOKEN = re.compile(r"(?<![a-z0-9])[a-z]{4,}(?![a-z0-9])")
+# Runs of ASCII letters and digits of four or more; the fuzzy pass keeps the all-letter ones. (Leading with a
+# character class lets `re` skip non-Latin text at C speed, which a look-behind would prevent.)
+_LATIN_RUN = re.compile(r"[a-z0-9]{4,}")
+
+
+def latin_words(t: str):
+    """(word, start, end) of each all-letter Latin word of four letters or more in normalized text `t`: the
+    words the typo matcher looks at."""
+    for m in _LATIN_RUN.finditer(t):
+        word = m.group(0)
+        if word.isalpha():
+            yield word, m.start(), m.end()
 
 # A personal name used for a person: "a girl named Layla", "Emilie, a florist", "リサという名前の女の子".
 _NAMED_BEFORE = re.compile(
@@ -227,12 +239,15 @@ class Scanner:
             seen[pid] = seen.get(pid, 0) - 1
         if all(v >= 0 for v in seen.values()):
             return
-        joined, index, runs = despace(t)
+        runs, starts = word_runs(t)
         info, everyday = self._info, self.c.everyday
         for pid, ds, de in hits:
-            s, e = index[ds], index[de - 1] + 1
-            if e - s == de - ds:
-                continue  # contiguous in the text: the main pass saw it
+            first = bisect_right(starts, ds) - 1
+            last = bisect_right(starts, de - 1) - 1
+            if first == last:
+                continue  # inside one run, so contiguous in the text: the main pass saw it
+            s = runs[first][0] + ds - starts[first]
+            e = runs[last][0] + de - starts[last]
             inf = info[pid]
             if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
@@ -240,7 +255,7 @@ class Scanner:
                 self._note_context(self._entries[pid], context, char_cues)
             if not self._has_char[pid]:
                 continue
-            pieces = [t[a:b] for a, b in runs if a < e and b > s]
+            pieces = [t[a:b] for a, b in runs[first : last + 1]]
             extra = None
             if not inf.multipart and len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces):
                 extra = "joined from ordinary words: " + " ".join(pieces)
@@ -250,14 +265,20 @@ class Scanner:
         fuzzy, common = self.c.fuzzy, self.c.common
         if not len(fuzzy):
             return
-        for m in _LATIN_TOKEN.finditer(t):
-            word = m.group(0)
-            if word in common:
-                continue
-            s, e = m.span()
-            if any(a < e and s < b for a, b in covered):
-                continue
-            hit = fuzzy.lookup(word)
+        # Nearly every word is an everyday one: look them up all at once, then find where the few others are.
+        rare = {w for w in _LATIN_RUN.findall(t) if w not in common and w.isalpha()}
+        if not rare:
+            return
+        found = sorted(
+            (s, s + len(w), w) for w in rare for s in _word_positions(t, w)
+            if not any(a < s + len(w) and s < b for a, b in covered)
+        )
+        if not found:
+            return
+        words = sorted({w for _s, _e, w in found})
+        hits = dict(zip(words, fuzzy.lookup_many(words)))
+        for s, e, w in found:
+            hit = hits[w]
             if hit is None:
                 continue
             pid, score, dist = hit
@@ -324,6 +345,20 @@ class Scanner:
                 )
             )
         return out
+
+
+def _word_positions(t: str, word: str):
+    """Starts of `word` in `t` as a whole run of ASCII letters and digits (as `_LATIN_RUN` finds it)."""
+    n = len(word)
+    i = t.find(word)
+    while i >= 0:
+        e = i + n
+        if (i == 0 or t[i - 1] not in _ALNUM) and (e == len(t) or t[e] not in _ALNUM):
+            yield i
+        i = t.find(word, e)
+
+
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _person_context(t: str, s: int, e: int) -> bool:

@@ -30,12 +30,19 @@ from typing import Optional
 LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g"}
 )
-# A token of letters, digits and the symbols @ $ ! |; the callback folds it only when it also holds letters.
-# Anchored at a token start and possessive, so that it costs one pass over the text: an all-letter token
-# fails at the lookahead without backtracking.
-_LEET_TOKEN = re.compile(r"(?<![a-z0-9@$!|])(?=[a-z]*+[0-9@$!|])[a-z0-9@$!|]++")
+# Leetspeak is folded per token: a maximal run of letters, digits and the symbols @ $ ! | that holds at least
+# one of the digits or symbols. Tokens are found from their leet characters (few per prompt), not by
+# scanning every position of the text.
 _HAS_LEET = re.compile(r"[013456789@$!|]")
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|")
+_TOKEN_REST = re.compile(r"[a-z0-9@$!|]*")
 _SYMBOLS = {"!": "i", "|": "l", "@": "a", "$": "s"}
+_NUMBER_UNIT = re.compile(r"([0-9]+)([a-z]+)")
+# Units and ordinals of two letters or more that follow a number in prompts (one letter is never folded).
+_UNITS = frozenset(
+    "mm cm km fps am pm st nd rd th px hz khz mhz ghz kb mb gb tb bit bits bpm kg ms sec min hr hrs yr yrs yo "
+    "mph kmh dpi ppi mp lb lbs oz ft fov".split()
+)
 
 # Vowel of each katakana, for folding long vowels. Small kana count as their vowel.
 _VOWEL_ROWS = {
@@ -49,9 +56,10 @@ _KANA_MARKS = "\u3099\u309a\u309b\u309c\uff9e\uff9f"
 # A vowel katakana after a katakana of the same vowel (or ウ after an o-row one: トウ -> トー) is a long vowel.
 # Hiragana is left alone: in running text a vowel kana often starts the next word (なったあるはいぜん), so
 # hiragana spellings of names are generated both ways at compile time instead.
+# Each branch starts with its vowel, so `re` skips to vowel kana at C speed before it looks behind.
 _LONG_VOWEL = re.compile(
     "|".join(
-        f"(?<=[{_VOWEL_ROWS[v]}])[{long}]"
+        f"[{long}](?<=[{_VOWEL_ROWS[v]}][{long}])"
         for v, long in (("a", "ア"), ("i", "イ"), ("u", "ウ"), ("e", "エイ"), ("o", "オウ"))
     )
 )
@@ -140,6 +148,11 @@ class Normalizer:
         self._slow_re = re.compile("[" + "".join(_class_escape(c) for c in sorted(slow_chars) if c <= "\uffff") + "]")
         self._slow_astral = frozenset(c for c in slow_chars if c > "\uffff")
         self._homoglyph_table = str.maketrans(homoglyphs)
+        # str.translate looks every character up in a dict of Python ints (about 70 ns each outside ASCII).
+        # Most characters of a prompt fold to themselves, so the ones that change are found with one BMP class
+        # and replaced one by one; a prompt where many change (upper case, traditional hanzi) is translated.
+        self._fold_re = re.compile("[" + "".join(_class_escape(chr(cp)) for cp in sorted(one_to_one) if cp <= 0xFFFF) + "]")
+        self._fold_str = {chr(cp): out for cp, out in one_to_one.items()}
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
@@ -182,11 +195,25 @@ class Normalizer:
         if self._slow_re.search(text) is None and not (
             self._slow_astral and _ASTRAL.search(text) is not None and not self._slow_astral.isdisjoint(text)
         ):
-            out = text.translate(self.one_to_one)
+            out = self._fold_one_to_one(text)
             if len(out) == len(text):
                 out = self._post(out)
                 return NormalizedText(text, out, None)
         return self._normalize_slow(text)
+
+    def _fold_one_to_one(self, text: str) -> str:
+        if _ASTRAL.search(text) is not None:
+            return text.translate(self.one_to_one)
+        table = self._fold_str
+        for ch in _FULLWIDTH_PUNCTUATION:  # the usual punctuation of CJK prompts, replaced at C speed
+            if ch in text:
+                text = text.replace(ch, table[ch])
+        hits = self._fold_re.findall(text)
+        if not hits:
+            return text
+        if len(hits) > 24:
+            return text.translate(self.one_to_one)
+        return self._fold_re.sub(lambda m: table[m.group()], text)
 
     def _post(self, out: str) -> str:
         """Length-preserving folds that depend on neighbours: leetspeak tokens and kana long vowels."""
@@ -237,22 +264,48 @@ class Normalizer:
 
 
 _WORD = re.compile(r"[^\W_]+")
+_FULLWIDTH_PUNCTUATION = "\uff0c\uff01\uff1f\uff1a\uff1b\uff08\uff09\u3000"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def _fold_leet_text(out: str) -> str:
-    return _LEET_TOKEN.sub(_fold_leet, out)
+    pieces: list[str] = []
+    done = 0  # out[:done] is in pieces
+    chars = _TOKEN_CHARS
+    for m in _HAS_LEET.finditer(out):
+        i = m.start()
+        if i < done:
+            continue  # inside the token just folded
+        start = i
+        while start > done and out[start - 1] in chars:
+            start -= 1
+        end = _TOKEN_REST.match(out, i).end()
+        token = out[start:end]
+        folded = None if token.isdigit() else _fold_leet(token)
+        if folded is not None:
+            pieces.append(out[done:start])
+            pieces.append(folded)
+        else:
+            pieces.append(out[done:end])
+        done = end
+    if not pieces:
+        return out
+    pieces.append(out[done:])
+    return "".join(pieces)
 
 
-def _fold_leet(m: re.Match) -> str:
-    """Fold a token such as 3mb04r, P!kachu, $0losi$, Ros@ri@ to letters.
+def _fold_leet(token: str) -> Optional[str]:
+    """Fold a token such as 3mb04r, P!kachu, $0losi$, Ros@ri@ to letters (None: leave it as it is).
 
     Only tokens with at least two letters are folded (not "4k", "2024", "$5"), a leading "@" is a mention and
-    stays, and trailing "!" or "|" are punctuation and stay ("Pikachu!").
+    stays, and trailing "!" or "|" are punctuation and stay ("Pikachu!"). A number with a unit stays too (35mm,
+    60fps, 5am, 1st; but 4rceus, 35pathra and 54yu are folded).
     """
-    token = m.group(0)
     if len(token) < 3 or sum(1 for c in token if "a" <= c <= "z") < 2:
-        return token
+        return None
+    unit = _NUMBER_UNIT.fullmatch(token)
+    if unit is not None and unit.group(2) in _UNITS:
+        return None
     head = "@" if token[0] == "@" else ""
     body = token[len(head):]
     stripped = body.rstrip("!|")
@@ -353,18 +406,30 @@ def fold_long_vowels(text: str) -> str:
 
 
 def remove_separators(text: str) -> str:
-    return _SEPARATOR_RUN.sub("", text)
+    # Both ways are C loops: bytes.translate deletes ASCII separators in about 1 us where `re.sub` takes 8;
+    # other text gets one str.replace for each separator present. (Not str.split, whose whitespace is wider
+    # than SEPARATORS: `word_runs` must split the text exactly the same way.)
+    if text.isascii():
+        return text.encode("ascii").translate(None, _ASCII_SEPARATORS).decode("ascii")
+    for sep in _ALL_SEPARATORS:
+        if sep in text:
+            text = text.replace(sep, "")
+    return text
 
 
-def despace(nt_text: str) -> tuple[str, list[int], list[tuple[int, int]]]:
-    """Remove separators. Returns the joined text, the normalized index of each joined char, and the runs."""
-    runs = [(m.start(), m.end()) for m in _RUN.finditer(nt_text)]
-    joined = "".join(nt_text[a:b] for a, b in runs)
-    index: list[int] = []
-    for a, b in runs:
-        index.extend(range(a, b))
-    return joined, index, runs
+def word_runs(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """The runs of `text` between separators, and where each run starts in `remove_separators(text)`."""
+    runs: list[tuple[int, int]] = []
+    starts: list[int] = []
+    joined = 0
+    for m in _RUN.finditer(text):
+        a, b = m.span()
+        runs.append((a, b))
+        starts.append(joined)
+        joined += b - a
+    return runs, starts
 
 
-_SEPARATOR_RUN = re.compile("[" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
+_ASCII_SEPARATORS = bytes(sorted(ord(c) for c in SEPARATORS if c.isascii()))
+_ALL_SEPARATORS = tuple(sorted(SEPARATORS))
 _RUN = re.compile("[^" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")

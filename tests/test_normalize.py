@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detectkit import assert_offsets, ids
-from guard.normalize import Normalizer, NormalizedText, default_normalizer, despace, fold_long_vowels, normalize, script_of
+from guard.normalize import Normalizer, NormalizedText, default_normalizer, fold_long_vowels, normalize, remove_separators, script_of, word_runs
 
 
 # -- the folds, one by one -----------------------------------------------------------------------------------
@@ -29,6 +29,9 @@ from guard.normalize import Normalizer, NormalizedText, default_normalizer, desp
         ("雷電將軍", "雷电将军"),  # traditional -> simplified
         ("p1kachu", "pikachu"),  # leetspeak inside a word
         ("3mb04r", "emboar"),
+        ("4rceus", "arceus"),  # digits before a long word: leetspeak, not a unit
+        ("35pathra", "espathra"),
+        ("a 5n1vy", "a snivy"),
         ("P!kachu", "pikachu"),  # symbols between letters
         ("Pik@chu", "pikachu"),
         ("Рikасhu", "pikachu"),  # Cyrillic Р, а, с mixed into Latin
@@ -44,6 +47,8 @@ def test_folds(text, folded):
     [
         "2024",  # digits alone are not leetspeak
         "r2",  # too short to be a word with leetspeak
+        "shot on 35mm at 60fps",  # numbers with units
+        "5am, 1st place, 1080p, 8bit",
         "Pikachu!",  # a symbol after a word is punctuation
         "@pikachu",  # a handle, not a letter
         "привет",  # an all-Cyrillic word that does not fold to Latin stays Cyrillic
@@ -159,11 +164,13 @@ def test_script_of():
     assert [script_of(c) for c in "aアあ漢한1!я"] == ["latin", "kata", "hira", "han", "hangul", "digit", "other", "alpha"]
 
 
-def test_despace():
-    joined, index, runs = despace("p i-k.a")
-    assert joined == "pika"
-    assert index == [0, 2, 4, 6]
-    assert runs == [(0, 1), (2, 3), (4, 5), (6, 7)]
+def test_word_runs():
+    runs, starts = word_runs("p i-k.ab")
+    assert remove_separators("p i-k.ab") == "pikab"
+    assert runs == [(0, 1), (2, 3), (4, 5), (6, 8)]
+    assert starts == [0, 1, 2, 3]
+    assert word_runs("ピ・カ　チュウ") == ([(0, 1), (2, 3), (4, 7)], [0, 1, 2])
+    assert word_runs("  ") == ([], [])
 
 
 # -- detection through each obfuscation (issue 3) -----------------------------------------------------------

@@ -32,7 +32,7 @@ from rapidfuzz.distance import OSA
 from guard.compiler import CUE
 from guard.explain import context_hits
 from guard.fuzzy import max_distance, phonetic_key
-from guard.matcher import _LATIN_TOKEN, Scanner
+from guard.matcher import Scanner, latin_words
 
 NEAR_MISS, NER = "near-miss", "ner"
 # Installed-if-available pipelines: (package, labels that mean a character or a person, which prompts).
@@ -141,11 +141,10 @@ class Discoverer:
         if not len(fuzzy):
             return
         t = nt.text
-        for tok in _LATIN_TOKEN.finditer(t):
-            word = tok.group(0)
+        for word, s, e in latin_words(t):
             if word in common:
                 continue
-            os_, oe = nt.span(*tok.span())
+            os_, oe = nt.span(s, e)
             if any(os_ < b and a < oe for a, b in covered):
                 continue
             key = phonetic_key(word)

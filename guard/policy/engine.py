@@ -46,35 +46,47 @@ def new_decision_id() -> str:
     return b.hex()
 
 
-def _construct_decision(**fields: Any) -> Decision:
-    """Decision without validation for the no-character fast path (all values are built here, well typed).
+def _direct_constructor(model: type) -> Callable[..., Any]:
+    """A constructor without validation for the hot path, where every value is built here and well typed.
+    Callers pass every field.
 
-    pydantic's `model_construct` costs about 5 µs; filling the instance directly costs under 2 µs. The direct
-    way relies on pydantic internals, so it is checked once at import against `model_construct` and replaced by
-    it if the two disagree.
+    pydantic's `model_construct` costs about 5 µs and validation more; filling the instance directly costs
+    under 2 µs. The direct way relies on pydantic internals, so it is checked once at import against
+    `model_construct` and replaced by it if the two disagree.
     """
-    d = Decision.__new__(Decision)
-    object.__setattr__(d, "__dict__", fields)
-    object.__setattr__(d, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(d, "__pydantic_extra__", None)
-    object.__setattr__(d, "__pydantic_private__", None)
-    return d
+
+    def construct(**fields: Any) -> Any:
+        obj = model.__new__(model)
+        object.__setattr__(obj, "__dict__", fields)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
+
+    return construct
 
 
-def _check_construct() -> Callable[..., Decision]:
-    sample = dict(decision_id="0" * 32, action="allow", prompt="p", original_prompt="p", matches=[], tags=[],
-                  rejections=[], themes=["violence"], policy_version="v", elapsed_ms=0.5)
+def _checked_constructor(model: type, sample: dict) -> Callable[..., Any]:
     try:
-        fast = _construct_decision(**dict(sample))
-        ref = Decision.model_construct(**dict(sample))
+        fast = _direct_constructor(model)(**dict(sample))
+        ref = model.model_construct(**dict(sample))
         if fast.model_dump_json() == ref.model_dump_json() and fast == ref and repr(fast) == repr(ref):
-            return _construct_decision
+            return _direct_constructor(model)
     except Exception:  # pragma: no cover - a pydantic version with other internals
         pass
-    return Decision.model_construct  # pragma: no cover
+    return model.model_construct  # pragma: no cover
 
 
-_new_decision = _check_construct()
+_MD_SAMPLE = dict(character_id="pokemon/pikachu", franchise="pokemon", rightsholder="x", start=0, end=7,
+                  surface="Pikachu", alias="Pikachu", method="exact", score=1.0, action="allow", rule="r", reason="why",
+                  replacement=None, round=0)
+_new_match_decision = _checked_constructor(MatchDecision, _MD_SAMPLE)
+_new_decision = _checked_constructor(Decision, dict(
+    decision_id="0" * 32, action="tag", prompt="p", original_prompt="p",
+    matches=[MatchDecision.model_construct(**_MD_SAMPLE)], tags=[], rejections=[], themes=["violence"],
+    policy_version="v", elapsed_ms=0.5,
+))
+
 _DEFAULT_CONTEXT = CheckContext()
 _REJECT = ACTION_SEVERITY["reject"]
 _REWRITE = ACTION_SEVERITY["rewrite"]
@@ -587,7 +599,7 @@ class PolicyEngine:
             matches = sorted((m for m in rescan(text) if m.confirmed), key=lambda m: (m.start, m.end))
             nt_new = normalize(text)
             facts = self._facts(ctx, text, nt_new, self.themes.detect(nt_new.text))
-        return Decision(
+        return _new_decision(
             decision_id=new_decision_id(),
             action=action,
             prompt=text,
@@ -611,10 +623,10 @@ def _default_reason(action: str) -> str:
 
 
 def _md(m: Match, v: _Verdict, rnd: int) -> MatchDecision:
-    return MatchDecision(
+    return _new_match_decision(
         character_id=m.character_id, franchise=m.franchise, rightsholder=m.rightsholder, start=m.start, end=m.end,
         surface=m.surface, alias=m.alias, method=m.method, score=m.score, action=v.action, rule=v.rule,
-        reason=v.reason, round=rnd,
+        reason=v.reason, replacement=None, round=rnd,
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from guard.normalize import script_of
+import numpy as np
+
 
 _STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset("the a an and of with in on is at for to from his her their its this that".split()),
@@ -24,14 +25,21 @@ _WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
 LATIN_LANGS = ("en", "fr", "de", "es", "it")
 
 
+# word -> ((language, weight), ...) for every stop word
+_STOP_INDEX: dict[str, tuple[tuple[str, float], ...]] = {}
+for _lang, _words in _STOPWORDS.items():
+    for _w in _words:
+        _STOP_INDEX[_w] = _STOP_INDEX.get(_w, ()) + ((_lang, 0.5 if _w in _SHARED else 1.0),)
+
+
 def latin_lang(text: str, hint: str = "") -> str:
     """en, fr, de, es or it for a Latin-script text; `hint` (the alias language) breaks ties, then en."""
     scores = dict.fromkeys(_STOPWORDS, 0.0)
-    for w in _WORD.findall(text):
-        lw = w.lower()
-        weight = 0.5 if lw in _SHARED else 1.0
-        for lang, words in _STOPWORDS.items():
-            if lw in words:
+    get = _STOP_INDEX.get
+    for w in _WORD.findall(text.lower()):
+        hits = get(w)
+        if hits:
+            for lang, weight in hits:
                 scores[lang] += weight
     best = max(scores.values())
     if best == 0:
@@ -54,22 +62,59 @@ def _t2s():
         return None
 
 
-def is_traditional(text: str) -> bool:
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset:
+    """Hanzi that OpenCC's t2s turns into another character (a set lookup per character is far cheaper than
+    converting the whole prompt)."""
     conv = _t2s()
-    return conv is not None and conv.convert(text) != text
+    if conv is None:
+        return frozenset()
+    out = set()
+    for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)):
+        block = "".join(chr(cp) for cp in range(lo, hi + 1))
+        converted = conv.convert(block)
+        if len(converted) == len(block):
+            out.update(a for a, b in zip(block, converted) if a != b)
+        else:  # pragma: no cover - t2s maps characters one to one; be safe if a build does not
+            out.update(c for c in block if conv.convert(c) != c)
+    return frozenset(out)
+
+
+def is_traditional(text: str) -> bool:
+    """Whether `text` holds a traditional character (one that t2s would change)."""
+    return not _traditional_chars().isdisjoint(text)
 
 
 def warm_up() -> None:
-    """Load the converter now (at engine build), so that no call pays for it."""
-    _t2s()
+    """Load the converter and its tables now (at engine build), so that no call pays for it."""
+    _traditional_chars()
+
+
+# The classes of guard.normalize.script_of that the guesses use, as code point ranges: each character's class
+# is found with one vectorized binary search (a loop over the characters in Python, or one `re` scan per
+# class, costs 30 to 60 us for a 300-character prompt).
+_CLASSES = ("latin", "kata", "hira", "han", "hangul")
+_RANGES = [  # (first, last, class index); the gaps between them are class -1
+    (0x41, 0x5A, 0), (0x61, 0x7A, 0), (0xAA, 0xAA, 0), (0xB5, 0xB5, 0), (0xBA, 0xBA, 0), (0xC0, 0xD6, 0),
+    (0xD8, 0xF6, 0), (0xF8, 0x24F, 0), (0x1100, 0x11FF, 4), (0x3005, 0x3005, 3), (0x3040, 0x309F, 2),
+    (0x30A0, 0x30FF, 1), (0x3130, 0x318F, 4), (0x31F0, 0x31FF, 1), (0x3400, 0x9FFF, 3), (0xAC00, 0xD7A3, 4),
+    (0xF900, 0xFAFF, 3), (0x20000, 0x2FFFF, 3),
+]
+_BOUNDS = np.array([b for first, last, _ in _RANGES for b in (first, last + 1)], dtype=np.uint32)
+_CLASS_AT = np.array([c for _, _, cls in _RANGES for c in (cls, len(_CLASSES))] + [len(_CLASSES)], dtype=np.intp)
+_NONE = len(_CLASSES)  # the class index of characters outside every range
 
 
 def script_counts(text: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for ch in text:
-        cls = script_of(ch)
-        counts[cls] = counts.get(cls, 0) + 1
-    return counts
+    """Characters of `text` per script class: latin, kata, hira, han, hangul (absent when zero)."""
+    if not text:
+        return {}
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    # searchsorted(side="right") - 1 is the range boundary at or before each code point; before the first: none.
+    idx = _BOUNDS.searchsorted(codes, side="right") - 1
+    classes = np.where(idx >= 0, _CLASS_AT[idx], _NONE)
+    counts = np.bincount(classes, minlength=_NONE + 1)
+    return {cls: int(n) for cls, n in zip(_CLASSES, counts.tolist()) if n}
 
 
 def _cjk_lang(counts: dict[str, int], sample: str, alias_lang: str) -> str | None:
@@ -103,6 +148,8 @@ def mention_lang(text: str, start: int, end: int, alias_lang: str = "") -> str:
 
 def prompt_lang(text: str) -> str:
     """Language of a whole prompt, for rejection messages."""
+    if text.isascii():
+        return latin_lang(text)
     counts = script_counts(text)
     cjk = counts.get("kata", 0) + counts.get("hira", 0) + counts.get("hangul", 0) + counts.get("han", 0)
     if cjk and cjk * 2 >= counts.get("latin", 0):
