@@ -5,12 +5,13 @@ Nothing here does I/O or builds anything; it only reads the `CompiledLexicon`.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from typing import Optional
+
+import numpy as np
 
 from guard.compiler import CUE, FRANCHISE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
-from guard.normalize import fold_long_vowels, remove_separators, word_runs
+from guard.normalize import fold_long_vowels, remove_separators, run_around, separator_cuts
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
 _PARTICLES = (
@@ -239,15 +240,17 @@ class Scanner:
             seen[pid] = seen.get(pid, 0) - 1
         if all(v >= 0 for v in seen.values()):
             return
-        runs, starts = word_runs(t)
+        cuts = separator_cuts(t)
+        found = np.array(hits, dtype=np.int64).reshape(-1, 3)
+        ds, last = found[:, 1], found[:, 2] - 1
+        s_text = ds + cuts.searchsorted(ds, side="right")
+        e_text = last + cuts.searchsorted(last, side="right") + 1
+        # A hit inside one run is contiguous in the text: the main pass saw it.
+        spanning = np.flatnonzero((e_text - s_text) != (last - ds + 1))
         info, everyday = self._info, self.c.everyday
-        for pid, ds, de in hits:
-            first = bisect_right(starts, ds) - 1
-            last = bisect_right(starts, de - 1) - 1
-            if first == last:
-                continue  # inside one run, so contiguous in the text: the main pass saw it
-            s = runs[first][0] + ds - starts[first]
-            e = runs[last][0] + de - starts[last]
+        for i in spanning.tolist():
+            pid = hits[i][0]
+            s, e = int(s_text[i]), int(e_text[i])
             inf = info[pid]
             if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
@@ -255,7 +258,7 @@ class Scanner:
                 self._note_context(self._entries[pid], context, char_cues)
             if not self._has_char[pid]:
                 continue
-            pieces = [t[a:b] for a, b in runs[first : last + 1]]
+            pieces = run_around(t, s, e)
             extra = None
             if not inf.multipart and len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces):
                 extra = "joined from ordinary words: " + " ".join(pieces)

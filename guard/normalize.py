@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
+import numpy as np
+
 LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g"}
 )
@@ -219,8 +221,7 @@ class Normalizer:
         """Length-preserving folds that depend on neighbours: leetspeak tokens and kana long vowels."""
         if _HAS_LEET.search(out) is not None:
             out = _fold_leet_text(out)
-        if _HAS_KANA.search(out):
-            out = _LONG_VOWEL.sub("ー", out)
+        out = fold_long_vowels(out)
         return out
 
     def _normalize_slow(self, text: str) -> NormalizedText:
@@ -402,13 +403,15 @@ def normalize(text: str) -> NormalizedText:
 
 
 def fold_long_vowels(text: str) -> str:
-    return _LONG_VOWEL.sub("ー", text) if _HAS_KANA.search(text) else text
+    if text.isascii() or not _HAS_KANA.search(text):
+        return text
+    return _LONG_VOWEL.sub("ー", text)
 
 
 def remove_separators(text: str) -> str:
     # Both ways are C loops: bytes.translate deletes ASCII separators in about 1 us where `re.sub` takes 8;
     # other text gets one str.replace for each separator present. (Not str.split, whose whitespace is wider
-    # than SEPARATORS: `word_runs` must split the text exactly the same way.)
+    # than SEPARATORS: `separator_cuts` must see the same separators.)
     if text.isascii():
         return text.encode("ascii").translate(None, _ASCII_SEPARATORS).decode("ascii")
     for sep in _ALL_SEPARATORS:
@@ -417,19 +420,32 @@ def remove_separators(text: str) -> str:
     return text
 
 
-def word_runs(text: str) -> tuple[list[tuple[int, int]], list[int]]:
-    """The runs of `text` between separators, and where each run starts in `remove_separators(text)`."""
-    runs: list[tuple[int, int]] = []
-    starts: list[int] = []
-    joined = 0
-    for m in _RUN.finditer(text):
-        a, b = m.span()
-        runs.append((a, b))
-        starts.append(joined)
-        joined += b - a
-    return runs, starts
+def separator_cuts(text: str) -> np.ndarray:
+    """Where the separators of `text` sit in `remove_separators(text)`: entry i is the joined index before which
+    separator i (in text order) was removed. The text index of joined index k is then
+    `k + cuts.searchsorted(k, side="right")`. Vectorized: about 3 us for a 300-character prompt, where a
+    Python loop over the words costs 13."""
+    if text.isascii():
+        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        positions = np.flatnonzero(_ASCII_SEPARATOR_TABLE[codes])
+    else:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        positions = np.flatnonzero(_BMP_SEPARATOR_TABLE[np.minimum(codes, 0xFFFF)])  # U+FFFF is none
+    return positions - np.arange(len(positions))
+
+
+def run_around(text: str, start: int, end: int) -> list[str]:
+    """The separator-free runs of `text` that overlap text[start:end], whole."""
+    while start > 0 and text[start - 1] not in SEPARATORS:
+        start -= 1
+    while end < len(text) and text[end] not in SEPARATORS:
+        end += 1
+    return [m.group(0) for m in _RUN.finditer(text, start, end)]
 
 
 _ASCII_SEPARATORS = bytes(sorted(ord(c) for c in SEPARATORS if c.isascii()))
 _ALL_SEPARATORS = tuple(sorted(SEPARATORS))
+_BMP_SEPARATOR_TABLE = np.zeros(0x10000, dtype=bool)
+_BMP_SEPARATOR_TABLE[[ord(c) for c in SEPARATORS]] = True
+_ASCII_SEPARATOR_TABLE = _BMP_SEPARATOR_TABLE[:128].copy()
 _RUN = re.compile("[^" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")

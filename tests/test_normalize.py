@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detectkit import assert_offsets, ids
-from guard.normalize import Normalizer, NormalizedText, default_normalizer, fold_long_vowels, normalize, remove_separators, script_of, word_runs
+from guard.normalize import Normalizer, NormalizedText, SEPARATORS, default_normalizer, fold_long_vowels, normalize, remove_separators, run_around, script_of, separator_cuts
 
 
 # -- the folds, one by one -----------------------------------------------------------------------------------
@@ -164,13 +164,18 @@ def test_script_of():
     assert [script_of(c) for c in "aアあ漢한1!я"] == ["latin", "kata", "hira", "han", "hangul", "digit", "other", "alpha"]
 
 
-def test_word_runs():
-    runs, starts = word_runs("p i-k.ab")
-    assert remove_separators("p i-k.ab") == "pikab"
-    assert runs == [(0, 1), (2, 3), (4, 5), (6, 8)]
-    assert starts == [0, 1, 2, 3]
-    assert word_runs("ピ・カ　チュウ") == ([(0, 1), (2, 3), (4, 7)], [0, 1, 2])
-    assert word_runs("  ") == ([], [])
+def test_separator_cuts_map_joined_positions_back():
+    for text in ("p i-k.ab", "ピ・カ　チュウ", "  a  ", "abc", "", "皮 卡 丘，走"):
+        joined = remove_separators(text)
+        cuts = separator_cuts(text)
+        back = [k + int(cuts.searchsorted(k, side="right")) for k in range(len(joined))]
+        assert "".join(text[i] for i in back) == joined
+        assert all(text[i] not in SEPARATORS for i in back)
+
+
+def test_run_around():
+    assert run_around("a pi ka chu b", 3, 9) == ["pi", "ka", "chu"]
+    assert run_around("xpi ka", 2, 6) == ["xpi", "ka"]
 
 
 # -- detection through each obfuscation (issue 3) -----------------------------------------------------------
