@@ -71,10 +71,10 @@ class FuzzyIndex:
     phonetic: list[str]
     # The distinct hashes as a Python set, for indexes up to SET_LIMIT hashes: a prompt's probes nearly all
     # miss, and a set says so for each in about 50 ns, where numpy's per-call cost is about 5 us a prompt.
-    # Larger indexes (a million aliases) skip it: a set costs about 60 bytes a hash.
+    # Larger indexes skip it: a set costs about 60 bytes a hash, 100 MB at 100k aliases.
     present: Optional[frozenset] = None
 
-    SET_LIMIT = 2_000_000
+    SET_LIMIT = 400_000
 
     @classmethod
     def build(cls, targets: Iterable[tuple[str, int]]) -> "FuzzyIndex":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Optional
 from urllib.parse import quote
 
@@ -27,10 +28,13 @@ HEADER_DECISION_ID = "x-guard-decision-id"
 GUARD_RESPONSE_HEADERS = (HEADER_ACTION, HEADER_CHARACTERS, HEADER_DECISION_ID)
 
 _HEADER_SAFE = "!#$&'*+-.^_`|~:;=?@/()[]{}<>,"
+_PLAIN_HEADER_VALUE = re.compile(r"[A-Za-z0-9_.\-/]*")
 
 
 def header_value(text: str) -> bytes:
     """A header-safe (visible ASCII) rendering: anything else is percent-encoded."""
+    if _PLAIN_HEADER_VALUE.fullmatch(text):  # ids such as pokemon/pikachu: nothing to encode
+        return text.encode("ascii")
     return quote(text, safe=_HEADER_SAFE).encode("ascii")
 
 
