@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -88,6 +89,9 @@ _new_decision = _checked_constructor(Decision, dict(
 ))
 
 _DEFAULT_CONTEXT = CheckContext()
+_EMPTY: frozenset = frozenset()
+_UNJUDGED = object()
+_VERDICT_MEMO_SIZE = 8192
 _REJECT = ACTION_SEVERITY["reject"]
 _REWRITE = ACTION_SEVERITY["rewrite"]
 
@@ -134,6 +138,11 @@ class _Cond:
             for lid, expect in ((c.licence_active, True), (c.licence_inactive, False))
             if lid is not None
         )
+
+    def instants(self) -> list[datetime]:
+        """The start and end instants of its window and licences: between two of them, it holds or not alike."""
+        spans = ([self.window] if self.window is not None else []) + [lic for _, lic, _ in self.licences]
+        return [t for span in spans for t in (span.start, span.end) if t is not None]
 
     def holds(self, f: _Facts, others_rh: frozenset, others_fr: frozenset) -> bool:
         if self.use is not None and f.use not in self.use:
@@ -214,6 +223,12 @@ class _Rule:
     code: Optional[str]
     message: Optional[Union[str, dict]]
 
+    def instants(self) -> list[datetime]:
+        out = (self.when.instants() if self.when is not None else []) + (self.unless.instants() if self.unless is not None else [])
+        if self.action == "tag" and self.licence is not None:
+            out += [t for t in (self.licence.start, self.licence.end) if t is not None]
+        return out
+
     def fires(self, f: _Facts, others_rh: frozenset, others_fr: frozenset) -> bool:
         if self.when is not None and not self.when.holds(f, others_rh, others_fr):
             return False
@@ -247,6 +262,13 @@ class _Chain:
     rules: tuple[_Rule, ...]
     descriptor: Mapping[str, Any]
     generic: tuple[Mapping[str, Any], ...]
+    # Start and end instants of the rules' windows and licences, sorted: a verdict depends on the date only
+    # through where `now` falls among them (and the date named in explanations).
+    instants: tuple[datetime, ...] = ()
+
+
+def _instants(rules: Sequence[_Rule]) -> tuple[datetime, ...]:
+    return tuple(sorted({t for r in rules for t in r.instants()}))
 
 
 class _Policy:
@@ -293,14 +315,14 @@ class _Policy:
         rules = (self.always_rules + self.character_rules.get(cid, ()) + self.franchise_rules.get(fid, ())
                  + self.default_rules)
         generic = tuple(g for g in ((fs.generic if fs else None), self.policy_generic) if g)
-        return _Chain(opted, scope, rules, (cs.descriptor or {}) if cs else {}, generic)
+        return _Chain(opted, scope, rules, (cs.descriptor or {}) if cs else {}, generic, _instants(rules))
 
     def _title_chain(self, tid: str) -> _Chain:
         ts = self.title_scope.get(tid) if tid else None
         anys = self.title_scope.get(ANY_TITLE)
         rules = self.title_rules.get(tid, ()) + self.title_rules.get(ANY_TITLE, ())
         generic = tuple(g for g in ((ts.generic if ts else None), (anys.generic if anys else None)) if g)
-        return _Chain(True, f"title {tid or ANY_TITLE}", rules, {}, generic)
+        return _Chain(True, f"title {tid or ANY_TITLE}", rules, {}, generic, _instants(rules))
 
     def title_chain(self, tid: str) -> Optional[_Chain]:
         """The rules for a title linked to one of this rightsholder's franchises; None when there are none."""
@@ -352,6 +374,7 @@ class PolicyEngine:
         self._by_holder = {p.rightsholder.casefold(): p for p in self.policies}
         self.has_title_rules = any(p.title_rules for p in self.policies)
         self.themes = ThemeLexicon(loaded.themes)
+        self._verdicts: dict[tuple, Optional[_Verdict]] = {}
         self.theme_names = tuple(sorted(self.themes.themes))
         # The content hash of the files; the operator's settings are appended when they differ from the defaults.
         version = loaded.digest[:16]
@@ -449,11 +472,38 @@ class PolicyEngine:
                     others_rh = frozenset(x.rightsholder for x in chars if x.rightsholder != m.rightsholder)
                     others_fr = frozenset(x.franchise for x in chars if x.franchise != m.franchise)
                 else:
-                    others_rh = others_fr = frozenset()
-                judge = self._judge_title if title else self._judge
-                v = memo[key] = judge(m, f, others_rh, others_fr)
+                    others_rh = others_fr = _EMPTY
+                v = memo[key] = self._remembered(m, title, f, others_rh, others_fr)
             out.append(v)
         return out
+
+    def _remembered(self, m: Match, title: bool, f: _Facts, others_rh: frozenset, others_fr: frozenset) -> Optional[_Verdict]:
+        """The verdict on `m`, from the engine's memo when the same character was judged on the same facts.
+
+        A verdict depends only on the match's identity, the facts its rules test, and the date through where it
+        falls among the rules' window and licence instants (plus the day, which explanations name). Platforms
+        send few distinct contexts, so after warm-up nearly every verdict is a dictionary lookup instead of a
+        walk through the rules."""
+        pol = self.policy_for(m.rightsholder)
+        chain = None
+        if pol is not None:
+            chain = pol.title_chain(m.character_id) if title else pol.chain(m.character_id, m.franchise)
+        when = None
+        if chain is not None and chain.instants:
+            now = f.now
+            when = (bisect_left(chain.instants, now), bisect_right(chain.instants, now), now.date())
+        themes = tuple(sorted((name, evidence(f.prompt, f.nt, hit)) for name, hit in f.themes.items())) if f.themes else ()
+        key = (title, m.character_id, m.franchise, m.rightsholder, others_rh, others_fr, f.use, f.region,
+               f.age_group, f.age_verified, themes, when)
+        judge = self._judge_title if title else self._judge
+        memo = self._verdicts
+        v = memo.get(key, _UNJUDGED)
+        if v is _UNJUDGED:
+            v = judge(m, f, others_rh, others_fr)
+            if len(memo) >= _VERDICT_MEMO_SIZE:
+                memo.clear()
+            memo[key] = v
+        return v
 
     # -- phrases and messages ---------------------------------------------------------------------------
     def _replacement(self, v: _Verdict, m: Match, text: str) -> Edit:
