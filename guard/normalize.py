@@ -209,7 +209,7 @@ class Normalizer:
         table = self._fold_str
         for ch in _FULLWIDTH_PUNCTUATION:  # the usual punctuation of CJK prompts, replaced at C speed
             if ch in text:
-                text = text.replace(ch, table[ch])
+                text = text.replace(ch, table.get(ch, ch))
         hits = self._fold_re.findall(text)
         if not hits:
             return text

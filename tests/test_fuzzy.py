@@ -74,6 +74,26 @@ def test_phonetic_key():
     assert phonetic_key("raichoo") == phonetic_key("raichu")
 
 
+def test_batched_lookups_equal_single_ones_with_and_without_the_hash_set(guard):
+    # lookup_many is what the scanner calls; the hash set only filters probes, so both paths give one answer.
+    fuzzy = guard.compiled.fuzzy
+    assert fuzzy.present is not None  # the bundled index is small enough for the set
+    tokens = ["pikachoo", "charzard", "photorealistic", "neuvilette", "kamerafahrt", "xianglin", "abcd", "raichoo"]
+    batched = fuzzy.lookup_many(tokens)
+    assert batched == [fuzzy.lookup(t) for t in tokens]
+    assert sum(hit is not None for hit in batched) == 5
+    without_set = FuzzyIndex(fuzzy.keys, fuzzy.targets, fuzzy.words, fuzzy.patterns, fuzzy.phonetic, None)
+    assert without_set.lookup_many(tokens) == batched
+    assert fuzzy.lookup_many([]) == []
+
+
+def test_large_indexes_skip_the_hash_set(monkeypatch):
+    monkeypatch.setattr(FuzzyIndex, "SET_LIMIT", 10)
+    big = FuzzyIndex.build((w, i) for i, w in enumerate(WORDS))
+    assert big.present is None
+    assert big.lookup("pikachoo")[0] == 0
+
+
 def test_index_size_follows_the_alias_count_not_the_token(guard):
     # The bundled index is candidate driven: looking a token up touches a handful of targets, not all of them.
     fuzzy = guard.compiled.fuzzy

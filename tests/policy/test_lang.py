@@ -47,3 +47,24 @@ def test_pick_lang():
     assert pick_lang(m, "ko", english_fallback=True) == "x"
     assert pick_lang({"de": "z"}, "de-CH") == "z"
     assert set(BUILTIN_GENERIC) == {"en", "ja", "zh-Hans", "zh-Hant", "ko", "fr", "de", "es", "it"}
+
+
+@pytest.mark.parametrize("text", [
+    "", "Pikachu à Paris, 35mm", "ピカチュウが渋谷を走る々", "皮卡丘在東京，下雨", "피카츄가 서울에서 ㅋㅋ", "𠀋𠀋 x ß×÷ÿ", "\ud800a",
+])
+def test_script_counts_agree_with_script_of(text):
+    from collections import Counter
+
+    from guard.normalize import script_of
+    from guard.policy.lang import script_counts
+
+    expected = Counter(script_of(c) for c in text)
+    assert script_counts(text) == {k: v for k, v in expected.items() if k in ("latin", "kata", "hira", "han", "hangul")}
+
+
+def test_traditional_hanzi_are_told_apart():
+    from guard.policy.lang import is_traditional
+
+    assert is_traditional("噴火龍在東京")
+    assert not is_traditional("喷火龙在东京")
+    assert not is_traditional("Pikachu")
