@@ -5,6 +5,8 @@ Nothing here does I/O or builds anything; it only reads the `CompiledLexicon`.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from operator import itemgetter
 from typing import Optional
 
 import numpy as np
@@ -40,6 +42,7 @@ _NAMED_BEFORE = re.compile(
 )
 _PERSON_AFTER = re.compile(r"^(?:\s*,\s*(?:a|an|my|our|his|her|their|un|une|ein|eine|una|uno|um|uma)\s|という|って名前|이라는 이름|라는 이름)")
 
+_PATTERN_ID = itemgetter(0)
 _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
 
@@ -233,12 +236,9 @@ class Scanner:
             return
         # Hits of the joined text that the main pass also had are contiguous in the text; only when a pattern
         # occurs more often joined than in the main pass is the (slower) map back to the text needed.
-        seen: dict[int, int] = {}
-        for pid, _s, _e in raw:
-            seen[pid] = seen.get(pid, 0) + 1
-        for pid, _s, _e in hits:
-            seen[pid] = seen.get(pid, 0) - 1
-        if all(v >= 0 for v in seen.values()):
+        joined_counts = Counter(map(_PATTERN_ID, hits))  # counted in C
+        joined_counts.subtract(Counter(map(_PATTERN_ID, raw)))
+        if all(v <= 0 for v in joined_counts.values()):
             return
         cuts = separator_cuts(t)
         found = np.array(hits, dtype=np.int64).reshape(-1, 3)
