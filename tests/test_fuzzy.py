@@ -173,3 +173,11 @@ def test_everyday_words_of_other_languages_are_not_typos(guard):
 )
 def test_typos_inside_multi_part_names(guard, prompt, cid):
     assert ids(guard.scan(prompt)) == [cid]
+
+
+def test_ties_go_to_the_alias_that_comes_first():
+    # "abcdefx" is one substitution from both; the earlier alias wins whatever the set order.
+    tied = FuzzyIndex.build([("abcdefg", 0), ("abcdefh", 1)])
+    assert tied.lookup("abcdefx")[0] == 0
+    swapped = FuzzyIndex.build([("abcdefh", 0), ("abcdefg", 1)])
+    assert swapped.lookup("abcdefx")[0] == 0

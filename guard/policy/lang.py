@@ -36,8 +36,8 @@ def latin_lang(text: str, hint: str = "") -> str:
     """en, fr, de, es or it for a Latin-script text; `hint` (the alias language) breaks ties, then en."""
     scores = dict.fromkeys(_STOPWORDS, 0.0)
     get = _STOP_INDEX.get
-    for w in _WORD.findall(text.lower()):
-        hits = get(w)
+    for w in _WORD.findall(text):
+        hits = get(w.lower())
         if hits:
             for lang, weight in hits:
                 scores[lang] += weight
@@ -81,8 +81,21 @@ def _traditional_chars() -> frozenset:
 
 
 def is_traditional(text: str) -> bool:
-    """Whether `text` holds a traditional character (one that t2s would change)."""
-    return not _traditional_chars().isdisjoint(text)
+    """Whether t2s would change `text`. A traditional character answers at once; otherwise OpenCC decides, since
+    some words convert only as a whole (瞭解 -> 了解) and the table covers the BMP blocks only."""
+    if not _traditional_chars().isdisjoint(text):
+        return True
+    conv = _t2s()
+    if conv is None:
+        return False
+    try:
+        return conv.convert(text) != text
+    except UnicodeError:  # a lone surrogate (json.loads makes them from "\ud800")
+        clean = _SURROGATE.sub("\ufffd", text)
+        return conv.convert(clean) != clean
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def warm_up() -> None:

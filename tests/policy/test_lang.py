@@ -68,3 +68,16 @@ def test_traditional_hanzi_are_told_apart():
     assert is_traditional("噴火龍在東京")
     assert not is_traditional("喷火龙在东京")
     assert not is_traditional("Pikachu")
+
+
+def test_traditional_words_that_convert_only_as_a_whole():
+    from guard.policy.lang import is_traditional, mention_lang
+
+    assert is_traditional("我想瞭解皮卡丘")  # 瞭解 -> 了解 as a word, 瞭 alone stays
+    assert mention_lang("我想瞭解皮卡丘", 4, 7, "zh-Hans") == "zh-Hant"
+    assert not is_traditional("我想了解皮卡丘")
+    assert is_traditional("\ud800皮卡丘在東京") and not is_traditional("\ud800皮卡丘")
+
+
+def test_latin_lang_lowercases_word_by_word():
+    assert latin_lang("ŸLA") == "fr"
