@@ -94,3 +94,14 @@ def subprocess_env(session_cache) -> dict:
     env["PYTHONIOENCODING"] = "utf-8"
     env.setdefault("PYTHONUTF8", "1")
     return env
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    """A real SQLite ledger in a temporary folder, closed afterwards (the middleware and service wiring tests)."""
+    from guard.ledger import Ledger
+
+    led = Ledger.open(tmp_path / "ledger.sqlite3")
+    yield led
+    led.close()
+

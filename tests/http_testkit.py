@@ -242,3 +242,23 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, interval: floa
         time.sleep(interval)
     return predicate()
 
+
+# -- ledgers ---------------------------------------------------------------------------------------------------
+def broken_ledger(tmp_path, **options):
+    """A ledger whose SQLite database refuses every write (say, the disk is gone); it never waits at close."""
+    from guard.ledger import Ledger
+    from guard.ledger.sqlite import SqliteStore
+
+    class BrokenStore(SqliteStore):
+        broken = False
+
+        def connect(self):
+            if self.broken:
+                raise OSError("database unreachable")
+            return super().connect()
+
+    store = BrokenStore(tmp_path / "broken.sqlite3")
+    store.init_schema()
+    store.broken = True
+    return Ledger(store, close_timeout=0.0, **options)
+

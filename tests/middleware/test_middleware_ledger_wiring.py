@@ -13,8 +13,7 @@ import pytest
 
 from guard.ledger import Ledger, LedgerClosedError, LedgerWriteError
 from guard.ledger.store import open_store
-from guard.ledger.sqlite import SqliteStore
-from http_testkit import TestClient, plain_app
+from http_testkit import TestClient, broken_ledger, plain_app
 from middleware import DEFAULT_CONTEXT_HEADERS, GuardEvent, GuardMiddleware
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
@@ -28,31 +27,6 @@ def make(guard, ledger, **options):
     app = GuardMiddleware(inner, guard, routes=["POST /v1/generate"], ledger=ledger, on_event=events.append,
                           context_headers=options.pop("context_headers", CONTEXT_HEADERS), **options)
     return app, inner, events
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    led = Ledger.open(tmp_path / "ledger.sqlite3")
-    yield led
-    led.close()
-
-
-class BrokenStore(SqliteStore):
-    """A SQLite store whose database refuses every write (say, the disk is gone)."""
-
-    broken = False
-
-    def connect(self):
-        if self.broken:
-            raise OSError("database unreachable")
-        return super().connect()
-
-
-def broken_ledger(tmp_path, **options) -> Ledger:
-    store = BrokenStore(tmp_path / "broken.sqlite3")
-    store.init_schema()
-    store.broken = True
-    return Ledger(store, close_timeout=0.0, **options)
 
 
 def test_tagged_request_makes_exactly_one_record(guard, ledger):

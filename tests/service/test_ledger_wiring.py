@@ -27,11 +27,10 @@ from starlette.routing import Route
 
 from guard.cli.serve import serve_cmd
 from guard.ledger import Ledger, LedgerWriteError
-from guard.ledger.sqlite import SqliteStore
 from guard.ledger.store import open_store
 from guard.service import create_app
 from guard.service.metrics import parse_text
-from http_testkit import FakeGuard, TestClient
+from http_testkit import FakeGuard, TestClient, broken_ledger
 
 REPO = Path(__file__).resolve().parents[2]
 AT = "2026-03-02T12:00:00Z"
@@ -41,22 +40,6 @@ TAGGED = {"region": "US", "commercial": True, "at": AT}
 
 def check(client, prompt, context=None, **kwargs):
     return client.post("/v1/check", json={"prompt": prompt, "context": context or {}}, **kwargs)
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    led = Ledger.open(tmp_path / "ledger.sqlite3")
-    yield led
-    led.close()
-
-
-class BrokenStore(SqliteStore):
-    broken = False
-
-    def connect(self):
-        if self.broken:
-            raise OSError("database unreachable")
-        return super().connect()
 
 
 def test_check_records_a_tag_decision_once(guard, ledger):
@@ -135,10 +118,7 @@ def test_a_failing_ledger_is_counted_not_answered(guard, tmp_path, caplog):
     assert m['guard_ledger_errors_total{source="api"}'] == 1 and m['guard_ledger_errors_total{source="middleware"}'] == 0
     assert "LedgerClosedError" in caplog.text
 
-    store = BrokenStore(tmp_path / "broken.sqlite3")
-    store.init_schema()
-    store.broken = True
-    broken = Ledger(store, durable=True, durable_timeout=0.2, close_timeout=0.0)
+    broken = broken_ledger(tmp_path, durable=True, durable_timeout=0.2)
     with TestClient(create_app(guard, sighup=False, ledger=broken, close_ledger=True)) as client:
         r = check(client, "Hu Tao dancing", TAGGED)
         assert r.status_code == 200 and r.json()["action"] == "tag"
