@@ -119,10 +119,11 @@ class FuzzyIndex:
         hashes: list[int] = []
         owners: list[int] = []
         for j, token in enumerate(tokens):
+            if len(token) < 4:
+                token_keys.append("")  # never looked up
+                continue
             key = phonetic_key(token)
             token_keys.append(key)
-            if len(token) < 4:
-                continue
             probes = _probe_hashes(token, key)
             hashes.extend(probes)
             owners.extend([j] * len(probes))
