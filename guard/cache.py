@@ -19,7 +19,9 @@ from guard.lexicon.loader import LoadedLexicon
 
 log = logging.getLogger("guard.cache")
 MAGIC = b"character-guard-cache\n"
-_CODE_FILES = ("normalize.py", "compiler.py", "expand.py", "ambiguity.py", "fuzzy.py", "lexicon/schema.py")
+_CODE_FILES = (
+    "normalize.py", "compiler.py", "expand.py", "ambiguity.py", "fuzzy.py", "exact.py", "tables.py", "lexicon/schema.py",
+)
 
 
 def _hash_code() -> str:

@@ -1,23 +1,24 @@
 """Compiles lexicon files into the immutable structures the scanner reads.
 
-Everything expensive happens here, once: normalization tables, alias expansion, ambiguity marks, the
-Aho-Corasick automaton and the fuzzy candidate index. `guard.cache` stores the result keyed by the lexicon
-content hash and the code version.
+Everything expensive happens here, once: normalization tables, alias expansion, ambiguity marks, the exact
+index (`guard.exact`) and the fuzzy candidate index. Patterns and their entries are stored in columns
+(`guard.tables`), so that a million aliases load in a fraction of a second. `guard.cache` stores the result
+keyed by the lexicon content hash and the code version.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional
 
-import ahocorasick_rs
-
 from guard import ambiguity
+from guard.exact import build_index
 from guard.expand import despaced, hangul_variants, is_latin, kana_variants, latin_variants, name_parts
 from guard.fuzzy import FuzzyIndex
 from guard.lexicon.loader import LoadedLexicon
 from guard.normalize import SEPARATORS, Normalizer, script_of
+from guard.tables import CodedColumn, RowTable, StringColumn
 
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 
 # Entry kinds. Character aliases: name (as in the lexicon), variant (generated spelling), partial (part of a
 # multi-part name). Context: franchise (a franchise name), cue (a franchise or character cue word), title (a work
@@ -47,6 +48,9 @@ class CharacterInfo:
     rightsholder: Optional[str]
     descriptor: Optional[str]
 
+    def __reduce__(self):
+        return (type(self), (self.id, self.franchise, self.rightsholder, self.descriptor))
+
 
 @dataclass(frozen=True, slots=True)
 class FranchiseInfo:
@@ -73,27 +77,37 @@ class PatternInfo:
         )
 
 
+# Per-pattern flags (CompiledLexicon.flags).
+HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE = 1, 2, 4
+
+
 @dataclass
 class CompiledLexicon:
     digest: str
     characters: list[CharacterInfo]
     franchises: dict[str, FranchiseInfo]
-    patterns: list[str]
-    entries: list[tuple[Entry, ...]]
-    info: list[PatternInfo]
+    patterns: StringColumn
+    entries: RowTable  # per pattern, a tuple of Entry
+    info: CodedColumn  # per pattern, its PatternInfo
     fuzzy: FuzzyIndex
     common: dict[str, int]  # everyday Latin-script words -> zipf x 10
     normalizer: Normalizer
-    automaton: object = field(default=None, repr=False)
+    flags: bytes = b""  # per pattern: HAS_CHARACTER | HAS_CONTEXT | HAS_TITLE
+    alias_count: int = 0  # character entries over all patterns
     everyday: frozenset = frozenset()  # everyday English words (see ambiguity.everyday_english)
+    exact_kind: str = "auto"
+    exact: object = field(default=None, repr=False)  # see guard.exact
 
     def __post_init__(self) -> None:
-        if self.automaton is None:
-            self.automaton = build_automaton(self.patterns)
+        if self.exact is None:
+            self.exact = build_index(self.patterns, self.exact_kind)
+            self.exact_kind = self.exact.kind
 
     def __getstate__(self) -> dict:
-        state = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "automaton"}
+        state = {k: getattr(self, k) for k in self.__dataclass_fields__}
         state["normalizer"] = self.normalizer.to_state()
+        if self.exact_kind == "automaton":  # cannot be pickled: rebuilt on load
+            state["exact"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -101,15 +115,8 @@ class CompiledLexicon:
         state["normalizer"] = Normalizer.from_state(state["normalizer"])
         for k, v in state.items():
             setattr(self, k, v)
-        self.automaton = build_automaton(self.patterns)
-
-    @property
-    def alias_count(self) -> int:
-        return sum(1 for es in self.entries for e in es if e.char >= 0)
-
-
-def build_automaton(patterns: list[str]):
-    return ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+        if self.exact is None:
+            self.exact = build_index(self.patterns, self.exact_kind)
 
 
 def _edge_script(text: str, first: bool) -> str:
@@ -174,7 +181,8 @@ def _resolve(entries: list[Entry]) -> tuple[Entry, ...]:
     return tuple(chars + context)
 
 
-def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = None) -> CompiledLexicon:
+def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = None, *, exact_kind: str = "auto") -> CompiledLexicon:
+    """`exact_kind`: the exact index to use, "automaton", "hashed" or "auto" (by size; see guard.exact)."""
     nz = normalizer or Normalizer.build()
     b = _Builder(nz)
     characters: list[CharacterInfo] = []
@@ -272,8 +280,8 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
 
     patterns: list[str] = []
     entries: list[tuple[Entry, ...]] = []
-    info: list[PatternInfo] = []
-    shared_info: dict[tuple, PatternInfo] = {}  # a few hundred distinct values: one shared object each
+    info_codes: list[int] = []
+    shared_info: dict[tuple, int] = {}  # a few hundred distinct values: stored once each
     for pattern, es in b.by_pattern.items():
         resolved = _resolve(es)
         if not resolved:
@@ -289,10 +297,9 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
             any(e.char >= 0 and e.ambiguous is not None for e in resolved),
             _syllables(pattern, resolved, syllables_of),
         )
-        pi = shared_info.get(key)
-        if pi is None:
-            pi = shared_info[key] = PatternInfo(*key)
-        info.append(pi)
+        info_codes.append(shared_info.setdefault(key, len(shared_info)))
+    infos = [PatternInfo(*key) for key in shared_info]
+    info = CodedColumn.of(infos, info_codes)
 
     fuzzy_targets = []
     for i, (p, es) in enumerate(zip(patterns, entries)):
@@ -301,9 +308,29 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
     common = ambiguity.common_words(b.norm)
     fuzzy = FuzzyIndex.build(fuzzy_targets)
     return CompiledLexicon(
-        loaded.digest, characters, franchises, patterns, entries, info, fuzzy, common, nz,
+        loaded.digest, characters, franchises, StringColumn.of(patterns),
+        RowTable.build(([_entry_row(e) for e in es] for es in entries), Entry, ints=(1,)),
+        info, fuzzy, common, nz,
+        flags=bytes(_flags(es) for es in entries),
+        alias_count=sum(1 for es in entries for e in es if e.char >= 0),
         everyday=ambiguity.everyday_english(b.norm),
+        exact_kind=exact_kind,
     )
+
+
+def _entry_row(e: Entry) -> tuple:
+    return (e.kind, e.char, e.franchise, e.alias, e.lang, e.note, e.ambiguous)
+
+
+def _flags(es: tuple[Entry, ...]) -> int:
+    flags = 0
+    if any(e.char >= 0 for e in es):
+        flags |= HAS_CHARACTER
+    if any(e.char < 0 or e.kind == CUE for e in es):
+        flags |= HAS_CONTEXT
+    if any(e.kind == TITLE for e in es):
+        flags |= HAS_TITLE
+    return flags
 
 
 def _syllables(pattern: str, entries: tuple[Entry, ...], syllables_of: list[int]) -> int:

@@ -94,7 +94,7 @@ def context_hits(scanner: Scanner, t: str) -> tuple[dict[str, str], list[tuple[i
     context: dict[str, str] = {}
     char_cues: dict[int, str] = {}
     spans: list[tuple[int, int]] = []
-    for pid, s, e in c.automaton.find_matches_as_indexes(t, overlapping=True):
+    for pid, s, e in c.exact.find(t):
         es, inf = c.entries[pid], c.info[pid]
         if any(en.char < 0 or en.kind == CUE for en in es) and _boundary(t, s, e, inf):
             scanner._note_context(es, context, char_cues)
@@ -131,7 +131,7 @@ def explain(scanner: Scanner, text: str, *, near_misses: bool = True) -> Explana
     context_spans: list[tuple[int, int]] = []  # normalized
     explained: set[tuple[int, int]] = set()
 
-    for pid, s, e in c.automaton.find_matches_as_indexes(t, overlapping=True):
+    for pid, s, e in c.exact.find(t):
         inf, es = c.info[pid], c.entries[pid]
         os_, oe = nt.span(s, e)
         ok = _boundary(t, s, e, inf)

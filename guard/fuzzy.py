@@ -14,10 +14,12 @@ import re
 import zlib
 from array import array
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 from rapidfuzz.distance import OSA
+
+from guard.tables import StringColumn
 
 _PHONETIC_CHARS = str.maketrans({"x": "sh", "y": "i", "z": "s"})
 _REPEATS = re.compile(r"(.)\1+")
@@ -66,9 +68,8 @@ def max_distance(length: int) -> int:
 class FuzzyIndex:
     keys: np.ndarray  # uint32 hashes, sorted
     targets: np.ndarray  # int32 index into `words`, aligned with keys
-    words: list[str]  # the alias text of each target
-    patterns: list[int]  # the pattern index of each target
-    phonetic: list[str]
+    words: Sequence[str]  # the alias text of each target (a StringColumn once built)
+    patterns: Sequence[int]  # the pattern index of each target
     # The distinct hashes as a Python set, for indexes up to SET_LIMIT hashes: a prompt's probes nearly all
     # miss, and a set says so for each in about 50 ns, where numpy's per-call cost is about 5 us a prompt.
     # Larger indexes skip it: a set costs about 60 bytes a hash, 100 MB at 100k aliases.
@@ -79,8 +80,7 @@ class FuzzyIndex:
     @classmethod
     def build(cls, targets: Iterable[tuple[str, int]]) -> "FuzzyIndex":
         words: list[str] = []
-        patterns: list[int] = []
-        phonetic: list[str] = []
+        patterns = array("i")
         # 4-byte machine arrays rather than lists of ints: a tenth of the memory at a million aliases, and faster.
         hashes = array("I")
         owners = array("i")
@@ -90,7 +90,6 @@ class FuzzyIndex:
             words.append(word)
             patterns.append(pattern)
             key = phonetic_key(word)
-            phonetic.append(key)
             variants = set(_deletes(word))
             variants.add("\x01" + key)
             hashes.extend([crc32(v.encode("utf-8")) for v in variants])  # = _hash(v)
@@ -100,7 +99,7 @@ class FuzzyIndex:
         targets_ = np.frombuffer(owners, dtype=np.int32) if len(owners) else np.zeros(0, dtype=np.int32)
         keys = keys[order]
         present = frozenset(keys.tolist()) if len(keys) <= cls.SET_LIMIT else None
-        return cls(keys, targets_[order], words, patterns, phonetic, present)
+        return cls(keys, targets_[order], StringColumn.of(words), patterns, present)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -205,7 +204,7 @@ class FuzzyIndex:
             return None
         d = OSA.distance(token, word, score_cutoff=limit) if abs(len(word) - len(token)) <= limit else limit + 1
         if d > limit:
-            if len(word) < 6 or key != self.phonetic[t]:
+            if len(word) < 6 or key != phonetic_key(word):
                 return None
             d = 1
         return d

@@ -1,4 +1,4 @@
-"""The per-prompt scan: normalization, one Aho-Corasick pass, boundary rules, fuzzy typos, and context.
+"""The per-prompt scan: normalization, one exact-index pass, boundary rules, fuzzy typos, and context.
 
 Nothing here does I/O or builds anything; it only reads the `CompiledLexicon`.
 """
@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from guard.compiler import CUE, FRANCHISE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
+from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
 from guard.normalize import fold_long_vowels, remove_separators, run_around, separator_cuts
 
@@ -124,12 +124,13 @@ class Scanner:
     def __init__(self, compiled: CompiledLexicon):
         self.c = compiled
         self._normalize = compiled.normalizer.normalize
-        self._find = compiled.automaton.find_matches_as_indexes
+        self._find = compiled.exact.find
+        self._find_pair = compiled.exact.find_pair
+        # The hashed index leaves out windows inside Latin words, so it needs to know where separators were.
+        self._needs_breaks = compiled.exact.kind == "hashed"
         self._entries = compiled.entries
-        self._info = compiled.info
-        self._has_char = [any(e.char >= 0 for e in es) for es in compiled.entries]
-        self._has_context = [any(e.char < 0 or e.kind == CUE for e in es) for es in compiled.entries]
-        self._has_title = [any(e.kind == TITLE for e in es) for es in compiled.entries]
+        self._infos, self._info_codes = compiled.info.values, compiled.info.codes
+        self._flags = compiled.flags
 
     def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
         return self.analyze(text, include_candidates=include_candidates)[0]
@@ -145,28 +146,37 @@ class Scanner:
             raise TypeError(f"expected the prompt as str, got {type(text).__name__}")
         nt = self._normalize(text)
         t = nt.text
-        entries, info = self._entries, self._info
+        entries, infos, info_codes, flags = self._entries, self._infos, self._info_codes, self._flags
         cands: list[_Candidate] = []
         context: dict[str, str] = {}  # franchise id -> evidence
         char_cues: dict[int, str] = {}
         context_spans: list[tuple[int, int]] = []
         title_hits: list[tuple[int, int, int]] = []
 
-        raw = self._find(t, overlapping=True)
+        # The joined text (separators removed) finds names broken up by separators; both texts are searched
+        # in one call, which the hashed index answers with one round of array operations.
+        joined = fold_long_vowels(remove_separators(t)) if len(t) > 2 else t
+        cuts = None
+        if joined == t:
+            raw, joined_hits = self._find(t), []
+        else:
+            cuts = separator_cuts(t) if self._needs_breaks else None
+            raw, joined_hits = self._find_pair(t, joined, cuts)
         for pid, s, e in raw:
-            inf = info[pid]
+            inf = infos[info_codes[pid]]
             if not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
-            if self._has_context[pid]:
+            f = flags[pid]
+            if f & HAS_CONTEXT:
                 self._note_context(entries[pid], context, char_cues)
                 context_spans.append((s, e))
-                if self._has_title[pid]:
+                if f & HAS_TITLE:
                     title_hits.append((s, e, pid))
-            if self._has_char[pid]:
+            if f & HAS_CHARACTER:
                 cands.append(_Candidate(s, e, pid, None, None))
 
-        if len(t) > 2:
-            self._despaced_hits(t, raw, cands, context, char_cues)
+        if joined_hits:
+            self._despaced_hits(t, raw, joined_hits, cuts, cands, context, char_cues)
 
         chosen = _select(cands, entries)
         covered = [(c.s, c.e) for c in chosen] + context_spans
@@ -229,34 +239,33 @@ class Scanner:
                 else:
                     context.setdefault(en.franchise, f"franchise cue: {en.alias!r}")
 
-    def _despaced_hits(self, t: str, raw: list, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
-        """Names broken up by separators: P i k a c h u, Xing Qiu, ピ・カ・チュウ, 皮 卡 丘."""
-        hits = self._find(fold_long_vowels(remove_separators(t)), overlapping=True)
-        if not hits:
-            return
+    def _despaced_hits(self, t: str, raw: list, hits: list, cuts, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
+        """Names broken up by separators: P i k a c h u, Xing Qiu, ピ・カ・チュウ, 皮 卡 丘. `hits`: the exact
+        index's hits in the joined text; `cuts`: separator_cuts(t), if already computed."""
         # Hits of the joined text that the main pass also had are contiguous in the text; only when a pattern
         # occurs more often joined than in the main pass is the (slower) map back to the text needed.
         joined_counts = Counter(map(_PATTERN_ID, hits))  # counted in C
         joined_counts.subtract(Counter(map(_PATTERN_ID, raw)))
         if all(v <= 0 for v in joined_counts.values()):
             return
-        cuts = separator_cuts(t)
+        if cuts is None:
+            cuts = separator_cuts(t)
         found = np.array(hits, dtype=np.int64).reshape(-1, 3)
         ds, last = found[:, 1], found[:, 2] - 1
         s_text = ds + cuts.searchsorted(ds, side="right")
         e_text = last + cuts.searchsorted(last, side="right") + 1
         # A hit inside one run is contiguous in the text: the main pass saw it.
         spanning = np.flatnonzero((e_text - s_text) != (last - ds + 1))
-        info, everyday = self._info, self.c.everyday
+        infos, info_codes, flags, everyday = self._infos, self._info_codes, self._flags, self.c.everyday
         for i in spanning.tolist():
             pid = hits[i][0]
             s, e = int(s_text[i]), int(e_text[i])
-            inf = info[pid]
+            inf = infos[info_codes[pid]]
             if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
-            if self._has_context[pid]:
+            if flags[pid] & HAS_CONTEXT:
                 self._note_context(self._entries[pid], context, char_cues)
-            if not self._has_char[pid]:
+            if not flags[pid] & HAS_CHARACTER:
                 continue
             pieces = run_around(t, s, e)
             extra = None

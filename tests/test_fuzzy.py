@@ -82,7 +82,7 @@ def test_batched_lookups_equal_single_ones_with_and_without_the_hash_set(guard):
     batched = fuzzy.lookup_many(tokens)
     assert batched == [fuzzy.lookup(t) for t in tokens]
     assert sum(hit is not None for hit in batched) == 5
-    without_set = FuzzyIndex(fuzzy.keys, fuzzy.targets, fuzzy.words, fuzzy.patterns, fuzzy.phonetic, None)
+    without_set = FuzzyIndex(fuzzy.keys, fuzzy.targets, fuzzy.words, fuzzy.patterns, None)
     assert without_set.lookup_many(tokens) == batched
     assert fuzzy.lookup_many([]) == []
 

@@ -1,0 +1,193 @@
+"""Column storage for the compiled lexicon: millions of strings and entries without millions of objects.
+
+A compiled lexicon of a million aliases holds about two million patterns. As Python lists of strings and tuples
+they take over a gigabyte and many seconds to unpickle; here each column is one string or one machine array,
+which pickles as a block of bytes and loads at disk speed. Rows become Python objects only when read.
+"""
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import Callable, Iterable, Iterator, Optional
+
+
+class StringColumn(Sequence):
+    """A read-only sequence of strings kept as one joined string and the end offset of each."""
+
+    __slots__ = ("_blob", "_ends")
+
+    def __init__(self, blob: str, ends: array):
+        self._blob = blob
+        self._ends = ends
+
+    @classmethod
+    def of(cls, strings: Iterable[str]) -> "StringColumn":
+        strings = list(strings)
+        blob = "".join(strings)
+        return cls(blob, _narrowest(accumulate(map(len, strings)), len(blob)))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self._ends)
+        end = self._ends[i]  # raises IndexError past the end
+        return self._blob[self._ends[i - 1] if i else 0 : end]
+
+    def __iter__(self) -> Iterator[str]:
+        blob, start = self._blob, 0
+        for end in self._ends:
+            yield blob[start:end]
+            start = end
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, StringColumn):
+            return self._blob == other._blob and self._ends == other._ends
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"StringColumn({len(self)} strings)"
+
+    def __reduce__(self):
+        return (type(self), (self._blob, self._ends))
+
+
+class RowTable(Sequence):
+    """Groups of rows, one group per key (a pattern), built into tuples of objects on demand.
+
+    A field is either an integer column or a string column stored as codes into a table of its distinct
+    values, so a value repeated on a million rows (a franchise id, a language, a note) is stored once. `make`
+    turns the field values of a row into its object. Groups read on the hot path are remembered, up to
+    `MEMO_LIMIT` of them.
+    """
+
+    MEMO_LIMIT = 1 << 16
+
+    def __init__(self, starts: array, fields: tuple[array, ...], values: tuple[Optional[StringColumn], ...], make: Callable):
+        self._starts = starts  # group g is rows starts[g]:starts[g + 1]
+        self._fields = fields
+        self._values = values  # per field: its distinct values (code 0 is None), or None for an integer field
+        self._make = make
+        self._memo: dict[int, tuple] = {}
+
+    @classmethod
+    def build(cls, groups: Iterable[Iterable[tuple]], make: Callable, *, ints: tuple[int, ...] = ()) -> "RowTable":
+        """`groups`: for each key, its rows as tuples of field values. Fields whose position is in `ints` are
+        integers; the others must be str or None."""
+        indexes: list[dict] = []
+        columns: list[list[int]] = []
+        starts = [0]
+        for rows in groups:
+            for row in rows:
+                if not columns:
+                    columns = [[] for _ in row]
+                    indexes = [{None: 0} for _ in row]
+                for f, v in enumerate(row):
+                    if f in ints:
+                        columns[f].append(v)
+                    else:
+                        index = indexes[f]
+                        code = index.get(v)
+                        if code is None:
+                            code = index[v] = len(index)
+                        columns[f].append(code)
+            starts.append(len(columns[0]) if columns else 0)
+        fields = tuple(_signed(col) if f in ints else _narrowest(col, len(indexes[f])) for f, col in enumerate(columns))
+        values = tuple(None if f in ints else StringColumn.of(["", *list(indexes[f])[1:]]) for f in range(len(columns)))
+        return cls(_narrowest(starts, starts[-1]), fields, values, make)
+
+    def _row(self, r: int):
+        args = []
+        for col, values in zip(self._fields, self._values):
+            v = col[r]
+            args.append(v if values is None else None if v == 0 else values[v])
+        return self._make(*args)
+
+    def _group(self, g: int) -> tuple:
+        return tuple(self._row(r) for r in range(self._starts[g], self._starts[g + 1]))
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, g):
+        if isinstance(g, slice):
+            return [self[i] for i in range(*g.indices(len(self)))]
+        got = self._memo.get(g)
+        if got is not None:
+            return got
+        if g < 0:
+            g += len(self)
+        if not 0 <= g < len(self):
+            raise IndexError("row group index out of range")
+        got = self._group(g)
+        memo = self._memo
+        if len(memo) >= self.MEMO_LIMIT:
+            memo.clear()
+        memo[g] = got
+        return got
+
+    def __iter__(self) -> Iterator[tuple]:
+        # Whole-table reads (lint, discover) do not go through the memo: they would only flush it.
+        for g in range(len(self)):
+            yield self._group(g)
+
+    def __repr__(self) -> str:
+        return f"RowTable({len(self)} groups)"
+
+    def __reduce__(self):
+        return (type(self), (self._starts, self._fields, self._values, self._make))
+
+
+def _signed(values: list[int]) -> array:
+    try:
+        return array("i", values)
+    except OverflowError:
+        return array("q", values)
+
+
+def _narrowest(values: Iterable[int], bound: int) -> array:
+    """Non-negative integers up to `bound` in the smallest unsigned machine array that holds them."""
+    for code in "BHIQ":
+        if bound < 1 << (8 * array(code).itemsize):
+            return array(code, values)
+    raise OverflowError(bound)
+
+
+class CodedColumn(Sequence):
+    """A read-only sequence over few distinct values: each position holds the index of its value."""
+
+    __slots__ = ("values", "codes")
+
+    def __init__(self, values: list, codes: array):
+        self.values = values
+        self.codes = codes
+
+    @classmethod
+    def of(cls, values: list, codes: Iterable[int]) -> "CodedColumn":
+        return cls(list(values), _narrowest(codes, len(values)))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.values[c] for c in self.codes[i]]
+        return self.values[self.codes[i]]
+
+    def __iter__(self) -> Iterator:
+        values = self.values
+        return (values[c] for c in self.codes)
+
+    def __repr__(self) -> str:
+        return f"CodedColumn({len(self)} positions, {len(self.values)} values)"
+
+    def __reduce__(self):
+        return (type(self), (self.values, self.codes))

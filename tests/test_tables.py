@@ -1,0 +1,79 @@
+"""Column storage of the compiled lexicon: the sequences read back exactly what was stored, pickle as blocks,
+and build rows only when asked."""
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from guard.compiler import Entry
+from guard.tables import CodedColumn, RowTable, StringColumn
+
+WORDS = ["pikachu", "", "ピカチュウ", "皮卡丘", "피카츄", "𠮷野家", "hu tao", "é"]
+
+
+def test_string_column_reads_back_every_string():
+    col = StringColumn.of(WORDS)
+    assert len(col) == len(WORDS)
+    assert [col[i] for i in range(len(WORDS))] == WORDS
+    assert list(col) == WORDS
+    assert col[-1] == "é" and col[-len(WORDS)] == "pikachu"
+    assert col[2:5] == WORDS[2:5] and col[::3] == WORDS[::3]
+    assert col == WORDS and col == StringColumn.of(WORDS) and col != WORDS[:-1]
+    with pytest.raises(IndexError):
+        col[len(WORDS)]
+
+
+def test_string_column_pickles_as_one_string():
+    col = StringColumn.of(WORDS)
+    blob = pickle.dumps(col, protocol=pickle.HIGHEST_PROTOCOL)
+    assert pickle.loads(blob) == col
+    assert len(StringColumn.of([])) == 0 and list(StringColumn.of([])) == []
+
+
+GROUPS = [
+    [Entry("name", 0, "pokemon", "Pikachu", "en", "lexicon name", None)],
+    [
+        Entry("name", 1, "genshin_impact", "Amber", "en", "lexicon name", "an everyday word"),
+        Entry("cue", -1, "genshin_impact", "Teyvat", "", "franchise cue", None),
+    ],
+    [Entry("variant", 0, "pokemon", "ピカチュウ", "ja", "romaji", None)],
+]
+
+
+def _rows(groups):
+    return ([(e.kind, e.char, e.franchise, e.alias, e.lang, e.note, e.ambiguous) for e in es] for es in groups)
+
+
+def test_row_table_rebuilds_the_entries():
+    table = RowTable.build(_rows(GROUPS), Entry, ints=(1,))
+    assert len(table) == 3
+    assert [table[g] for g in range(3)] == [tuple(es) for es in GROUPS]
+    assert list(table) == [tuple(es) for es in GROUPS]
+    assert table[-1] == tuple(GROUPS[-1]) and table[0:2] == [tuple(es) for es in GROUPS[:2]]
+    assert table[1][0].ambiguous == "an everyday word" and table[1][1].ambiguous is None
+    assert table[1][1].char == -1
+    with pytest.raises(IndexError):
+        table[3]
+    restored = pickle.loads(pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL))
+    assert list(restored) == list(table)
+
+
+def test_row_table_remembers_a_bounded_number_of_groups(monkeypatch):
+    table = RowTable.build(_rows(GROUPS), Entry, ints=(1,))
+    list(table)
+    assert table._memo == {}  # reading the whole table does not fill the memo
+    monkeypatch.setattr(RowTable, "MEMO_LIMIT", 2)
+    first = table[0]
+    assert table[0] is first  # remembered
+    table[1]
+    table[2]  # the memo was full: it starts again
+    assert len(table._memo) <= 2
+    assert table[0] == first
+
+
+def test_coded_column_maps_codes_to_values():
+    col = CodedColumn.of(["latin", "kata"], [0, 1, 1, 0])
+    assert list(col) == ["latin", "kata", "kata", "latin"] and col[2] == "kata" and len(col) == 4
+    assert col[1:3] == ["kata", "kata"]
+    assert list(pickle.loads(pickle.dumps(col))) == list(col)
