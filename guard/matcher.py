@@ -5,11 +5,9 @@ Nothing here does I/O or builds anything; it only reads the `CompiledLexicon`.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
-from operator import itemgetter
 from typing import Optional
-
-import numpy as np
 
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
@@ -42,7 +40,6 @@ _NAMED_BEFORE = re.compile(
 )
 _PERSON_AFTER = re.compile(r"^(?:\s*,\s*(?:a|an|my|our|his|her|their|un|une|ein|eine|una|uno|um|uma)\s|という|って名前|이라는 이름|라는 이름)")
 
-_PATTERN_ID = itemgetter(0)
 _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
 
@@ -155,13 +152,19 @@ class Scanner:
 
         # The joined text (separators removed) finds names broken up by separators; both texts are searched
         # in one call, which the hashed index answers with one round of array operations.
-        joined = fold_long_vowels(remove_separators(t)) if len(t) > 2 else t
+        flat = remove_separators(t) if len(t) > 2 else t
+        joined = fold_long_vowels(flat)
         cuts = None
         if joined == t:
             raw, joined_hits = self._find(t), []
         else:
             cuts = separator_cuts(t) if self._needs_breaks else None
             raw, joined_hits = self._find_pair(t, joined, cuts)
+            if cuts is None and joined_hits and joined == flat and _all_in(joined_hits, raw):
+                # Every joined hit can be one of the main pass's: none has a separator inside it. (With long
+                # vowels folded, a hit of the text can be missing from the joined text, so the count proves
+                # nothing there.)
+                joined_hits = []
         for pid, s, e in raw:
             inf = infos[info_codes[pid]]
             if not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
@@ -176,7 +179,7 @@ class Scanner:
                 cands.append(_Candidate(s, e, pid, None, None))
 
         if joined_hits:
-            self._despaced_hits(t, raw, joined_hits, cuts, cands, context, char_cues)
+            self._despaced_hits(t, joined_hits, cuts, cands, context, char_cues)
 
         chosen = _select(cands, entries)
         covered = [(c.s, c.e) for c in chosen] + context_spans
@@ -239,27 +242,19 @@ class Scanner:
                 else:
                     context.setdefault(en.franchise, f"franchise cue: {en.alias!r}")
 
-    def _despaced_hits(self, t: str, raw: list, hits: list, cuts, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
+    def _despaced_hits(self, t: str, hits: list, cuts, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
         """Names broken up by separators: P i k a c h u, Xing Qiu, ピ・カ・チュウ, 皮 卡 丘. `hits`: the exact
         index's hits in the joined text; `cuts`: separator_cuts(t), if already computed."""
-        # Hits of the joined text that the main pass also had are contiguous in the text; only when a pattern
-        # occurs more often joined than in the main pass is the (slower) map back to the text needed.
-        joined_counts = Counter(map(_PATTERN_ID, hits))  # counted in C
-        joined_counts.subtract(Counter(map(_PATTERN_ID, raw)))
-        if all(v <= 0 for v in joined_counts.values()):
-            return
-        if cuts is None:
-            cuts = separator_cuts(t)
-        found = np.array(hits, dtype=np.int64).reshape(-1, 3)
-        ds, last = found[:, 1], found[:, 2] - 1
-        s_text = ds + cuts.searchsorted(ds, side="right")
-        e_text = last + cuts.searchsorted(last, side="right") + 1
-        # A hit inside one run is contiguous in the text: the main pass saw it.
-        spanning = np.flatnonzero((e_text - s_text) != (last - ds + 1))
+        # A joined hit with no separator removed inside it is contiguous in the text, where the main pass saw
+        # it. The others are mapped back: joined index k is text index k + (separators removed before k).
+        cut_list = (separator_cuts(t) if cuts is None else cuts).tolist()
         infos, info_codes, flags, everyday = self._infos, self._info_codes, self._flags, self.c.everyday
-        for i in spanning.tolist():
-            pid = hits[i][0]
-            s, e = int(s_text[i]), int(e_text[i])
+        for pid, ds, de in hits:
+            before_start = bisect_right(cut_list, ds)
+            before_last = bisect_right(cut_list, de - 1)
+            if before_start == before_last:
+                continue
+            s, e = ds + before_start, de + before_last
             inf = infos[info_codes[pid]]
             if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
@@ -278,7 +273,7 @@ class Scanner:
         if not len(fuzzy):
             return
         # Nearly every word is an everyday one: look them up all at once, then find where the few others are.
-        rare = {w for w in _LATIN_RUN.findall(t) if w not in common and w.isalpha()}
+        rare = {w for w in set(_LATIN_RUN.findall(t)).difference(common) if w.isalpha()}  # set - dict runs in C
         if not rare:
             return
         found = sorted(
@@ -357,6 +352,21 @@ class Scanner:
                 )
             )
         return out
+
+
+def _all_in(hits: list, raw: list) -> bool:
+    """Whether each pattern occurs among `hits` no more often than among `raw`."""
+    if len(raw) > 32:  # list.remove is quadratic
+        need = Counter(pid for pid, _s, _e in hits)
+        need.subtract(pid for pid, _s, _e in raw)
+        return all(v <= 0 for v in need.values())
+    left = [pid for pid, _s, _e in raw]
+    for pid, _s, _e in hits:
+        try:
+            left.remove(pid)
+        except ValueError:
+            return False
+    return True
 
 
 def _word_positions(t: str, word: str):

@@ -218,3 +218,20 @@ def test_boundary_rule_hangul_particles():
 @pytest.mark.parametrize("prompt", ["雷鳴とサンダーストーム", "サンダーストームの夜"])
 def test_long_katakana_name_inside_a_loanword(guard, prompt):
     assert ids(guard.scan(prompt)) == []
+
+
+def test_joined_hits_counted_against_the_main_pass():
+    from guard.matcher import _all_in
+
+    raw = [(1, 0, 3), (2, 4, 7), (1, 8, 11)]
+    assert _all_in([(1, 0, 3), (1, 6, 9)], raw)
+    assert not _all_in([(1, 0, 3), (1, 3, 6), (1, 6, 9)], raw)
+    assert not _all_in([(3, 0, 3)], raw)
+    many = [(i % 5, i, i + 1) for i in range(100)]
+    assert _all_in(many[:50], many) and not _all_in(many + [(7, 0, 1)], many)
+
+
+def test_long_prompt_of_repeated_spaced_names(guard):
+    prompt = "P i k a c h u and mew " * 2000
+    matches = guard.scan(prompt)
+    assert sum(m.character_id == "pokemon/pikachu" for m in matches) == 2000
