@@ -66,6 +66,11 @@ class _DuplicateKey(ValueError):
         self.key = key
 
 
+# Built once: json.loads with hooks builds a decoder on every call.
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates)
+_STRICT_ALLOWING_DUPLICATES = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def parse_json(raw: bytes, *, max_depth: int = 64, reject_duplicate_keys: bool = True) -> Any:
     """Parse a request body as strict JSON (RFC 8259, UTF-8) or raise `BodyError(400, ...)`.
 
@@ -83,11 +88,7 @@ def parse_json(raw: bytes, *, max_depth: int = 64, reject_duplicate_keys: bool =
     if max_depth and raw.count(b"[") + raw.count(b"{") > max_depth and json_depth(raw) > max_depth:
         raise BodyError(400, "json-too-deep", f"The JSON body is nested deeper than {max_depth} levels.")
     try:
-        return json.loads(
-            text,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_object_without_duplicates if reject_duplicate_keys else None,
-        )
+        return (_STRICT if reject_duplicate_keys else _STRICT_ALLOWING_DUPLICATES).decode(text)
     except json.JSONDecodeError as exc:
         raise BodyError(400, "invalid-json", f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
     except _DuplicateKey as exc:

@@ -38,13 +38,17 @@ def header_value(text: str) -> bytes:
     return quote(text, safe=_HEADER_SAFE).encode("ascii")
 
 
+_ACTION, _CHARACTERS, _DECISION_ID = HEADER_ACTION.encode(), HEADER_CHARACTERS.encode(), HEADER_DECISION_ID.encode()
+
+
 def decision_headers(decision: Optional[Decision], *, action: Optional[str] = None) -> list[tuple[bytes, bytes]]:
     if decision is None:
-        return [(HEADER_ACTION.encode(), (action or "unchecked").encode())]
+        return [(_ACTION, (action or "unchecked").encode())]
+    characters = decision.characters
     return [
-        (HEADER_ACTION.encode(), (action or decision.action).encode()),
-        (HEADER_CHARACTERS.encode(), b",".join(header_value(c) for c in decision.characters)),
-        (HEADER_DECISION_ID.encode(), header_value(decision.decision_id)),
+        (_ACTION, (action or decision.action).encode()),
+        (_CHARACTERS, b",".join(header_value(c) for c in characters) if characters else b""),
+        (_DECISION_ID, header_value(decision.decision_id)),
     ]
 
 
