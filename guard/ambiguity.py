@@ -25,6 +25,7 @@ CJK_WORD = 4.0  # ラッキー 4.1, ジン 4.2, 설탕 4.2; ピカチュウ 3.6 
 GENERATED_KANA_WORD = 3.0  # hiragana spellings generated from katakana names: たまたま 4.3
 SINGLE_HAN_WORD = 3.0  # a one-character name that is a common character: 空 5.x, 蛍; 魈 is not
 COMMON_WORD = 2.5  # words at least this frequent are never fuzzy-matched to a name
+VOCABULARY_WORD = 2.0  # down to this frequency, words are looked up for typos once, when compiling
 
 
 @lru_cache(maxsize=None)
@@ -115,6 +116,24 @@ def common_words(normalize) -> dict[str, int]:
                 z = int((math.log10(f) + 9) * 10)
                 if z > out.get(key, 0):
                     out[key] = z
+    return out
+
+
+def vocabulary_words(normalize) -> set[str]:
+    """Normalized words less frequent than COMMON_WORD but at least VOCABULARY_WORD in some stop-list language,
+    in the form the typo matcher sees them (ASCII letters, four or more): "photorealistic", "anamorphic". The
+    compiler looks each up in the typo index once and keeps those with no match, so that a prompt's ordinary
+    vocabulary costs no lookup (see CompiledLexicon.typo_free)."""
+    out: set[str] = set()
+    low, high = 10 ** (VOCABULARY_WORD - 9), 10 ** (COMMON_WORD - 9)
+    for lang in FUZZY_STOP_LANGS:
+        for word, f in _freqs(lang).items():
+            if f < low:
+                break
+            if f < high and len(word) >= 4 and word.isalpha():
+                key = normalize(word)
+                if len(key) >= 4 and key.isascii() and key.isalpha():
+                    out.add(key)
     return out
 
 

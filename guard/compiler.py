@@ -95,6 +95,7 @@ class CompiledLexicon:
     flags: bytes = b""  # per pattern: HAS_CHARACTER | HAS_CONTEXT | HAS_TITLE
     alias_count: int = 0  # character entries over all patterns
     everyday: frozenset = frozenset()  # everyday English words (see ambiguity.everyday_english)
+    typo_free: frozenset = frozenset()  # vocabulary words with no typo match in `fuzzy` (see _typo_free)
     exact_kind: str = "auto"
     exact: object = field(default=None, repr=False)  # see guard.exact
 
@@ -307,6 +308,7 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
             fuzzy_targets.append((p, i))
     common = ambiguity.common_words(b.norm)
     fuzzy = FuzzyIndex.build(fuzzy_targets)
+    typo_free = _typo_free(ambiguity.vocabulary_words(b.norm).difference(common), fuzzy)
     return CompiledLexicon(
         loaded.digest, characters, franchises, StringColumn.of(patterns),
         RowTable.build(([_entry_row(e) for e in es] for es in entries), Entry, ints=(1,)),
@@ -314,8 +316,20 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
         flags=bytes(_flags(es) for es in entries),
         alias_count=sum(1 for es in entries for e in es if e.char >= 0),
         everyday=ambiguity.everyday_english(b.norm),
+        typo_free=typo_free,
         exact_kind=exact_kind,
     )
+
+
+def _typo_free(words: set[str], fuzzy: FuzzyIndex) -> frozenset:
+    """The words that the typo index matches to no alias. A prompt word among them needs no lookup: the
+    answer is known. (Exactly the lookups the scanner would make, done once here.)"""
+    ordered = sorted(words)
+    free = []
+    for i in range(0, len(ordered), 2000):
+        batch = ordered[i : i + 2000]
+        free.extend(w for w, hit in zip(batch, fuzzy.lookup_many(batch)) if hit is None)
+    return frozenset(free)
 
 
 def _entry_row(e: Entry) -> tuple:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from operator import itemgetter
 from array import array
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
@@ -27,9 +28,26 @@ _REPEATS = re.compile(r"(.)\1+")
 
 def phonetic_key(word: str) -> str:
     """A coarse key for spelling by ear: ph/f, ck/k, q/ch, oo/ou/u, ee/i, y/i, z/s, x/sh, doubled letters."""
-    w = word.replace("ph", "f").replace("ck", "k").replace("qu", "kw").replace("q", "ch")
-    w = w.replace("oo", "u").replace("ou", "u").replace("ee", "i").translate(_PHONETIC_CHARS)
-    return _REPEATS.sub(r"\1", w)
+    # Each replacement only where its letters occur: most words have none of them, and a test is cheaper.
+    w = word
+    if "ph" in w:
+        w = w.replace("ph", "f")
+    if "ck" in w:
+        w = w.replace("ck", "k")
+    if "q" in w:
+        w = w.replace("qu", "kw").replace("q", "ch")
+    if "oo" in w:
+        w = w.replace("oo", "u")
+    if "ou" in w:
+        w = w.replace("ou", "u")
+    if "ee" in w:
+        w = w.replace("ee", "i")
+    if "x" in w or "y" in w or "z" in w:
+        w = w.translate(_PHONETIC_CHARS)
+    return _REPEATS.sub(_FIRST_GROUP, w)
+
+
+_FIRST_GROUP = itemgetter(1)  # the repeated letter, once (a callable is faster than the template r"\1")
 
 
 def _deletes(word: str) -> list[str]:

@@ -273,7 +273,9 @@ class Scanner:
         if not len(fuzzy):
             return
         # Nearly every word is an everyday one: look them up all at once, then find where the few others are.
-        rare = {w for w in set(_LATIN_RUN.findall(t)).difference(common) if w.isalpha()}  # set - dict runs in C
+        # Everyday words are never typos, and the compiler already looked up the rest of the vocabulary.
+        words = set(_LATIN_RUN.findall(t)).difference(common).difference(self.c.typo_free)
+        rare = {w for w in words if w.isalpha()}
         if not rare:
             return
         found = sorted(

@@ -181,3 +181,52 @@ def test_ties_go_to_the_alias_that_comes_first():
     assert tied.lookup("abcdefx")[0] == 0
     swapped = FuzzyIndex.build([("abcdefh", 0), ("abcdefg", 1)])
     assert swapped.lookup("abcdefx")[0] == 0
+
+
+def test_phonetic_key_matches_its_definition_on_random_words():
+    import random
+    import re
+
+    def reference(word: str) -> str:
+        w = word.replace("ph", "f").replace("ck", "k").replace("qu", "kw").replace("q", "ch")
+        w = w.replace("oo", "u").replace("ou", "u").replace("ee", "i").translate(str.maketrans({"x": "sh", "y": "i", "z": "s"}))
+        return re.sub(r"(.)\1+", r"\1", w)
+
+    r = random.Random(5)
+    for _ in range(5000):
+        word = "".join(r.choice("abcdefghijklmnopqrstuvwxyzphqckoue") for _ in range(r.randint(1, 16)))
+        assert phonetic_key(word) == reference(word), word
+    assert phonetic_key("raichoo") == phonetic_key("raichu") and phonetic_key("pikachuuu") == "pikachu"
+
+
+def test_typo_free_words_have_no_typo_match(guard):
+    c = guard.compiled
+    free = sorted(c.typo_free)
+    assert len(free) > 50_000 and "photorealistic" in c.typo_free and "anamorphic" in c.typo_free
+    sample = free[:: max(1, len(free) // 3000)]
+    assert all(hit is None for hit in c.fuzzy.lookup_many(sample))
+    assert not c.typo_free & c.common.keys()
+
+
+def test_vocabulary_words_with_a_typo_match_are_still_looked_up(guard):
+    from guard.ambiguity import vocabulary_words
+
+    c = guard.compiled
+    vocabulary = sorted(vocabulary_words(lambda w: c.normalizer.normalize(w).text).difference(c.common))
+    matched = [w for w, hit in zip(vocabulary[:20000], c.fuzzy.lookup_many(vocabulary[:20000])) if hit is not None]
+    assert matched and not set(matched) & c.typo_free
+
+
+def test_scanner_does_not_look_up_typo_free_words(guard, monkeypatch):
+    looked_up: list[str] = []
+    fuzzy = guard.compiled.fuzzy
+    original = fuzzy.lookup_many
+
+    def recording(tokens):
+        looked_up.extend(tokens)
+        return original(tokens)
+
+    monkeypatch.setattr(fuzzy, "lookup_many", recording)
+    matches = guard.scan("photorealistic anamorphic shot of Charizrd in the rain")
+    assert ids(matches) == ["pokemon/charizard"]
+    assert looked_up == ["charizrd"]
