@@ -21,6 +21,7 @@ AUTOMATON_LIMIT = 150_000
 
 _BASE = np.uint64(0x9E3779B97F4A7C15)  # odd, so it has an inverse modulo 2**64
 _FILTER_MASK = (1 << 25) - 1  # a 32 MB table: at two million patterns about 5% of the windows pass it
+_FILTER_MASK_U64 = np.uint64(_FILTER_MASK)
 _POWERS = 4096  # prompts up to this length use the precomputed powers of the base
 
 
@@ -54,13 +55,14 @@ _UP, _DOWN = _powers(_POWERS)
 
 
 def _latin_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Per code point below U+2000: whether it is a Latin letter or digit for the boundary rule
-    (`matcher._is_latin_or_digit`), and whether a pattern starting or ending with it gets that rule (its
-    script class is latin or digit). Above U+2000 both are False, which only means no window is left out."""
+    """Per BMP code point (and U+10000 for everything above): whether it is a Latin letter or digit for the
+    boundary rule (`matcher._is_latin_or_digit`), and whether a pattern starting or ending with it gets that
+    rule (its script class is latin or digit). From U+2000 on both are False, which only means no window is
+    left out."""
     from guard.normalize import script_of
 
-    word = np.zeros(0x2000, dtype=bool)
-    edge = np.zeros(0x2000, dtype=bool)
+    word = np.zeros(0x10001, dtype=bool)
+    edge = np.zeros(0x10001, dtype=bool)
     for o in range(0x2000):
         c = chr(o)
         word[o] = (o < 0x250 and c.isalnum()) or 0x1E00 <= o <= 0x1EFF
@@ -95,7 +97,7 @@ def pattern_hashes(patterns: Sequence[str]) -> np.ndarray:
 
 def _prefix_table() -> np.ndarray:
     """Per BMP code point: the key length of patterns that start with it (see HashedIndex)."""
-    table = np.full(0x10000, _KEY_LATIN, dtype=np.int64)
+    table = np.full(0x10001, _KEY_LATIN, dtype=np.int64)  # U+10000 stands for every code point above the BMP
     for lo, hi in ((0x3040, 0x30FF), (0x31F0, 0x31FF)):
         table[lo : hi + 1] = _KEY_KANA
     for lo, hi in ((0x3400, 0x9FFF), (0xF900, 0xFAFF), (0x3005, 0x3005), (0xAC00, 0xD7A3), (0x1100, 0x11FF), (0x3130, 0x318F)):
@@ -110,7 +112,7 @@ _PREFIX = _prefix_table()
 
 
 def _key_lengths(codes: np.ndarray) -> np.ndarray:
-    keys = _PREFIX[np.minimum(codes, 0xFFFF).astype(np.intp)]
+    keys = _PREFIX[np.minimum(codes, 0x10000).astype(np.intp)]
     astral = codes > 0xFFFF
     if astral.any():
         keys[astral] = np.where((codes[astral] >= 0x20000) & (codes[astral] <= 0x2FFFF), _KEY_HAN, _KEY_LATIN)
@@ -181,34 +183,35 @@ class HashedIndex:
         n = len(text)
         codes = _codes(text)
         bmp = np.minimum(codes, 0x10000).astype(np.intp)
-        starts_ok, end_ok = _word_edges(codes, breaks)
+        starts_ok, end_ok = _word_edges(bmp, breaks)
         end_ok[1:] &= self.last[bmp]
-        starts = np.flatnonzero(starts_ok & self.first[bmp])
+        starts = (starts_ok & self.first[bmp]).nonzero()[0]
         if not len(starts):
             return []
         # Windows: each start with each length up to its key length k. A window of length k may be the key of
         # a longer pattern, so it may end anywhere; a shorter one must end where a pattern can.
-        k = _key_lengths(codes[starts])
+        at = bmp[starts]
+        k = _PREFIX[at] if at.max() < 0x10000 else _key_lengths(codes[starts])
         width = np.minimum(k, n - starts)
-        s = np.repeat(starts, width)
-        group_k = np.repeat(k, width)
-        length = np.arange(1, len(s) + 1) - np.repeat(np.cumsum(width) - width, width)
+        s = starts.repeat(width)
+        group_k = k.repeat(width)
+        length = np.arange(1, len(s) + 1) - (width.cumsum() - width).repeat(width)
         e = s + length
         full = length == group_k
-        keep = np.flatnonzero(full | end_ok[e])
+        keep = (full | end_ok[e]).nonzero()[0]
         s, e, full = s[keep], e[keep], full[keep]
         up, down = (_UP[:n], _DOWN[:n]) if n <= _POWERS else _powers(n)
         with np.errstate(over="ignore"):
             prefix = np.zeros(n + 1, dtype=np.uint64)
-            np.cumsum(codes * up, out=prefix[1:])
+            (codes * up).cumsum(out=prefix[1:])
             h = (prefix[e] - prefix[s]) * down[s]
-        keep = np.flatnonzero(self.filter[(h & np.uint64(_FILTER_MASK)).astype(np.intp)])
+        keep = self.filter[(h & _FILTER_MASK_U64).astype(np.intp)].nonzero()[0]
         if not len(keep):
             return []
         s, e, full, h = s[keep], e[keep], full[keep], h[keep]
         keys = self.keys
         lo = keys.searchsorted(h)
-        found = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == h)
+        found = (keys[np.minimum(lo, len(keys) - 1)] == h).nonzero()[0]
         if not len(found):
             return []
         hi = keys.searchsorted(h[found], side="right")
@@ -226,15 +229,13 @@ class HashedIndex:
         return out
 
 
-def _word_edges(codes: np.ndarray, breaks: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _word_edges(bmp: np.ndarray, breaks: Optional[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per position 0..n-1, whether a window may start there, and per position 0..n whether one may end
     there, as far as Latin words go: not between two Latin letters or digits where the character on the
-    window's side has the Latin boundary rule."""
-    n = len(codes)
-    small = np.minimum(codes, 0x1FFF).astype(np.intp)
-    low = codes < 0x2000
-    word = _WORD[small] & low
-    edge = _EDGE[small] & low
+    window's side has the Latin boundary rule. `bmp`: the code points, capped at U+10000."""
+    n = len(bmp)
+    word = _WORD[bmp]
+    edge = _EDGE[bmp]
     joined = np.zeros(n + 1, dtype=bool)
     joined[1:n] = word[1:] & word[:-1]
     if breaks is not None and len(breaks):

@@ -169,7 +169,7 @@ class FuzzyIndex:
         keys = self.keys
         h = np.array(hashes, dtype=np.uint32)
         lo = keys.searchsorted(h)
-        hit = np.flatnonzero(keys.take(np.minimum(lo, len(keys) - 1)) == h)
+        hit = (keys.take(np.minimum(lo, len(keys) - 1)) == h).nonzero()[0]
         if not len(hit):
             return []
         starts = lo[hit]

@@ -427,10 +427,10 @@ def separator_cuts(text: str) -> np.ndarray:
     Python loop over the words costs 13."""
     if text.isascii():
         codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        positions = np.flatnonzero(_ASCII_SEPARATOR_TABLE[codes])
+        positions = _ASCII_SEPARATOR_TABLE[codes].nonzero()[0]
     else:
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        positions = np.flatnonzero(_BMP_SEPARATOR_TABLE[np.minimum(codes, 0xFFFF)])  # U+FFFF is none
+        positions = _BMP_SEPARATOR_TABLE[np.minimum(codes, 0xFFFF)].nonzero()[0]  # U+FFFF is none
     return positions - np.arange(len(positions))
 
 
