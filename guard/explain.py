@@ -6,7 +6,8 @@ context notes, its token pattern, the fuzzy index's `candidates` / `verify`), so
 itself. For every candidate span it shows the normalized text, the lexicon entries the span came close to with
 their scores, and why each was accepted or rejected:
 
-- boundary: the hit sits inside a longer word (the script-aware boundary rules);
+- boundary: the hit sits inside a longer word (the script-aware boundary rules). With the hashed exact index of
+  large lexicons (guard.exact), hits inside Latin words are never found, so they are not listed;
 - overlap: a longer mention covers it (longest mention wins);
 - ambiguity and context: an ambiguous alias needs a franchise name, cue, title or unambiguous character of
   its franchise in the prompt;
