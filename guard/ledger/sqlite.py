@@ -82,10 +82,16 @@ class SqliteStore(Store):
         conn = self.connect()
         try:
             # Switching a new file to WAL needs it to itself; another process opening it at the same moment makes
-            # SQLite keep the old mode and say so, so try again for a while.
+            # SQLite keep the old mode and say so, or answer "database is locked" at once (the busy handler does
+            # not cover this switch), so try again for a while.
             deadline = time.monotonic() + self.busy_timeout
             while True:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                try:
+                    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc) or time.monotonic() >= deadline:
+                        raise
+                    mode = None
                 if str(mode).lower() == "wal" or time.monotonic() >= deadline:
                     break
                 time.sleep(0.05)
@@ -140,3 +146,8 @@ class SqliteStore(Store):
         finally:
             conn.execute("COMMIT")
         return out
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text

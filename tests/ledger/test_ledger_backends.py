@@ -425,3 +425,32 @@ def test_times_come_back_in_utc(open_ledger, ledger_url):
     ledger.record(d(1), at=datetime(2025, 5, 1, 19, 0, tzinfo=timezone(timedelta(hours=9))))
     (r,) = ledger.records()
     assert r.recorded_at == AT and r.recorded_at.utcoffset() == timedelta(0)
+
+
+def test_sqlite_wal_switch_waits_out_a_locked_database(tmp_path, monkeypatch):
+    """Opening a new file while another process initialises it: SQLite may answer the switch to WAL with
+    "database is locked" at once (the busy handler does not cover it); the store tries again."""
+    from guard.ledger.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "ledger.sqlite3", busy_timeout=5)
+    real_connect = store.connect
+    refusals = {"left": 3}
+
+    class Busy:
+        def __init__(self, conn):
+            self._conn = conn
+
+        def execute(self, sql, *args):
+            if sql.startswith("PRAGMA journal_mode") and refusals["left"]:
+                refusals["left"] -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return self._conn.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+    monkeypatch.setattr(store, "connect", lambda: Busy(real_connect()))
+    store.init_schema()
+    assert refusals["left"] == 0
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
