@@ -37,9 +37,6 @@ class Entry:
     note: str  # how the variant was generated
     ambiguous: Optional[str]  # why the alias needs context, or None
 
-    def __reduce__(self):  # pickles as a constructor call: twice as fast to load as the slots-dataclass default
-        return (type(self), (self.kind, self.char, self.franchise, self.alias, self.lang, self.note, self.ambiguous))
-
 
 @dataclass(frozen=True, slots=True)
 class CharacterInfo:
@@ -333,6 +330,7 @@ def _typo_free(words: set[str], fuzzy: FuzzyIndex) -> frozenset:
 
 
 def _entry_row(e: Entry) -> tuple:
+    """An entry's fields in constructor order, as RowTable stores them."""
     return (e.kind, e.char, e.franchise, e.alias, e.lang, e.note, e.ambiguous)
 
 

@@ -3,9 +3,9 @@
 Two indexes answer the same question. `AutomatonIndex` is an Aho-Corasick automaton (ahocorasick-rs): the
 fastest scan, but it cannot be saved, so it is rebuilt from the patterns at every start, and it takes about
 260 bytes a pattern. Up to `AUTOMATON_LIMIT` patterns that is a fraction of a second and a few tens of MB.
-Beyond, `HashedIndex` takes over: the hash of every text window whose length is a pattern length is looked up
-in a sorted array of pattern hashes. Its arrays pickle as plain bytes, so it loads at disk speed, and it takes
-about 30 bytes a pattern.
+Beyond, `HashedIndex` takes over: the hash of every text window up to a key length is looked up in a sorted
+array of pattern keys. Its arrays pickle as plain bytes, so it loads at disk speed, and it takes 12 bytes a
+pattern plus a 32 MB filter table.
 
 Both return (pattern id, start, end) triples. `HashedIndex` leaves out windows that start or end inside a word
 of Latin letters or digits, where the matcher's boundary rule would reject any pattern (see `_word_edges`).
@@ -16,6 +16,8 @@ from typing import Optional, Sequence
 
 import ahocorasick_rs
 import numpy as np
+
+from guard.normalize import is_latin_or_digit, script_of
 
 AUTOMATON_LIMIT = 150_000
 
@@ -56,16 +58,14 @@ _UP, _DOWN = _powers(_POWERS)
 
 def _latin_tables() -> tuple[np.ndarray, np.ndarray]:
     """Per BMP code point (and U+10000 for everything above): whether it is a Latin letter or digit for the
-    boundary rule (`matcher._is_latin_or_digit`), and whether a pattern starting or ending with it gets that
-    rule (its script class is latin or digit). From U+2000 on both are False, which only means no window is
-    left out."""
-    from guard.normalize import script_of
-
+    boundary rule (`normalize.is_latin_or_digit`), and whether a pattern starting or ending with it gets that
+    rule (its script class is latin or digit). From U+2000 on both are False: there is no Latin letter or
+    digit in that sense there (tests check it), and a False edge only means no window is left out."""
     word = np.zeros(0x10001, dtype=bool)
     edge = np.zeros(0x10001, dtype=bool)
     for o in range(0x2000):
         c = chr(o)
-        word[o] = (o < 0x250 and c.isalnum()) or 0x1E00 <= o <= 0x1EFF
+        word[o] = is_latin_or_digit(c)
         edge[o] = script_of(c) in ("latin", "digit")
     return word, edge
 

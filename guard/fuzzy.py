@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import zlib
-from operator import itemgetter
 from array import array
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
@@ -102,16 +102,13 @@ class FuzzyIndex:
         # 4-byte machine arrays rather than lists of ints: a tenth of the memory at a million aliases, and faster.
         hashes = array("I")
         owners = array("i")
-        crc32 = zlib.crc32
         for word, pattern in targets:
             t = len(words)
             words.append(word)
             patterns.append(pattern)
-            key = phonetic_key(word)
-            variants = set(_deletes(word))
-            variants.add("\x01" + key)
-            hashes.extend([crc32(v.encode("utf-8")) for v in variants])  # = _hash(v)
-            owners.extend([t] * len(variants))
+            probes = _probe_hashes(word, phonetic_key(word))  # the hashes a token equal to the word probes
+            hashes.extend(probes)
+            owners.extend([t] * len(probes))
         keys = np.frombuffer(hashes, dtype=np.uint32) if len(hashes) else np.zeros(0, dtype=np.uint32)
         order = np.argsort(keys, kind="stable")
         targets_ = np.frombuffer(owners, dtype=np.int32) if len(owners) else np.zeros(0, dtype=np.int32)

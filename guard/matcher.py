@@ -12,6 +12,7 @@ from typing import Optional
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
 from guard.normalize import fold_long_vowels, remove_separators, run_around, separator_cuts
+from guard.normalize import is_latin_or_digit as _is_latin_or_digit  # shared with guard.exact
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
 _PARTICLES = (
@@ -42,10 +43,6 @@ _PERSON_AFTER = re.compile(r"^(?:\s*,\s*(?:a|an|my|our|his|her|their|un|une|ein|
 
 _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
-
-
-def _is_latin_or_digit(c: str) -> bool:
-    return (c < "\u0250" and c.isalnum()) or ("\u1e00" <= c <= "\u1eff")
 
 
 def _is_kata(c: str) -> bool:

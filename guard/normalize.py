@@ -70,6 +70,11 @@ _HAS_KANA = re.compile(r"[\u30a1-\u30ff]")
 SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%♀♂")
 
 
+def is_latin_or_digit(c: str) -> bool:
+    """A Latin letter or digit, for the word-boundary rule of Latin names (guard.matcher.boundary_ok)."""
+    return (c < "\u0250" and c.isalnum()) or ("\u1e00" <= c <= "\u1eff")
+
+
 def _is_latin_letter(ch: str) -> bool:
     return ch < "\u0250" and ch.isalpha()
 

@@ -12,8 +12,8 @@ import pytest
 from guard.compiler import compile_lexicon
 from guard.exact import AUTOMATON_LIMIT, AutomatonIndex, HashedIndex, build_index, pattern_hashes
 from guard.lexicon.loader import lexicon_digest, load_lexicons
-from guard.matcher import Scanner, _is_latin_or_digit
-from guard.normalize import remove_separators, script_of, separator_cuts
+from guard.matcher import Scanner
+from guard.normalize import is_latin_or_digit, remove_separators, script_of, separator_cuts
 from guard.tables import StringColumn
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
@@ -27,7 +27,7 @@ def _inside_latin_word(t: str, s: int, e: int) -> bool:
         return script_of(c) in ("latin", "digit") and ord(c) < 0x2000
 
     def word(c: str) -> bool:
-        return _is_latin_or_digit(c)
+        return is_latin_or_digit(c)
 
     starts_inside = s > 0 and word(t[s - 1]) and word(t[s]) and edge(t[s])
     ends_inside = e < len(t) and word(t[e]) and word(t[e - 1]) and edge(t[e - 1])
@@ -127,3 +127,16 @@ def test_pair_search_is_two_searches(indexes):
         joined, cuts = remove_separators(t), separator_cuts(t)
         assert hashed.find_pair(t, joined, cuts) == (hashed.find(t), hashed.find(joined, cuts))
         assert auto.find_pair(t, joined, cuts) == (auto.find(t), auto.find(joined))
+
+
+def test_latin_tables_agree_with_the_boundary_rule_everywhere():
+    from guard.exact import _EDGE, _WORD
+    from guard.normalize import is_latin_or_digit
+
+    for o in range(0x110000):
+        if 0xD800 <= o < 0xE000:
+            continue
+        c = chr(o)
+        assert _WORD[min(o, 0x10000)] == is_latin_or_digit(c), hex(o)
+        # A False edge only lets more windows through; a True one must be right.
+        assert not _EDGE[min(o, 0x10000)] or script_of(c) in ("latin", "digit"), hex(o)
