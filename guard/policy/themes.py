@@ -7,7 +7,9 @@ terms are normalized with the same `guard.normalize.normalize` as prompts and ch
 Boundaries, checked in Python only for the few hits:
 - a Latin term must be a whole word; a term written with a trailing `*` only needs to start a word (a prefix);
 - a Korean term must start a word (particles follow names and nouns in Korean);
-- Japanese and Chinese terms match anywhere (there are no spaces to check).
+- Japanese and Chinese terms match anywhere (there are no spaces to check), unless written with a leading `^`:
+  then the character before them must not be of the same script. 性的 (sexual) is also the end of 女性的
+  (feminine), 個性的 (distinctive) and 戏剧性的 (dramatic); `^性的` finds 性的な but none of those.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from guard.normalize import normalize as default_normalize
 from guard.normalize import script_of
 
 _WORDISH = frozenset(("latin", "digit", "alpha"))
+_NOTHING: frozenset = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +30,13 @@ class _Entry:
     theme: str
     term: str  # as written in the lexicon
     prefix: bool
+    anchored: bool  # written with a leading ^: not right after a character of its own script
 
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
-    left: str  # "" (no check), "word" or "hangul"
+    left: frozenset  # script classes (guard.normalize.script_of) that may not come right before the term
+    first: str  # the script class of its first character (for anchored entries)
     right: bool  # whole-word check on the right for non-prefix entries
     entries: tuple[_Entry, ...]
 
@@ -57,20 +62,20 @@ class ThemeLexicon:
                 for raw in terms:
                     term = raw.strip()
                     prefix = term.endswith("*")
-                    text = normalize(term.rstrip("*").strip()).text
+                    anchored = term.startswith("^")
+                    text = normalize(term.strip("^*").strip()).text
                     if not text:
                         continue
                     count += 1
-                    by_pattern.setdefault(text, []).append(_Entry(theme, term, prefix))
+                    by_pattern.setdefault(text, []).append(_Entry(theme, term, prefix, anchored))
         self.themes: frozenset[str] = frozenset(themes)
         self.term_count = count
         patterns = list(by_pattern)
         compiled = []
         for p in patterns:
             first, last = script_of(p[0]), script_of(p[-1])
-            left = "word" if first in _WORDISH else ("hangul" if first == "hangul" else "")
-            right = last in _WORDISH
-            compiled.append(_Pattern(left, right, tuple(by_pattern[p])))
+            left = _WORDISH if first in _WORDISH else (frozenset(("hangul",)) if first == "hangul" else _NOTHING)
+            compiled.append(_Pattern(left, first, last in _WORDISH, tuple(by_pattern[p])))
         self._patterns: tuple[_Pattern, ...] = tuple(compiled)
         self._ac = (
             ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
@@ -90,12 +95,13 @@ class ThemeLexicon:
         n = len(text)
         for idx, start, end in found:
             pat = self._patterns[idx]
-            if pat.left and start > 0:
-                cls = script_of(text[start - 1])
-                if (pat.left == "word" and cls in _WORDISH) or (pat.left == "hangul" and cls == "hangul"):
-                    continue
+            before = script_of(text[start - 1]) if start > 0 else ""
+            if before in pat.left:
+                continue
             whole = not pat.right or end >= n or script_of(text[end]) not in _WORDISH
             for e in pat.entries:
+                if e.anchored and before == pat.first:
+                    continue
                 if (whole or e.prefix) and e.theme not in out:
                     out[e.theme] = ThemeHit(e.theme, e.term, start, end)
         return out

@@ -101,6 +101,9 @@ NEGATIVE = [
     "A cinematic shot of a girl walking through a quiet forest at dawn",
     "東京の夜景、シネマティック",
     "城市夜景，电影感",
+    "女性的な雰囲気の肖像画",                       # feminine (性的 = sexual only on its own)
+    "個性的なキャラクターデザイン",                 # distinctive
+    "戏剧性的轮廓光，电影感构图",                   # dramatic rim light
 ]
 
 
@@ -131,6 +134,17 @@ def test_korean_terms_take_particles(eng):
     assert eng.detect_themes("좀비가 나타났다") == ["horror"]
     assert eng.detect_themes("술집") == ["drugs"]
     assert eng.detect_themes("기술") == []
+
+
+def test_anchored_cjk_terms_do_not_end_compounds(eng):
+    assert eng.detect_themes("性的な表現") == ["sexual"]                # ^性的 on its own
+    assert eng.detect_themes("とても性的なポーズ") == ["sexual"]         # after kana
+    assert eng.detect_themes("一个性的暗示") == []                       # 个性 + 的: after a hanzi
+    lex = ThemeLexicon({"space": {"ja": ["^星", "宇宙"]}, "stars": {"ja": ["星"]}})
+    assert set(lex.detect("星を見る")) == {"space", "stars"}
+    assert set(lex.detect("火星")) == {"stars"}                         # the anchored entry is skipped, not the pattern
+    assert lex.detect("火星")["stars"].term == "星"
+    assert set(lex.detect("の星")) == {"space", "stars"}
 
 
 def test_several_themes(eng):
