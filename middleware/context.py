@@ -117,7 +117,12 @@ class ContextBuilder:
         raise TypeError(f"context factory returned {type(result).__name__}, expected CheckContext, mapping or None")
 
 
+_NO_CONTEXT = CheckContext()  # frozen, so one instance serves every request that states nothing
+
+
 def validate_context(values: Mapping[str, Any]) -> CheckContext:
+    if not values:
+        return _NO_CONTEXT
     try:
         return CheckContext.model_validate(dict(values))
     except ValidationError as exc:

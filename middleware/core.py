@@ -322,7 +322,8 @@ class GuardMiddleware:
         await self.app(scope, _replay(raw, receive), _adding_headers(send, extra) if extra else send)
 
     def _record(self, scope: dict, route: ResolvedRoute, decision: Decision, seconds: float, context: Optional[CheckContext] = None) -> None:
-        self._emit(GuardEvent("decision", route.label, seconds=seconds, decision=decision, context=context))
+        if self.on_event is not None:
+            self._emit(GuardEvent("decision", route.label, seconds=seconds, decision=decision, context=context))
         if self.audit is not None:
             self.audit.emit(
                 {

@@ -238,6 +238,12 @@ class PromptLocator:
         return cls(parsed, extended)
 
     def locate(self, doc: Any) -> list[tuple[JsonPath, str]]:
+        if len(self.pointers) == 1 and isinstance(doc, dict):
+            tokens = self.pointers[0].tokens
+            if len(tokens) == 1 and tokens[0] != WILDCARD:  # the usual "/prompt": one member of the body
+                value = doc.get(tokens[0])
+                if isinstance(value, str):
+                    return [(tokens, value)]
         seen: set[JsonPath] = set()
         out: list[tuple[JsonPath, str]] = []
         for pointer, extended in zip(self.pointers, self._extended):
@@ -280,6 +286,8 @@ def _document_order(doc: Any, path: JsonPath, cache: dict[int, dict[str, int]]) 
 def check_text(parts: Sequence[tuple[JsonPath, str]]) -> None:
     """Reject prompt strings that cannot be UTF-8 encoded (lone surrogates from `\\ud800` escapes)."""
     for path, text in parts:
+        if text.isascii():
+            continue
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:

@@ -45,6 +45,8 @@ def normalize_path(path: str) -> str:
     """
     if not path:
         return "/"
+    if path[0] == "/" and "//" not in path and "/." not in path and ";" not in path and (path[-1] != "/" or len(path) == 1):
+        return path  # already in normal form (the usual case): posixpath.normpath would return it unchanged
     if ";" in path:  # matrix parameters: servers that honour them route /x;a=b like /x
         path = _MATRIX_PARAMS.sub("", path)
     norm = posixpath.normpath(path)

@@ -103,3 +103,44 @@ def test_path_normalization():
     assert normalize_path("") == "/"
     assert normalize_path("/../../etc") == "/etc"
     assert json.dumps(normalize_path("/a%2Fb")) == '"/a%2Fb"'
+
+
+def test_paths_already_normal_take_the_short_way_to_the_same_result():
+    import posixpath
+    import random
+    import re
+
+    def reference(path: str) -> str:  # the full normalization, with no shortcut
+        if not path:
+            return "/"
+        path = re.sub(r";[^/]*", "", path)
+        norm = posixpath.normpath(path)
+        if norm.startswith("//"):
+            norm = "/" + norm.lstrip("/")
+        return norm if norm.startswith("/") else "/" + norm
+
+    r = random.Random(3)
+    paths = ["/", "/v1/generate", "/v1/generate/", "v1/x", "/.", "/a/.b", "/a..b", "/a;v=1/b", "///", "/a/b/.."]
+    paths += ["".join(r.choice("/.;ab=") for _ in range(r.randint(1, 12))) for _ in range(20000)]
+    for path in paths:
+        assert normalize_path(path) == reference(path), path
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"prompt": "Pikachu surfing", "n": 1},
+        {"prompt": ["a", {"x": "b"}, 3]},
+        {"prompt": {"text": "Eevee", "weight": 2}},
+        {"prompt": 5},
+        {"prompt": None},
+        {"other": "x"},
+        ["prompt", "x"],
+        "prompt",
+        {"prompt": "ピカチュウ\ud800"},
+    ],
+)
+def test_one_member_pointer_locates_like_the_general_walk(doc):
+    single = PromptLocator.from_strings(["/prompt"])
+    general = PromptLocator.from_strings(["/prompt", "/prompt"])  # two pointers: never the one-member shortcut
+    assert single.locate(doc) == general.locate(doc)
