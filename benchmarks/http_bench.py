@@ -1,12 +1,14 @@
 """Throughput and latency through the ASGI middleware against the same bare JSON echo app.
 
 Both apps are one Starlette route, `POST /v1/generate`, that parses the JSON body and echoes it back; the
-guarded one is wrapped in `middleware.GuardMiddleware` over the bundled lexicons and policies. Each runs in
-its own uvicorn process on 127.0.0.1 with one worker. The load generator is wrk when it is installed (Debian
+guarded one is wrapped in `middleware.GuardMiddleware` over the bundled lexicons and policies. A third server,
+`decided`, splits the guard's cost in two: it is the guarded app, but the decisions for the benchmark's
+prompts were made at start-up, so its requests pay for the middleware and its JSON handling and not for the
+check. Each runs in its own uvicorn process on 127.0.0.1 with one worker. The load generator is wrk when it is installed (Debian
 package `wrk`), else the small asyncio HTTP/1.1 client below, in a separate process in both cases. Every
 run is bounded in time (wrk -d, or the client's deadline) and only talks to 127.0.0.1.
 
-    python -m benchmarks.http_bench serve --kind bare|guarded --port N [--cache-dir DIR]
+    python -m benchmarks.http_bench serve --kind bare|guarded|decided --port N [--cache-dir DIR] [--bodies FILE]
     python -m benchmarks.http_bench load --port N --bodies FILE --connections C --duration S
 """
 from __future__ import annotations
@@ -31,7 +33,21 @@ HOST = "127.0.0.1"
 # -- the apps ------------------------------------------------------------------------------------------------
 
 
-def make_app(kind: str, cache_dir: Optional[str] = None, lexicon_paths=None):
+class DecidedInAdvance:
+    """An engine for the `decided` server: the real Guard's decisions, made once per prompt at start-up.
+    Prompts it was not given go to the Guard."""
+
+    def __init__(self, guard, prompts: list[str]):
+        self.guard = guard
+        self.policy = guard.policy
+        self.decisions = {p: guard.check(p) for p in prompts}
+
+    def check(self, prompt, context=None):
+        decision = self.decisions.get(prompt)
+        return decision if decision is not None else self.guard.check(prompt, context)
+
+
+def make_app(kind: str, cache_dir: Optional[str] = None, lexicon_paths=None, prompts: Optional[list[str]] = None):
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -49,7 +65,8 @@ def make_app(kind: str, cache_dir: Optional[str] = None, lexicon_paths=None):
     g = Guard.from_paths(lexicon_paths, cache_dir=cache_dir)
     if g.policy is None:
         raise RuntimeError("no policy engine: the middleware needs Guard.check")
-    return GuardMiddleware(app, engine=g, routes=[f"POST {PATH}"])
+    engine = DecidedInAdvance(g, prompts or []) if kind == "decided" else g
+    return GuardMiddleware(app, engine=engine, routes=[f"POST {PATH}"])
 
 
 def middleware_status() -> tuple[bool, str]:
@@ -65,10 +82,13 @@ def middleware_status() -> tuple[bool, str]:
     return True, ""
 
 
-def serve(kind: str, port: int, cache_dir: Optional[str]) -> None:
+def serve(kind: str, port: int, cache_dir: Optional[str], bodies_path: Optional[str] = None) -> None:
     import uvicorn
 
-    app = make_app(kind, cache_dir)
+    prompts = None
+    if bodies_path:
+        prompts = [json.loads(b)["prompt"] for b in json.loads(Path(bodies_path).read_text(encoding="utf-8"))]
+    app = make_app(kind, cache_dir, prompts=prompts)
     uvicorn.run(app, host=HOST, port=port, workers=1, log_level="warning", access_log=False, lifespan="off")
 
 
@@ -204,11 +224,13 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120.0) -> No
     raise RuntimeError("server did not become ready")
 
 
-def _start(kind: str, cache_dir: Optional[str]) -> tuple[subprocess.Popen, int]:
+def _start(kind: str, cache_dir: Optional[str], bodies_path: Optional[Path] = None) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     cmd = [sys.executable, "-m", "benchmarks.http_bench", "serve", "--kind", kind, "--port", str(port)]
     if cache_dir:
         cmd += ["--cache-dir", cache_dir]
+    if bodies_path is not None:
+        cmd += ["--bodies", str(bodies_path)]
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -255,13 +277,13 @@ def run(prompts: list[str], *, duration: float, connections: int, rounds: int, c
         )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    runs: dict[str, list[dict]] = {"bare": [], "guarded": []}
+    runs: dict[str, list[dict]] = {"bare": [], "guarded": [], "decided": []}
     order = []
     for r in range(rounds):
-        order += ["bare", "guarded"] if r % 2 == 0 else ["guarded", "bare"]
+        order += ["bare", "guarded", "decided"] if r % 2 == 0 else ["decided", "guarded", "bare"]
     try:
         for kind in order:
-            proc, port = _start(kind, cache_dir)
+            proc, port = _start(kind, cache_dir, bodies_json if kind == "decided" else None)
             try:
                 measure(port, connections)  # warm-up, not recorded
                 lat = measure(port, 1)
@@ -290,6 +312,9 @@ def run(prompts: list[str], *, duration: float, connections: int, rounds: int, c
         }
     added = summary["guarded"]["p50_us_1conn"] - summary["bare"]["p50_us_1conn"]
     share = summary["guarded"]["rps"] / summary["bare"]["rps"] if summary["bare"]["rps"] else 0.0
+    # The split of the added latency: the middleware with its JSON handling (decisions made in advance), and
+    # the check itself as it runs inside the server.
+    middleware_only = summary["decided"]["p50_us_1conn"] - summary["bare"]["p50_us_1conn"]
     return {
         "ran": True,
         "load_generator": "wrk 1 thread" if use_wrk else "python asyncio client",
@@ -301,7 +326,10 @@ def run(prompts: list[str], *, duration: float, connections: int, rounds: int, c
         "runs": runs,
         "summary": summary,
         "added_p50_us": round(added, 1),
+        "added_p50_us_middleware_only": round(middleware_only, 1),
+        "added_p50_us_check_in_server": round(added - middleware_only, 1),
         "rps_share": round(share, 3),
+        "rps_share_middleware_only": round(summary["decided"]["rps"] / summary["bare"]["rps"], 3) if summary["bare"]["rps"] else 0.0,
     }
 
 
@@ -309,9 +337,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve")
-    s.add_argument("--kind", choices=("bare", "guarded"), required=True)
+    s.add_argument("--kind", choices=("bare", "guarded", "decided"), required=True)
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--cache-dir")
+    s.add_argument("--bodies", help="the JSON bodies whose prompts a `decided` server decides at start-up")
     lg = sub.add_parser("load")
     lg.add_argument("--port", type=int, required=True)
     lg.add_argument("--bodies", required=True)
@@ -319,7 +348,7 @@ def main(argv=None) -> int:
     lg.add_argument("--duration", type=float, default=5.0)
     args = ap.parse_args(argv)
     if args.cmd == "serve":
-        serve(args.kind, args.port, args.cache_dir)
+        serve(args.kind, args.port, args.cache_dir, args.bodies)
     else:
         print(json.dumps(load(args.port, args.bodies, args.connections, min(args.duration, 120.0))))
     return 0

@@ -104,3 +104,32 @@ def test_run_end_to_end_on_a_tiny_lexicon(tmp_path):
         assert (out / "latency_vs_size.png").stat().st_size > 0
     assert results["meta"]["quick"] is True
     assert report.TARGETS["check_p99_1m_us"] == 1000.0
+
+
+def test_decided_in_advance_answers_its_prompts_and_passes_on_the_rest():
+    from guard import Guard
+
+    g = Guard.default()
+    engine = http_bench.DecidedInAdvance(g, ["Pikachu surfing at sunset"])
+    first = engine.check("Pikachu surfing at sunset")
+    assert first is engine.check("Pikachu surfing at sunset")  # the decision made at start-up, every time
+    assert first.characters == ["pokemon/pikachu"]
+    other = engine.check("Eevee in the rain")
+    assert other.characters == ["pokemon/eevee"] and other is not engine.check("Eevee in the rain")
+
+
+def test_http_run_measures_bare_guarded_and_decided_servers():
+    """Three real uvicorn servers on loopback, a short load each (wrk if installed, else the Python client)."""
+    prompts = ["Pikachu surfing at sunset", "a red fox in the snow", "ピカチュウが渋谷を走る", "Raiden Shogun in the rain"]
+    out = http_bench.run(prompts, duration=1.0, connections=2, rounds=1, cache_dir=None, log=lambda *a: None)
+    assert out["ran"] is True, out.get("reason")
+    for kind in ("bare", "guarded", "decided"):
+        assert out["summary"][kind]["rps"] > 0
+        assert out["summary"][kind]["p50_us_1conn"] > 0
+    assert out["added_p50_us"] == round(out["summary"]["guarded"]["p50_us_1conn"] - out["summary"]["bare"]["p50_us_1conn"], 1)
+    assert round(out["added_p50_us_middleware_only"] + out["added_p50_us_check_in_server"], 1) == out["added_p50_us"]
+    results = json.loads((ROOT / "benchmarks" / "results" / "results.json").read_text(encoding="utf-8"))
+    results["http"] = out  # the committed results of the last full run, with this run's middleware part
+    md = report.markdown(results)
+    assert "| with GuardMiddleware, decisions made in advance |" in md
+    assert f"the middleware and its JSON handling take {out['added_p50_us_middleware_only']:.0f} µs" in md
