@@ -150,7 +150,9 @@ class Scanner:
         # The joined text (separators removed) finds names broken up by separators; both texts are searched
         # in one call, which the hashed index answers with one round of array operations.
         flat = remove_separators(t) if len(t) > 2 else t
-        joined = fold_long_vowels(flat)
+        # t is already folded (normalization folds long vowels last, and folding twice changes nothing); only
+        # kana that removing separators brought together can fold anew.
+        joined = t if flat is t else fold_long_vowels(flat)
         cuts = None
         if joined == t:
             raw, joined_hits = self._find(t), []

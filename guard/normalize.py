@@ -38,6 +38,10 @@ LEET = str.maketrans(
 _HAS_LEET = re.compile(r"[013456789@$!|]")
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|")
 _TOKEN_REST = re.compile(r"[a-z0-9@$!|]*")
+# A token can only fold if a letter stands next to a digit or symbol in it (it needs two letters and a leet
+# character). In text with few Latin letters (CJK) this test skips the token walk for numbers (35ミリ, 90年代);
+# in Latin text nearly every position starts a try, so there the leet characters are searched directly.
+_LETTER_BY_LEET = re.compile(r"[a-z][0-9@$!|]|[0-9@$!|][a-z]")
 _SYMBOLS = {"!": "i", "|": "l", "@": "a", "$": "s"}
 _NUMBER_UNIT = re.compile(r"([0-9]+)([a-z]+)")
 # Units and ordinals of two letters or more that follow a number in prompts (one letter is never folded).
@@ -58,12 +62,14 @@ _KANA_MARKS = "\u3099\u309a\u309b\u309c\uff9e\uff9f"
 # A vowel katakana after a katakana of the same vowel (or ウ after an o-row one: トウ -> トー) is a long vowel.
 # Hiragana is left alone: in running text a vowel kana often starts the next word (なったあるはいぜん), so
 # hiragana spellings of names are generated both ways at compile time instead.
-# Each branch starts with its vowel, so `re` skips to vowel kana at C speed before it looks behind.
+# The pattern starts with the vowel kana, so `re` skips to them at C speed, and looks behind once for the pair.
 _LONG_VOWEL = re.compile(
-    "|".join(
-        f"[{long}](?<=[{_VOWEL_ROWS[v]}][{long}])"
+    "[アイウエオ](?<="
+    + "|".join(
+        f"[{_VOWEL_ROWS[v]}][{long}]"
         for v, long in (("a", "ア"), ("i", "イ"), ("u", "ウ"), ("e", "エイ"), ("o", "オウ"))
     )
+    + ")"
 )
 _HAS_KANA = re.compile(r"[\u30a1-\u30ff]")
 
@@ -160,6 +166,9 @@ class Normalizer:
         # and replaced one by one; a prompt where many change (upper case, traditional hanzi) is translated.
         self._fold_re = re.compile("[" + "".join(_class_escape(chr(cp)) for cp in sorted(one_to_one) if cp <= 0xFFFF) + "]")
         self._fold_str = {chr(cp): out for cp, out in one_to_one.items()}
+        # Characters that fold to a character that folds again (OpenCC: 薴 -> 苧 -> 苎). Folding is one step, so
+        # a text holding one of them is not folded with one str.replace per character (which would chain).
+        self._fold_chains = frozenset(c for c, out in self._fold_str.items() if out in self._fold_str)
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
@@ -199,17 +208,18 @@ class Normalizer:
             if _HAS_LEET.search(out) is not None:
                 out = _fold_leet_text(out)
             return NormalizedText(text, out, None)
+        astral = _ASTRAL.search(text) is not None
         if self._slow_re.search(text) is None and not (
-            self._slow_astral and _ASTRAL.search(text) is not None and not self._slow_astral.isdisjoint(text)
+            astral and self._slow_astral and not self._slow_astral.isdisjoint(text)
         ):
-            out = self._fold_one_to_one(text)
+            out = self._fold_one_to_one(text, astral)
             if len(out) == len(text):
                 out = self._post(out)
                 return NormalizedText(text, out, None)
         return self._normalize_slow(text)
 
-    def _fold_one_to_one(self, text: str) -> str:
-        if _ASTRAL.search(text) is not None:
+    def _fold_one_to_one(self, text: str, astral: Optional[bool] = None) -> str:
+        if astral or (astral is None and _ASTRAL.search(text) is not None):
             return text.translate(self.one_to_one)
         table = self._fold_str
         for ch in _FULLWIDTH_PUNCTUATION:  # the usual punctuation of CJK prompts, replaced at C speed
@@ -218,13 +228,18 @@ class Normalizer:
         hits = self._fold_re.findall(text)
         if not hits:
             return text
-        if len(hits) > 24:
+        distinct = set(hits)
+        if len(distinct) > 32 or not self._fold_chains.isdisjoint(distinct):
             return text.translate(self.one_to_one)
-        return self._fold_re.sub(lambda m: table[m.group()], text)
+        # One C-speed replace per distinct character (a prompt has a handful: 風, 霧, 質 in Japanese, upper-case
+        # letters in Latin) beats a Python callback per hit, and translate's dict lookup per character.
+        for ch in distinct:
+            text = text.replace(ch, table[ch])
+        return text
 
     def _post(self, out: str) -> str:
         """Length-preserving folds that depend on neighbours: leetspeak tokens and kana long vowels."""
-        if _HAS_LEET.search(out) is not None:
+        if _LETTER_BY_LEET.search(out) is not None:
             out = _fold_leet_text(out)
         out = fold_long_vowels(out)
         return out

@@ -152,6 +152,58 @@ def test_normalize_is_deterministic_and_idempotent_on_its_output(text):
     assert normalize(a.text).text == normalize(normalize(a.text).text).text
 
 
+_KANA_AND_FOLDS = st.text(alphabet=st.sampled_from(list("アイウエオカキクケコサトノハマヤラワンーァィゥェォ・、 abcA") + ["薴", "苧", "風", "霧", "Ｐ", "ｶ"]), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_KANA_AND_FOLDS)
+def test_normalized_text_is_a_fixed_point_of_the_long_vowel_fold(text):
+    # The matcher skips folding again when removing separators changed nothing.
+    t = normalize(text).text
+    assert fold_long_vowels(t) == t
+    assert fold_long_vowels(fold_long_vowels(text)) == fold_long_vowels(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from([chr(c) for c in range(0x30A1, 0x30FB)] + list("ーあいa、")), max_size=30))
+def test_long_vowel_fold_follows_the_pair_rule(text):
+    from guard.normalize import _VOWEL_ROWS
+
+    longs = {"a": "ア", "i": "イ", "u": "ウ", "e": "エイ", "o": "オウ"}
+    expected = [
+        "ー" if i > 0 and any(c in longs[v] and text[i - 1] in _VOWEL_ROWS[v] for v in longs) else c
+        for i, c in enumerate(text)
+    ]
+    assert fold_long_vowels(text) == "".join(expected)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab1@$!|3 02x5kmz.") + ["ミ", "カ", "年", "、"]), max_size=40))
+def test_leet_folding_of_non_latin_text_is_skipped_only_when_nothing_could_fold(text):
+    from guard.normalize import _fold_leet_text
+
+    assert default_normalizer()._post(text) == fold_long_vowels(_fold_leet_text(text))
+
+
+def test_one_step_folds_do_not_chain():
+    nz = default_normalizer()
+    chained = [c for c, out in nz._fold_str.items() if out in nz._fold_str]
+    assert chained, "OpenCC has folds that chain (薴 -> 苧 -> 苎); this test needs one"
+    c = chained[0]
+    once = nz._fold_str[c]
+    # Folding is one step, whether the text is folded by per-character replaces or by str.translate.
+    assert normalize(c + "の風").text == once + "の" + nz._fold_str["風"]
+    assert normalize(c + once + "風霧").text == once + nz._fold_str[once] + nz._fold_str["風"] + nz._fold_str["霧"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(sorted(c for c in default_normalizer()._fold_str if not "\ud800" <= c <= "\udfff") + list("ab カ、")), max_size=60))
+def test_folding_by_replaces_equals_folding_by_table(chars):
+    nz = default_normalizer()
+    text = "".join(chars)
+    assert nz._fold_one_to_one(text) == "".join(nz._fold_str.get(c, c) for c in text)
+
+
 def test_state_round_trip():
     nz = default_normalizer()
     copy = Normalizer.from_state(nz.to_state())
