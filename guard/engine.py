@@ -91,7 +91,7 @@ class Guard:
         if self.policy is None:
             raise RuntimeError("this Guard has no policy engine")
         if context is None:
-            ctx = CheckContext()
+            ctx = _NO_CONTEXT
         elif isinstance(context, CheckContext):
             ctx = context
         else:
@@ -109,6 +109,9 @@ class Guard:
             prompt, matches, ctx, rescan=rescan, normalized=nt, started=started, titles=titles
         )
         return matches, decision
+
+
+_NO_CONTEXT = CheckContext()  # frozen: one instance serves every call without a context
 
 
 def _load_policy(policies, unknown_action):
