@@ -290,28 +290,32 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def _fold_leet_text(out: str) -> str:
-    pieces: list[str] = []
-    done = 0  # out[:done] is in pieces
+    pieces: Optional[list[str]] = None  # built only once a token folds: most prompts have numbers, not leetspeak
+    done = 0  # out[:done] has been looked at
+    kept = 0  # out[:kept] is in pieces
     chars = _TOKEN_CHARS
     for m in _HAS_LEET.finditer(out):
         i = m.start()
         if i < done:
-            continue  # inside the token just folded
+            continue  # inside the token just looked at
         start = i
         while start > done and out[start - 1] in chars:
             start -= 1
         end = _TOKEN_REST.match(out, i).end()
-        token = out[start:end]
-        folded = None if token.isdigit() else _fold_leet(token)
-        if folded is not None:
-            pieces.append(out[done:start])
-            pieces.append(folded)
-        else:
-            pieces.append(out[done:end])
         done = end
-    if not pieces:
+        token = out[start:end]
+        if token.isdigit():
+            continue
+        folded = _fold_leet(token)
+        if folded is not None and folded != token:
+            if pieces is None:
+                pieces = []
+            pieces.append(out[kept:start])
+            pieces.append(folded)
+            kept = end
+    if pieces is None:
         return out
-    pieces.append(out[done:])
+    pieces.append(out[kept:])
     return "".join(pieces)
 
 
