@@ -574,10 +574,12 @@ class PolicyEngine:
         t0 = started if started is not None else time.perf_counter()
         ctx = self._context(context)
         nt = normalized if normalized is not None else normalize(prompt)
-        hits = self.themes.detect(nt.text)
         confirmed = [m for m in matches if m.confirmed] if matches else []
-        if titles and self.has_title_rules:
-            confirmed += [t for t in titles if t.confirmed]
+        named = [t for t in titles if t.confirmed] if titles else []
+        if named and self.has_title_rules:
+            confirmed += named
+            named = []
+        hits = self.themes.detect(nt.text, ignore=_inside_names(nt, confirmed + named) if confirmed or named else None)
         if not confirmed:
             return _new_decision(
                 decision_id=new_decision_id(), action="allow", prompt=prompt, original_prompt=prompt, matches=[],
@@ -648,7 +650,7 @@ class PolicyEngine:
             text = new_text
             matches = sorted((m for m in rescan(text) if m.confirmed), key=lambda m: (m.start, m.end))
             nt_new = normalize(text)
-            facts = self._facts(ctx, text, nt_new, self.themes.detect(nt_new.text))
+            facts = self._facts(ctx, text, nt_new, self.themes.detect(nt_new.text, ignore=_inside_names(nt_new, matches) if matches else None))
         return _new_decision(
             decision_id=new_decision_id(),
             action=action,
@@ -661,6 +663,18 @@ class PolicyEngine:
             policy_version=self.version,
             elapsed_ms=(time.perf_counter() - t0) * 1000.0,
         )
+
+
+def _inside_names(nt, names: Sequence[Match]) -> Callable[[int, int], bool]:
+    """Whether a theme hit (a span of the normalized text) lies inside a mention: the words of a name are not a
+    theme (诅咒娃娃, "curse doll", is Banette's Chinese name, not a horror scene)."""
+    spans = [(m.start, m.end) for m in names]
+
+    def inside(start: int, end: int) -> bool:
+        s, e = nt.span(start, end)
+        return any(a <= s and e <= b for a, b in spans)
+
+    return inside
 
 
 def _default_reason(action: str) -> str:

@@ -84,8 +84,9 @@ class ThemeLexicon:
         )
 
     # -- hot path ---------------------------------------------------------------------------------------
-    def detect(self, text: str) -> dict[str, ThemeHit]:
-        """Themes found in `text` (already normalized), each with its first hit."""
+    def detect(self, text: str, *, ignore: Optional[Callable[[int, int], bool]] = None) -> dict[str, ThemeHit]:
+        """Themes found in `text` (already normalized), each with its first hit. `ignore(start, end)` says which
+        hits do not count (the policy engine passes the hits that lie inside a character's or a title's name)."""
         if self._ac is None:
             return {}
         found = self._ac.find_matches_as_indexes(text)
@@ -99,6 +100,8 @@ class ThemeLexicon:
             if before in pat.left:
                 continue
             whole = not pat.right or end >= n or script_of(text[end]) not in _WORDISH
+            if ignore is not None and ignore(start, end):
+                continue
             for e in pat.entries:
                 if e.anchored and before == pat.first:
                     continue

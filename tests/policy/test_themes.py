@@ -147,6 +147,27 @@ def test_anchored_cjk_terms_do_not_end_compounds(eng):
     assert set(lex.detect("の星")) == {"space", "stars"}
 
 
+def test_a_theme_word_inside_a_name_does_not_count():
+    from guard import Guard
+
+    g = Guard.default()
+    # 詛咒娃娃 / 诅咒娃娃 ("curse doll") is Banette's Chinese name; 诅咒 (curse) is a horror term.
+    alone = g.check("詛咒娃娃在小公寓里煮拉面")
+    assert alone.characters == ["pokemon/banette"] and alone.themes == [] and alone.action == "allow"
+    assert g.check("诅咒娃娃在鬼屋里").themes == ["horror"]          # 鬼屋 (haunted house) is outside the name
+    assert g.check("詛咒娃娃和一个诅咒").themes == ["horror"]        # the same word outside the name counts
+    assert g.policy.detect_themes("诅咒娃娃") == ["horror"]          # text alone, with no mention known, still finds it
+
+
+def test_ignored_hits_give_way_to_later_ones():
+    lex = ThemeLexicon({"space": {"en": ["moon"]}})
+    text = "moon river under the moon"
+    assert lex.detect(text)["space"].start == 0
+    later = lex.detect(text, ignore=lambda s, e: s < 10)["space"]
+    assert (later.start, later.end) == (21, 25)
+    assert lex.detect(text, ignore=lambda s, e: True) == {}
+
+
 def test_several_themes(eng):
     assert eng.detect_themes("a bloody zombie drinking beer at an election rally") == [
         "drugs", "horror", "politics", "violence"]
