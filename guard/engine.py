@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 from guard.cache import compile_cached, load_compiled
 from guard.compiler import CompiledLexicon
@@ -98,17 +98,22 @@ class Guard:
             ctx = CheckContext.model_validate(context)
         matches, titles, nt = self.scanner.analyze_normalized(prompt, include_candidates=include_candidates)
         if not titles:
-            decision = self.policy.decide(prompt, matches, ctx, rescan=self.scanner.scan, normalized=nt, started=started)
+            decision = self.policy.decide(prompt, matches, ctx, rescan_normalized=self._rescan, normalized=nt, started=started)
             return matches, decision
-
-        def rescan(text: str) -> list[Match]:  # characters and titles, to judge both again after a rewrite
-            chars, found = self.scanner.analyze(text)
-            return chars + found
-
         decision = self.policy.decide(
-            prompt, matches, ctx, rescan=rescan, normalized=nt, started=started, titles=titles
+            prompt, matches, ctx, rescan_normalized=self._rescan_with_titles, normalized=nt, started=started, titles=titles
         )
         return matches, decision
+
+    def _rescan(self, text: str) -> tuple[list[Match], Any]:
+        """A rewritten prompt's character matches and its normalized form."""
+        chars, _titles, nt = self.scanner.analyze_normalized(text)
+        return chars, nt
+
+    def _rescan_with_titles(self, text: str) -> tuple[list[Match], Any]:
+        """Characters and titles, to judge both again after a rewrite."""
+        chars, found, nt = self.scanner.analyze_normalized(text)
+        return chars + found, nt
 
 
 _NO_CONTEXT = CheckContext()  # frozen: one instance serves every call without a context

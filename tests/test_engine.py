@@ -155,3 +155,22 @@ def test_module_level_scan_uses_the_default_guard(guard, monkeypatch):
 
 def test_lone_surrogate_does_not_crash(guard):
     assert ids(guard.scan("Pikachu \ud800 Raichu")) == ["pokemon/pikachu", "pokemon/raichu"]
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "A bloody fight: Pikachu kills a man",             # a rewrite, rescanned once
+        "A bloody fight: Pikachu and Eevee kill a man",    # two mentions rewritten
+        "ピカチュウが血まみれで戦う",                         # a Japanese rewrite
+        "Raiden Shogun and Pikachu at a bloody massacre",  # two rightsholders
+    ],
+)
+def test_check_rescans_rewrites_like_the_policy_engine_with_a_plain_rescan(guard, prompt):
+    """Guard.check hands the policy engine the scanner's own normalized text of each rewritten prompt; the
+    engine's general path (a rescan that returns matches only, then normalize) must decide the same."""
+    matches, titles, nt = guard.scanner.analyze_normalized(prompt)
+    via_guard = guard.check(prompt).model_dump(exclude={"decision_id", "elapsed_ms"})
+    plain = guard.policy.decide(prompt, matches, None, rescan=guard.scan, normalized=nt, titles=titles or None)
+    assert plain.model_dump(exclude={"decision_id", "elapsed_ms"}) == via_guard
+    assert via_guard["action"] == "rewrite"

@@ -562,13 +562,16 @@ class PolicyEngine:
 
     def decide(self, prompt: str, matches: list[Match], context: Union[CheckContext, Mapping, None] = None, *,
                rescan: Optional[Callable[[str], list[Match]]] = None, normalized: Any = None,
-               started: Optional[float] = None, titles: Optional[list[Match]] = None) -> Decision:
+               started: Optional[float] = None, titles: Optional[list[Match]] = None,
+               rescan_normalized: Optional[Callable[[str], tuple[list[Match], Any]]] = None) -> Decision:
         """Decide what to do with `prompt`, given the character `matches` found in it.
 
         `titles`: the title matches (Guard.scan_titles) for the policies' `titles` rules; a title no rule
         applies to is allowed and not reported. With titles, `rescan` should return titles as well.
         `rescan` (Guard.scan) re-checks rewritten prompts; without it a rewrite is rejected, since its result
-        cannot be verified. `normalized`: the caller's `normalize(prompt)`, to avoid doing it twice.
+        cannot be verified. `rescan_normalized`, in its place: the matches and the NormalizedText the scanner
+        made of the rewritten prompt (Guard passes it, so a rewritten prompt is not normalized twice).
+        `normalized`: the caller's `normalize(prompt)`, to avoid doing it twice.
         `started`: a `time.perf_counter()` value to measure elapsed_ms from (default: now).
         """
         t0 = started if started is not None else time.perf_counter()
@@ -586,9 +589,14 @@ class PolicyEngine:
                 tags=[], rejections=[], themes=sorted(hits) if hits else [], policy_version=self.version,
                 elapsed_ms=(time.perf_counter() - t0) * 1000.0,
             )
-        return self._decide_matches(prompt, confirmed, ctx, nt, hits, rescan, t0)
+        if rescan_normalized is None and rescan is not None:
+            def rescan_normalized(text: str) -> tuple[list[Match], Any]:
+                return rescan(text), normalize(text)
+
+        return self._decide_matches(prompt, confirmed, ctx, nt, hits, rescan_normalized, t0)
 
     def _decide_matches(self, prompt, matches, ctx, nt, hits, rescan, t0) -> Decision:
+        # rescan: text -> (matches, NormalizedText), or None
         matches = sorted(matches, key=lambda m: (m.start, m.end))
         text = prompt
         facts = self._facts(ctx, text, nt, hits)
@@ -648,8 +656,8 @@ class PolicyEngine:
                 action, text = "reject", prompt
                 break
             text = new_text
-            matches = sorted((m for m in rescan(text) if m.confirmed), key=lambda m: (m.start, m.end))
-            nt_new = normalize(text)
+            found, nt_new = rescan(text)
+            matches = sorted((m for m in found if m.confirmed), key=lambda m: (m.start, m.end))
             facts = self._facts(ctx, text, nt_new, self.themes.detect(nt_new.text, ignore=_inside_names(nt_new, matches) if matches else None))
         return _new_decision(
             decision_id=new_decision_id(),
