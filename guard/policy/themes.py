@@ -10,6 +10,9 @@ Boundaries, checked in Python only for the few hits:
 - Japanese and Chinese terms match anywhere (there are no spaces to check), unless written with a leading `^`:
   then the character before them must not be of the same script. 性的 (sexual) is also the end of 女性的
   (feminine), 個性的 (distinctive) and 戏剧性的 (dramatic); `^性的` finds 性的な but none of those.
+- a term written with a leading `-` is an exception: a word that holds a theme term but is not the theme. The
+  automaton prefers the longest match at a position, so where the exception occurs the terms inside it are not
+  seen: `-酒店` (hotel) hides 酒 (alcohol), `-cocktail dress` hides cocktail.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ class _Entry:
     term: str  # as written in the lexicon
     prefix: bool
     anchored: bool  # written with a leading ^: not right after a character of its own script
+    exception: bool = False  # written with a leading -: a word that holds a term but is not the theme (酒店, hotel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +65,14 @@ class ThemeLexicon:
             for terms in by_lang.values():
                 for raw in terms:
                     term = raw.strip()
-                    prefix = term.endswith("*")
-                    anchored = term.startswith("^")
-                    text = normalize(term.strip("^*").strip()).text
+                    exception = term.startswith("-")
+                    prefix = not exception and term.endswith("*")
+                    anchored = not exception and term.startswith("^")
+                    text = normalize(term[1:].strip() if exception else term.strip("^*").strip()).text
                     if not text:
                         continue
-                    count += 1
-                    by_pattern.setdefault(text, []).append(_Entry(theme, term, prefix, anchored))
+                    count += not exception
+                    by_pattern.setdefault(text, []).append(_Entry(theme, term, prefix, anchored, exception))
         self.themes: frozenset[str] = frozenset(themes)
         self.term_count = count
         patterns = list(by_pattern)
@@ -103,7 +108,7 @@ class ThemeLexicon:
             if ignore is not None and ignore(start, end):
                 continue
             for e in pat.entries:
-                if e.anchored and before == pat.first:
+                if e.exception or (e.anchored and before == pat.first):
                     continue
                 if (whole or e.prefix) and e.theme not in out:
                     out[e.theme] = ThemeHit(e.theme, e.term, start, end)

@@ -104,6 +104,10 @@ NEGATIVE = [
     "女性的な雰囲気の肖像画",                       # feminine (性的 = sexual only on its own)
     "個性的なキャラクターデザイン",                 # distinctive
     "戏剧性的轮廓光，电影感构图",                   # dramatic rim light
+    "在酒店大堂里等人",                             # hotel lobby (-酒店 hides 酒)
+    "穿着酒红色的裙子",                             # wine-red dress (-酒红)
+    "a woman in a cocktail dress",                  # -cocktail dress
+    "a wine-red velvet scarf",                      # -wine-red
 ]
 
 
@@ -166,6 +170,25 @@ def test_ignored_hits_give_way_to_later_ones():
     later = lex.detect(text, ignore=lambda s, e: s < 10)["space"]
     assert (later.start, later.end) == (21, 25)
     assert lex.detect(text, ignore=lambda s, e: True) == {}
+
+
+def test_exceptions_hide_the_terms_inside_them_and_only_there():
+    lex = ThemeLexicon({"drugs": {"zh-Hans": ["喝酒", "-酒店"], "ja": ["酒"], "en": ["wine", "-wine red"]}})
+    assert lex.term_count == 3
+    assert lex.detect("在酒店大堂") == {}
+    assert set(lex.detect("在酒店里喝酒")) == {"drugs"}                # 喝酒 outside the exception
+    assert lex.detect("在酒店里喝酒")["drugs"].term == "喝酒"
+    assert set(lex.detect("酒を飲む")) == {"drugs"}
+    assert lex.detect("a wine red scarf") == {}
+    assert set(lex.detect("a glass of wine")) == {"drugs"}
+    assert ThemeLexicon({"x": {"en": ["-only an exception"]}}).detect("only an exception") == {}
+
+
+def test_exceptions_in_a_theme_file(tmp_path):
+    add = write(tmp_path, "t.yaml", "kind: themes\nthemes:\n  drugs:\n    en: [-beer garden]\n")
+    eng = PolicyEngine.from_paths([add])
+    assert eng.detect_themes("lunch in a beer garden") == []
+    assert eng.detect_themes("a cold beer") == ["drugs"]              # the bundled term still counts elsewhere
 
 
 def test_several_themes(eng):
