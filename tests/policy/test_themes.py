@@ -28,6 +28,7 @@ POSITIVE = [
     # sexual
     ("en", "a nude portrait", "sexual"),
     ("ja", "全裸でポーズをとる", "sexual"),
+    ("ja", "エロい写真", "sexual"),
     ("zh-Hans", "色情海报", "sexual"),
     ("zh-Hant", "裸體的雕像", "sexual"),
     ("ko", "누드 사진", "sexual"),
@@ -108,6 +109,9 @@ NEGATIVE = [
     "穿着酒红色的裙子",                             # wine-red dress (-酒红)
     "a woman in a cocktail dress",                  # -cocktail dress
     "a wine-red velvet scarf",                      # -wine-red
+    "イエローのドレスを着たピエロ",                 # yellow, pierrot: ^エロ must not follow katakana
+    "同性愛の権利を訴える行進",                     # homosexuality is not sexual content (-同性愛)
+    "술탄의 궁전",                                  # a sultan's palace (-술탄)
 ]
 
 
