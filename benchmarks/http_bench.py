@@ -253,8 +253,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def run(prompts: list[str], *, duration: float, connections: int, rounds: int, cache_dir: Optional[str], log=print) -> dict:
-    """Latency (1 connection) and throughput (`connections`) for the bare and the guarded app, alternating
-    A B B A ... over `rounds` rounds. Returns the per-run figures and the medians."""
+    """Latency (1 connection) and throughput (`connections`) for the bare app, the guarded app and the guarded
+    app with decisions made in advance, in the order bare, guarded, decided, then reversed, over `rounds`
+    rounds. Returns the per-run figures and the medians."""
     ok, why = middleware_status()
     if not ok:
         return {"ran": False, "reason": why}

@@ -10,9 +10,10 @@ Boundaries, checked in Python only for the few hits:
 - Japanese and Chinese terms match anywhere (there are no spaces to check), unless written with a leading `^`:
   then the character before them must not be of the same script. 性的 (sexual) is also the end of 女性的
   (feminine), 個性的 (distinctive) and 戏剧性的 (dramatic); `^性的` finds 性的な but none of those.
-- a term written with a leading `-` is an exception: a word that holds a theme term but is not the theme. The
-  automaton prefers the longest match at a position, so where the exception occurs the terms inside it are not
-  seen: `-酒店` (hotel) hides 酒 (alcohol), `-cocktail dress` hides cocktail.
+- a term written with a leading `-` is an exception: a literal word or phrase that holds a term of its theme but
+  does not mean it. A hit of that theme inside an exception that stands on the same word boundaries as a term
+  does not count: `-酒店` (hotel) hides 酒 (alcohol), `-cocktail dress` hides cocktail, but not in "cocktail
+  dressing". Exceptions have their own automaton, searched only when a term was found.
 """
 from __future__ import annotations
 
@@ -34,7 +35,6 @@ class _Entry:
     term: str  # as written in the lexicon
     prefix: bool
     anchored: bool  # written with a leading ^: not right after a character of its own script
-    exception: bool = False  # written with a leading -: a word that holds a term but is not the theme (酒店, hotel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,36 +56,37 @@ class ThemeHit:
 class ThemeLexicon:
     """Compiled theme terms. Immutable; `detect` does no allocation beyond its result on prompts without themes."""
 
-    __slots__ = ("themes", "_ac", "_patterns", "term_count")
+    __slots__ = ("themes", "_ac", "_patterns", "term_count", "_exceptions_ac", "_exceptions")
 
     def __init__(self, themes: Mapping[str, Mapping[str, Iterable[str]]], normalize: Callable = default_normalize):
         by_pattern: dict[str, list[_Entry]] = {}
+        exceptions: dict[str, set[str]] = {}  # normalized exception -> the themes it is an exception to
         count = 0
         for theme, by_lang in themes.items():
             for terms in by_lang.values():
                 for raw in terms:
                     term = raw.strip()
-                    exception = term.startswith("-")
-                    prefix = not exception and term.endswith("*")
-                    anchored = not exception and term.startswith("^")
-                    text = normalize(term[1:].strip() if exception else term.strip("^*").strip()).text
+                    if term.startswith("-"):  # an exception: a literal word or phrase
+                        text = normalize(term[1:].strip()).text
+                        if text:
+                            exceptions.setdefault(text, set()).add(theme)
+                        continue
+                    anchored = term.startswith("^")
+                    body = term[1:] if anchored else term
+                    prefix = body.endswith("*")
+                    text = normalize(body.rstrip("*").strip()).text
                     if not text:
                         continue
-                    count += not exception
-                    by_pattern.setdefault(text, []).append(_Entry(theme, term, prefix, anchored, exception))
+                    count += 1
+                    by_pattern.setdefault(text, []).append(_Entry(theme, term, prefix, anchored))
         self.themes: frozenset[str] = frozenset(themes)
         self.term_count = count
-        patterns = list(by_pattern)
-        compiled = []
-        for p in patterns:
-            first, last = script_of(p[0]), script_of(p[-1])
-            left = _WORDISH if first in _WORDISH else (frozenset(("hangul",)) if first == "hangul" else _NOTHING)
-            compiled.append(_Pattern(left, first, last in _WORDISH, tuple(by_pattern[p])))
-        self._patterns: tuple[_Pattern, ...] = tuple(compiled)
-        self._ac = (
-            ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
-            if patterns
-            else None
+        self._patterns, self._ac = _compile(by_pattern, ahocorasick_rs.MatchKind.LeftmostLongest)
+        # Exceptions have an automaton of their own: in the terms' automaton a longer exception would take the
+        # text from a term even where the exception does not stand as a whole word ("wine reduction").
+        self._exceptions, self._exceptions_ac = _compile(
+            {text: [_Entry(theme, text, False, False) for theme in sorted(ts)] for text, ts in exceptions.items()},
+            ahocorasick_rs.MatchKind.Standard,
         )
 
     # -- hot path ---------------------------------------------------------------------------------------
@@ -98,21 +99,53 @@ class ThemeLexicon:
         if not found:
             return {}
         out: dict[str, ThemeHit] = {}
-        n = len(text)
+        excepted: Optional[list[tuple[int, int, str]]] = None  # found only when a term is
         for idx, start, end in found:
             pat = self._patterns[idx]
-            before = script_of(text[start - 1]) if start > 0 else ""
-            if before in pat.left:
+            before, whole = _edges(text, start, end, pat)
+            if before is None:
                 continue
-            whole = not pat.right or end >= n or script_of(text[end]) not in _WORDISH
             if ignore is not None and ignore(start, end):
                 continue
             for e in pat.entries:
-                if e.exception or (e.anchored and before == pat.first):
+                if e.theme in out or (e.anchored and before == pat.first) or not (whole or e.prefix):
                     continue
-                if (whole or e.prefix) and e.theme not in out:
-                    out[e.theme] = ThemeHit(e.theme, e.term, start, end)
+                if self._exceptions_ac is not None:
+                    if excepted is None:
+                        excepted = self._excepted(text)
+                    if any(a <= start and end <= b and theme == e.theme for a, b, theme in excepted):
+                        continue
+                out[e.theme] = ThemeHit(e.theme, e.term, start, end)
         return out
+
+    def _excepted(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, theme) of every exception standing on word boundaries in `text`."""
+        out = []
+        for idx, start, end in self._exceptions_ac.find_matches_as_indexes(text, overlapping=True):
+            pat = self._exceptions[idx]
+            before, whole = _edges(text, start, end, pat)
+            if before is not None and whole:
+                out.extend((start, end, e.theme) for e in pat.entries)
+        return out
+
+
+def _compile(by_pattern: Mapping[str, list[_Entry]], kind) -> tuple[tuple[_Pattern, ...], Optional[ahocorasick_rs.AhoCorasick]]:
+    patterns = list(by_pattern)
+    compiled = []
+    for p in patterns:
+        first, last = script_of(p[0]), script_of(p[-1])
+        left = _WORDISH if first in _WORDISH else (frozenset(("hangul",)) if first == "hangul" else _NOTHING)
+        compiled.append(_Pattern(left, first, last in _WORDISH, tuple(by_pattern[p])))
+    return tuple(compiled), (ahocorasick_rs.AhoCorasick(patterns, matchkind=kind) if patterns else None)
+
+
+def _edges(text: str, start: int, end: int, pat: _Pattern) -> tuple[Optional[str], bool]:
+    """(script class of the character before the hit, "" at the start; None when the left boundary rule fails),
+    and whether the hit ends a word (always true for a term that does not end with a letter or digit)."""
+    before = script_of(text[start - 1]) if start > 0 else ""
+    if before in pat.left:
+        return None, False
+    return before, not pat.right or end >= len(text) or script_of(text[end]) not in _WORDISH
 
 
 def merge_theme_maps(maps: Iterable[Mapping[str, Mapping[str, list[str]]]]) -> dict[str, dict[str, list[str]]]:

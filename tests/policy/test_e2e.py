@@ -124,3 +124,55 @@ def test_module_level_check(real_guard, monkeypatch):
     monkeypatch.setattr(guard.engine, "_default", real_guard)
     d = guard.check("Pikachu surfing", {"region": "JP"})
     assert d.action == "allow" and d.matches[0].character_id == "pokemon/pikachu"
+
+
+_NAME_AND_REWRITE_POLICY = """
+    kind: policy
+    id: tpc-names
+    rightsholder: The Pokémon Company
+    opted_in: true
+    generic:
+      en: a bloody monster
+      zh-Hans: 一只小动物
+    characters:
+      pokemon/pikachu:
+        rules:
+          - {id: always-generic, action: rewrite, rewrite: generic}
+      pokemon/banette:
+        rules:
+          - {id: no-horror, when: {themes: [horror]}, action: reject, code: no_horror}
+      pokemon/eevee:
+        rules:
+          - {id: no-violence, when: {themes: [violence]}, action: reject, code: no_violence}
+    default:
+      rules:
+        - {action: allow}
+"""
+
+
+def test_a_theme_word_inside_a_name_does_not_count_after_a_rewrite_either(tmp_path, guard_with):
+    g = guard_with([write(tmp_path, "p.yaml", _NAME_AND_REWRITE_POLICY)])
+    # 诅咒 (curse) occurs only inside 诅咒娃娃, Banette's name: no horror before or after Pikachu is rewritten.
+    d = g.check("皮卡丘和诅咒娃娃在公园里")
+    assert d.action == "rewrite" and d.themes == []
+    assert {m.character_id: m.action for m in d.matches} == {"pokemon/pikachu": "rewrite", "pokemon/banette": "allow"}
+    assert g.check("皮卡丘和诅咒娃娃在鬼屋里").action == "reject"      # 鬼屋 (haunted house) is horror
+
+
+def test_a_rewritten_prompt_is_judged_on_its_own_themes(tmp_path, guard_with):
+    g = guard_with([write(tmp_path, "p.yaml", _NAME_AND_REWRITE_POLICY)])
+    # The policy's generic phrase brings "bloody" in: the second round sees violence and rejects Eevee.
+    d = g.check("Pikachu and Eevee at the beach")
+    assert d.action == "reject"
+    assert [(m.character_id, m.action, m.round) for m in d.matches] == [
+        ("pokemon/pikachu", "rewrite", 0), ("pokemon/eevee", "allow", 0), ("pokemon/eevee", "reject", 1)]
+
+
+def test_words_of_a_title_are_not_a_theme_without_title_rules(tmp_path, guard_with):
+    p = write(tmp_path, "p.yaml", "kind: policy\nid: t\nrightsholder: Other Co\nopted_in: true\ndefault:\n  rules:\n    - {action: allow}\n")
+    g = guard_with([p])
+    assert g.policy.has_title_rules is False
+    assert [t.character_id for t in g.scan_titles("a Kill la Kill poster")] == ["bangumi/72941"]
+    assert g.check("a Kill la Kill poster").themes == []                  # "kill" is part of the title
+    assert g.policy.detect_themes("a Kill la Kill poster") == ["violence"]
+    assert g.check("a Kill la Kill poster, killing a man").themes == ["violence"]

@@ -147,7 +147,8 @@ def test_korean_terms_take_particles(eng):
 def test_anchored_cjk_terms_do_not_end_compounds(eng):
     assert eng.detect_themes("性的な表現") == ["sexual"]                # ^性的 on its own
     assert eng.detect_themes("とても性的なポーズ") == ["sexual"]         # after kana
-    assert eng.detect_themes("一个性的暗示") == []                       # 个性 + 的: after a hanzi
+    assert eng.detect_themes("艺术性的构图") == []                       # artistic: after a hanzi
+    assert eng.detect_themes("充满性暗示的照片") == ["sexual"]           # the usual phrase has its own term
     lex = ThemeLexicon({"space": {"ja": ["^星", "宇宙"]}, "stars": {"ja": ["星"]}})
     assert set(lex.detect("星を見る")) == {"space", "stars"}
     assert set(lex.detect("火星")) == {"stars"}                         # the anchored entry is skipped, not the pattern
@@ -186,6 +187,21 @@ def test_exceptions_hide_the_terms_inside_them_and_only_there():
     assert lex.detect("a wine red scarf") == {}
     assert set(lex.detect("a glass of wine")) == {"drugs"}
     assert ThemeLexicon({"x": {"en": ["-only an exception"]}}).detect("only an exception") == {}
+
+
+def test_an_exception_counts_only_as_a_whole_word_and_only_for_its_theme():
+    lex = ThemeLexicon({"drugs": {"en": ["wine", "cocktail", "-wine red", "-cocktail dress"]}, "color": {"en": ["wine"]}})
+    assert set(lex.detect("a wine red scarf")) == {"color"}            # the drugs exception leaves the color term
+    assert set(lex.detect("a red wine reduction sauce")) == {"drugs", "color"}  # "wine red" inside "wine reduction"
+    assert set(lex.detect("cocktail dressing")) == {"drugs"}
+    assert lex.detect("a cocktail dress") == {}
+
+
+def test_term_markers_are_read_at_their_own_end_only():
+    lex = ThemeLexicon({"t": {"en": ["*star", "moon*"], "ja": ["^星"]}})
+    assert lex.detect("a *star") != {} and lex.detect("a star") == {}   # a leading * is part of the term
+    assert set(lex.detect("moonlight")) == {"t"}                        # a trailing * makes a prefix
+    assert lex.detect("火星") == {} and set(lex.detect("星空")) == {"t"}
 
 
 def test_exceptions_in_a_theme_file(tmp_path):
