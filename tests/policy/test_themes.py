@@ -27,6 +27,7 @@ POSITIVE = [
     ("it", "un omicidio sotto la pioggia", "violence"),
     # sexual
     ("en", "a nude portrait", "sexual"),
+    ("en", "a nude portrait in nude tones", "sexual"),             # an exception elsewhere hides nothing here
     ("ja", "全裸でポーズをとる", "sexual"),
     ("ja", "エロい写真", "sexual"),
     ("zh-Hans", "色情海报", "sexual"),
@@ -48,6 +49,7 @@ POSITIVE = [
     ("it", "un comizio per le elezioni", "politics"),
     # drugs and alcohol
     ("en", "drinking beer in a bar", "drugs"),
+    ("en", "a Bloody Mary on the bar", "drugs"),                    # a cocktail, not violence (-bloody mary)
     ("ja", "ビールを飲む", "drugs"),
     ("zh-Hans", "在酒吧喝酒", "drugs"),
     ("zh-Hant", "抽菸的男人", "drugs"),
@@ -109,6 +111,11 @@ NEGATIVE = [
     "穿着酒红色的裙子",                             # wine-red dress (-酒红)
     "a woman in a cocktail dress",                  # -cocktail dress
     "a wine-red velvet scarf",                      # -wine-red
+    "alcohol ink painting of a coral reef",         # an art technique (-alcohol ink)
+    "portrait with nude lipstick and soft light",   # a colour (-nude lipstick)
+    "a hiker in a Gore-Tex jacket",                 # a fabric (-gore-tex)
+    "a glass of root beer on the porch",            # a soft drink (-root beer)
+    "stars visible to the naked eye",               # -naked eye
     "イエローのドレスを着たピエロ",                 # yellow, pierrot: ^エロ must not follow katakana
     "同性愛の権利を訴える行進",                     # homosexuality is not sexual content (-同性愛)
     "술탄의 궁전",                                  # a sultan's palace (-술탄)
