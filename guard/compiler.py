@@ -113,8 +113,7 @@ class CompiledLexicon:
         state["normalizer"] = Normalizer.from_state(state["normalizer"])
         for k, v in state.items():
             setattr(self, k, v)
-        if self.exact is None:
-            self.exact = build_index(self.patterns, self.exact_kind)
+        self.__post_init__()  # an automaton is not pickled: rebuild it
 
 
 def _edge_script(text: str, first: bool) -> str:

@@ -10,7 +10,7 @@ from guard.cache import compile_cached, load_compiled
 from guard.compiler import CompiledLexicon
 from guard.lexicon.loader import lexicon_digest, load_lexicons
 from guard.matcher import Scanner
-from guard.models import CheckContext, Decision, Match
+from guard.models import DEFAULT_CONTEXT, CheckContext, Decision, Match
 
 PathLike = Union[str, Path]
 
@@ -91,7 +91,7 @@ class Guard:
         if self.policy is None:
             raise RuntimeError("this Guard has no policy engine")
         if context is None:
-            ctx = _NO_CONTEXT
+            ctx = DEFAULT_CONTEXT
         elif isinstance(context, CheckContext):
             ctx = context
         else:
@@ -114,9 +114,6 @@ class Guard:
         """Characters and titles, to judge both again after a rewrite."""
         chars, found, nt = self.scanner.analyze_normalized(text)
         return chars + found, nt
-
-
-_NO_CONTEXT = CheckContext()  # frozen: one instance serves every call without a context
 
 
 def _load_policy(policies, unknown_action):

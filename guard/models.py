@@ -56,6 +56,10 @@ class CheckContext(BaseModel):
     at: Optional[datetime] = Field(default=None, description="evaluation time for licence windows; now if unset")
 
 
+# The context of a check that states none. CheckContext is frozen, so one instance serves every such call.
+DEFAULT_CONTEXT = CheckContext()
+
+
 class MatchDecision(BaseModel):
     """A match together with the policy rule that decided it."""
 

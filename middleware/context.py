@@ -6,7 +6,7 @@ from typing import Any, Awaitable, Callable, Mapping, Optional, Union
 
 from pydantic import ValidationError
 
-from guard.models import CheckContext
+from guard.models import DEFAULT_CONTEXT, CheckContext
 from middleware.jsonbody import JsonPointer
 
 # Headers read by default. Only the context fields a client can state about itself without widening what
@@ -117,12 +117,9 @@ class ContextBuilder:
         raise TypeError(f"context factory returned {type(result).__name__}, expected CheckContext, mapping or None")
 
 
-_NO_CONTEXT = CheckContext()  # frozen, so one instance serves every request that states nothing
-
-
 def validate_context(values: Mapping[str, Any]) -> CheckContext:
     if not values:
-        return _NO_CONTEXT
+        return DEFAULT_CONTEXT
     try:
         return CheckContext.model_validate(dict(values))
     except ValidationError as exc:

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
-from guard.models import ACTION_SEVERITY, CheckContext, Decision, Match, MatchDecision, Rejection, RevenueTag
+from guard.models import ACTION_SEVERITY, DEFAULT_CONTEXT, CheckContext, Decision, Match, MatchDecision, Rejection, RevenueTag
 from guard.normalize import normalize
 from guard.policy import lang as langmod
 from guard.policy.loader import LoadedFiles, bundled_dir, load_files
@@ -88,7 +88,6 @@ _new_decision = _checked_constructor(Decision, dict(
     policy_version="v", elapsed_ms=0.5,
 ))
 
-_DEFAULT_CONTEXT = CheckContext()
 _EMPTY: frozenset = frozenset()
 _UNJUDGED = object()
 _VERDICT_MEMO_SIZE = 8192
@@ -538,7 +537,7 @@ class PolicyEngine:
     # -- the decision -----------------------------------------------------------------------------------
     def _context(self, context: Union[CheckContext, Mapping, None]) -> CheckContext:
         if context is None:
-            return _DEFAULT_CONTEXT
+            return DEFAULT_CONTEXT
         if isinstance(context, CheckContext):
             return context
         return CheckContext.model_validate(context)
@@ -582,7 +581,7 @@ class PolicyEngine:
         if named and self.has_title_rules:
             confirmed += named
             named = []
-        hits = self.themes.detect(nt.text, ignore=_inside_names(nt, confirmed + named) if confirmed or named else None)
+        hits = self.themes.detect(nt.text, ignore=_inside_names(nt, confirmed + named if named else confirmed) if confirmed or named else None)
         if not confirmed:
             return _new_decision(
                 decision_id=new_decision_id(), action="allow", prompt=prompt, original_prompt=prompt, matches=[],
@@ -676,11 +675,10 @@ class PolicyEngine:
 def _inside_names(nt, names: Sequence[Match]) -> Callable[[int, int], bool]:
     """Whether a theme hit (a span of the normalized text) lies inside a mention: the words of a name are not a
     theme (诅咒娃娃, "curse doll", is Banette's Chinese name, not a horror scene)."""
-    spans = [(m.start, m.end) for m in names]
 
     def inside(start: int, end: int) -> bool:
         s, e = nt.span(start, end)
-        return any(a <= s and e <= b for a, b in spans)
+        return any(m.start <= s and e <= m.end for m in names)
 
     return inside
 
