@@ -10,8 +10,9 @@ from collections import Counter
 from typing import Optional
 
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
+from guard import speedups
 from guard.models import Match
-from guard.normalize import fold_long_vowels, remove_separators, run_around, separator_cuts
+from guard.normalize import fold_long_vowels, remove_separators, run_around, separator_cut_list, separator_cuts
 from guard.normalize import is_latin_or_digit as _is_latin_or_digit  # shared with guard.exact
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
@@ -25,6 +26,15 @@ _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES
 # Runs of ASCII letters and digits of four or more; the fuzzy pass keeps the all-letter ones. (Leading with a
 # character class lets `re` skip non-Latin text at C speed, which a look-behind would prevent.)
 _LATIN_RUN = re.compile(r"[a-z0-9]{4,}")
+
+
+def _latin_word_set(t: str) -> set[str]:
+    """The distinct words of `latin_words(t)`."""
+    return {w for w in _LATIN_RUN.findall(t) if w.isalpha()}
+
+
+if speedups.kernels is not None:
+    _latin_word_set = speedups.kernels.latin_word_set  # noqa: F811 - the same set, in one C pass
 
 
 def latin_words(t: str):
@@ -246,7 +256,7 @@ class Scanner:
         index's hits in the joined text; `cuts`: separator_cuts(t), if already computed."""
         # A joined hit with no separator removed inside it is contiguous in the text, where the main pass saw
         # it. The others are mapped back: joined index k is text index k + (separators removed before k).
-        cut_list = (separator_cuts(t) if cuts is None else cuts).tolist()
+        cut_list = separator_cut_list(t) if cuts is None else cuts.tolist()
         infos, info_codes, flags, everyday = self._infos, self._info_codes, self._flags, self.c.everyday
         for pid, ds, de in hits:
             before_start = bisect_right(cut_list, ds)
@@ -273,8 +283,7 @@ class Scanner:
             return
         # Nearly every word is an everyday one: look them up all at once, then find where the few others are.
         # Everyday words are never typos, and the compiler already looked up the rest of the vocabulary.
-        words = set(_LATIN_RUN.findall(t)).difference(common).difference(self.c.typo_free)
-        rare = {w for w in words if w.isalpha()}
+        rare = _latin_word_set(t).difference(common).difference(self.c.typo_free)
         if not rare:
             return
         found = sorted(

@@ -29,6 +29,8 @@ from typing import Optional
 
 import numpy as np
 
+from guard import speedups
+
 LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g"}
 )
@@ -169,6 +171,12 @@ class Normalizer:
         # Characters that fold to a character that folds again (OpenCC: 薴 -> 苧 -> 苎). Folding is one step, so
         # a text holding one of them is not folded with one str.replace per character (which would chain).
         self._fold_chains = frozenset(c for c, out in self._fold_str.items() if out in self._fold_str)
+        # The C kernel folds BMP text in one pass and tells whether leetspeak or long-vowel folding can apply.
+        self._kernel_fold = None
+        if speedups.kernels is not None:
+            self._fold_table = speedups.bmp_fold_table(one_to_one)
+            self._slow_bitmap = speedups.bmp_bitmap(slow_chars)
+            self._kernel_fold = speedups.kernels.fold_text
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
@@ -206,8 +214,21 @@ class Normalizer:
         if text.isascii():
             out = text.lower()
             if _HAS_LEET.search(out) is not None:
-                out = _fold_leet_text(out)
+                out = _fold_leet_tokens(out)
             return NormalizedText(text, out, None)
+        if self._kernel_fold is not None:
+            folded = self._kernel_fold(text, self._fold_table, self._slow_bitmap)
+            if folded is not None:  # no character for the slow path, none above the BMP
+                out, flags = folded
+                if flags & speedups.FLAG_LEET_NEXT_TO_LETTER:
+                    out = _fold_leet_tokens(out)
+                if flags & speedups.FLAG_KATAKANA:
+                    out = _LONG_VOWEL.sub("ー", out)
+                return NormalizedText(text, out, None)
+        return self._normalize_general(text)
+
+    def _normalize_general(self, text: str) -> NormalizedText:
+        """Non-ASCII text without the C kernel (and the reference the kernel's path must equal)."""
         astral = _ASTRAL.search(text) is not None
         if self._slow_re.search(text) is None and not (
             astral and self._slow_astral and not self._slow_astral.isdisjoint(text)
@@ -240,7 +261,7 @@ class Normalizer:
     def _post(self, out: str) -> str:
         """Length-preserving folds that depend on neighbours: leetspeak tokens and kana long vowels."""
         if _LETTER_BY_LEET.search(out) is not None:
-            out = _fold_leet_text(out)
+            out = _fold_leet_tokens(out)
         out = fold_long_vowels(out)
         return out
 
@@ -289,6 +310,25 @@ _FULLWIDTH_PUNCTUATION = "\uff0c\uff01\uff1f\uff1a\uff1b\uff08\uff09\u3000"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
+def _fold_leet_kernel(out: str) -> str:
+    """`_fold_leet_text` with the C kernel finding the runs that could fold."""
+    pieces: Optional[list[str]] = None
+    kept = 0
+    for start, end in speedups.kernels.leet_tokens(out):
+        token = out[start:end]
+        folded = _fold_leet(token)
+        if folded is not None and folded != token:
+            if pieces is None:
+                pieces = []
+            pieces.append(out[kept:start])
+            pieces.append(folded)
+            kept = end
+    if pieces is None:
+        return out
+    pieces.append(out[kept:])
+    return "".join(pieces)
+
+
 def _fold_leet_text(out: str) -> str:
     pieces: Optional[list[str]] = None  # built only once a token folds: most prompts have numbers, not leetspeak
     done = 0  # out[:done] has been looked at
@@ -317,6 +357,9 @@ def _fold_leet_text(out: str) -> str:
         return out
     pieces.append(out[kept:])
     return "".join(pieces)
+
+
+_fold_leet_tokens = _fold_leet_kernel if speedups.kernels is not None else _fold_leet_text
 
 
 def _fold_leet(token: str) -> Optional[str]:
@@ -433,6 +476,8 @@ def fold_long_vowels(text: str) -> str:
 
 
 def remove_separators(text: str) -> str:
+    if _KERNELS is not None:
+        return _KERNELS.remove_separators(text, _SEPARATOR_BITMAP)
     # Both ways are C loops: bytes.translate deletes ASCII separators in about 1 us where `re.sub` takes 8;
     # other text gets one str.replace for each separator present. (Not str.split, whose whitespace is wider
     # than SEPARATORS: `separator_cuts` must see the same separators.)
@@ -442,6 +487,13 @@ def remove_separators(text: str) -> str:
         if sep in text:
             text = text.replace(sep, "")
     return text
+
+
+def separator_cut_list(text: str) -> list[int]:
+    """`separator_cuts` as a list (what the automaton's joined pass maps hits back with)."""
+    if _KERNELS is not None:
+        return _KERNELS.separator_cuts(text, _SEPARATOR_BITMAP)
+    return separator_cuts(text).tolist()
 
 
 def separator_cuts(text: str) -> np.ndarray:
@@ -473,3 +525,5 @@ _BMP_SEPARATOR_TABLE = np.zeros(0x10000, dtype=bool)
 _BMP_SEPARATOR_TABLE[[ord(c) for c in SEPARATORS]] = True
 _ASCII_SEPARATOR_TABLE = _BMP_SEPARATOR_TABLE[:128].copy()
 _RUN = re.compile("[^" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
+_KERNELS = speedups.kernels
+_SEPARATOR_BITMAP = speedups.bmp_bitmap(SEPARATORS)  # every separator is in the BMP (a test checks it)

@@ -1,0 +1,333 @@
+/* Text kernels of the per-prompt scan, in C.
+ *
+ * Each function does in one pass over a str what the pure-Python code in guard/normalize.py and
+ * guard/matcher.py does with several regular-expression searches and str methods. The Python versions stay
+ * as the reference: guard/speedups.py falls back to them when this module is not built, and the tests compare
+ * the two on random text.
+ *
+ * Tables come from Python, built once when a Normalizer is made:
+ *   fold   65536 native uint32: the code point a BMP character folds to, 0 when it stays;
+ *   bitmap 8192 bytes: one bit per BMP code point (the characters that need the slow path, or separators).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FLAG_LEET_NEXT_TO_LETTER 1 /* an ASCII letter stands next to a digit or one of @ $ ! | */
+#define FLAG_KATAKANA 2            /* a character in U+30A1..U+30FF */
+
+static inline int bit_set(const unsigned char *bitmap, Py_UCS4 c) {
+    return (bitmap[c >> 3] >> (c & 7)) & 1;
+}
+
+static inline int is_ascii_lower(Py_UCS4 c) { return c >= 'a' && c <= 'z'; }
+
+static inline int is_leet(Py_UCS4 c) {
+    return (c >= '0' && c <= '9') || c == '@' || c == '$' || c == '!' || c == '|';
+}
+
+static int get_table(PyObject *obj, Py_buffer *view, Py_ssize_t size, const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_SIMPLE) < 0) {
+        return -1;
+    }
+    if (view->len != size) {
+        PyErr_Format(PyExc_ValueError, "%s must be %zd bytes, got %zd", what, size, view->len);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* fold_text(text, fold, slow) -> (folded, flags) or None
+ *
+ * Folds every BMP character through `fold` in one step (like str.translate with the same mapping). Returns
+ * None when the text holds a character of the `slow` bitmap or any character above the BMP: the caller
+ * takes the general path then. `flags` describe the folded text (FLAG_*). */
+static PyObject *fold_text(PyObject *self, PyObject *args) {
+    PyObject *text, *fold_obj, *slow_obj;
+    if (!PyArg_ParseTuple(args, "UOO:fold_text", &text, &fold_obj, &slow_obj)) {
+        return NULL;
+    }
+    Py_buffer fold_view, slow_view;
+    if (get_table(fold_obj, &fold_view, 65536 * 4, "fold") < 0) {
+        return NULL;
+    }
+    if (get_table(slow_obj, &slow_view, 8192, "slow") < 0) {
+        PyBuffer_Release(&fold_view);
+        return NULL;
+    }
+    const uint32_t *fold = (const uint32_t *)fold_view.buf;
+    const unsigned char *slow = (const unsigned char *)slow_view.buf;
+
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 *out = NULL; /* allocated at the first character that changes */
+    PyObject *result = NULL;
+    int flags = 0;
+    Py_UCS4 prev = 0;
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c > 0xFFFF || bit_set(slow, c)) {
+            PyMem_Free(out);
+            PyBuffer_Release(&fold_view);
+            PyBuffer_Release(&slow_view);
+            Py_RETURN_NONE;
+        }
+        Py_UCS4 f = fold[c];
+        if (f != 0 && f != c) {
+            if (out == NULL) {
+                out = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(n > 0 ? n : 1));
+                if (out == NULL) {
+                    PyBuffer_Release(&fold_view);
+                    PyBuffer_Release(&slow_view);
+                    return PyErr_NoMemory();
+                }
+                for (Py_ssize_t k = 0; k < i; k++) {
+                    out[k] = PyUnicode_READ(kind, data, k);
+                }
+            }
+            c = f;
+        }
+        if (out != NULL) {
+            out[i] = c;
+        }
+        if ((is_ascii_lower(prev) && is_leet(c)) || (is_leet(prev) && is_ascii_lower(c))) {
+            flags |= FLAG_LEET_NEXT_TO_LETTER;
+        }
+        if (c >= 0x30A1 && c <= 0x30FF) {
+            flags |= FLAG_KATAKANA;
+        }
+        prev = c;
+    }
+    PyBuffer_Release(&fold_view);
+    PyBuffer_Release(&slow_view);
+
+    PyObject *folded;
+    if (out == NULL) {
+        folded = Py_NewRef(text);
+    } else {
+        folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, n);
+        PyMem_Free(out);
+        if (folded == NULL) {
+            return NULL;
+        }
+    }
+    result = Py_BuildValue("(Ni)", folded, flags);
+    return result;
+}
+
+/* remove_separators(text, separators) -> str: text without the characters of the `separators` bitmap
+ * (the same object when there are none). Characters above the BMP are never separators. */
+static PyObject *remove_separators(PyObject *self, PyObject *args) {
+    PyObject *text, *sep_obj;
+    if (!PyArg_ParseTuple(args, "UO:remove_separators", &text, &sep_obj)) {
+        return NULL;
+    }
+    Py_buffer sep_view;
+    if (get_table(sep_obj, &sep_view, 8192, "separators") < 0) {
+        return NULL;
+    }
+    const unsigned char *sep = (const unsigned char *)sep_view.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+
+    Py_ssize_t first = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c <= 0xFFFF && bit_set(sep, c)) {
+            first = i;
+            break;
+        }
+    }
+    if (first < 0) {
+        PyBuffer_Release(&sep_view);
+        return Py_NewRef(text);
+    }
+    /* The result has the kind of the text or a narrower one; write it in the text's kind, then let
+     * PyUnicode_FromKindAndData pick the narrowest. */
+    char *out = PyMem_Malloc((size_t)kind * (size_t)n);
+    if (out == NULL) {
+        PyBuffer_Release(&sep_view);
+        return PyErr_NoMemory();
+    }
+    memcpy(out, data, (size_t)kind * (size_t)first);
+    Py_ssize_t m = first;
+    for (Py_ssize_t i = first + 1; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c <= 0xFFFF && bit_set(sep, c)) {
+            continue;
+        }
+        PyUnicode_WRITE(kind, out, m, c);
+        m++;
+    }
+    PyBuffer_Release(&sep_view);
+    PyObject *result = PyUnicode_FromKindAndData(kind, out, m);
+    PyMem_Free(out);
+    return result;
+}
+
+/* separator_cuts(text, separators) -> list[int]: for each separator of the text, in order, the index of the
+ * joined text (separators removed) before which it was removed. */
+static PyObject *separator_cuts(PyObject *self, PyObject *args) {
+    PyObject *text, *sep_obj;
+    if (!PyArg_ParseTuple(args, "UO:separator_cuts", &text, &sep_obj)) {
+        return NULL;
+    }
+    Py_buffer sep_view;
+    if (get_table(sep_obj, &sep_view, 8192, "separators") < 0) {
+        return NULL;
+    }
+    const unsigned char *sep = (const unsigned char *)sep_view.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *cuts = PyList_New(0);
+    if (cuts == NULL) {
+        PyBuffer_Release(&sep_view);
+        return NULL;
+    }
+    Py_ssize_t removed = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c <= 0xFFFF && bit_set(sep, c)) {
+            PyObject *v = PyLong_FromSsize_t(i - removed);
+            if (v == NULL || PyList_Append(cuts, v) < 0) {
+                Py_XDECREF(v);
+                Py_DECREF(cuts);
+                PyBuffer_Release(&sep_view);
+                return NULL;
+            }
+            Py_DECREF(v);
+            removed++;
+        }
+    }
+    PyBuffer_Release(&sep_view);
+    return cuts;
+}
+
+/* latin_word_set(text) -> set[str]: the runs of ASCII a-z and 0-9 (maximal, as re's [a-z0-9]{4,} finds them)
+ * of four characters or more that hold letters only. */
+static PyObject *latin_word_set(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "latin_word_set expects a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    PyObject *words = PySet_New(NULL);
+    if (words == NULL) {
+        return NULL;
+    }
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (!(is_ascii_lower(c) || (c >= '0' && c <= '9'))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        int digits = 0;
+        while (i < n) {
+            c = PyUnicode_READ(kind, data, i);
+            if (is_ascii_lower(c)) {
+                i++;
+            } else if (c >= '0' && c <= '9') {
+                digits = 1;
+                i++;
+            } else {
+                break;
+            }
+        }
+        if (!digits && i - start >= 4) {
+            PyObject *word = PyUnicode_Substring(arg, start, i);
+            if (word == NULL || PySet_Add(words, word) < 0) {
+                Py_XDECREF(word);
+                Py_DECREF(words);
+                return NULL;
+            }
+            Py_DECREF(word);
+        }
+    }
+    return words;
+}
+
+/* leet_tokens(text) -> list[tuple[int, int]]: (start, end) of each maximal run of a-z 0-9 @ $ ! | that could
+ * be leetspeak: it holds one of 0 1 3-9 @ $ ! | (2 is no letter), at least two letters, and three characters
+ * or more. guard.normalize._fold_leet decides about each; other runs never fold. */
+static PyObject *leet_tokens(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "leet_tokens expects a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    PyObject *spans = PyList_New(0);
+    if (spans == NULL) {
+        return NULL;
+    }
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (!(is_ascii_lower(c) || is_leet(c) || c == '2')) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        int letters = 0, leet = 0;
+        while (i < n) {
+            c = PyUnicode_READ(kind, data, i);
+            if (is_ascii_lower(c)) {
+                letters++;
+            } else if (c == '2') {
+                /* a token character, but not a leet one */
+            } else if (is_leet(c)) {
+                leet = 1;
+            } else {
+                break;
+            }
+            i++;
+        }
+        if (leet && letters >= 2 && i - start >= 3) {
+            PyObject *span = Py_BuildValue("(nn)", start, i);
+            if (span == NULL || PyList_Append(spans, span) < 0) {
+                Py_XDECREF(span);
+                Py_DECREF(spans);
+                return NULL;
+            }
+            Py_DECREF(span);
+        }
+    }
+    return spans;
+}
+
+static PyMethodDef methods[] = {
+    {"leet_tokens", leet_tokens, METH_O, "Spans of the runs that could be leetspeak."},
+    {"fold_text", fold_text, METH_VARARGS, "Fold BMP characters in one step; None when the slow path is needed."},
+    {"remove_separators", remove_separators, METH_VARARGS, "The text without its separators."},
+    {"separator_cuts", separator_cuts, METH_VARARGS, "Joined-text index before which each separator was removed."},
+    {"latin_word_set", latin_word_set, METH_O, "All-letter runs of a-z0-9 of four or more characters."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "guard._speedups", "Text kernels of the per-prompt scan.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "FLAG_LEET_NEXT_TO_LETTER", FLAG_LEET_NEXT_TO_LETTER) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_KATAKANA", FLAG_KATAKANA) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,41 @@
+"""The C text kernels (`guard/_speedups.c`), when they are built, and the tables they read.
+
+`kernels` is the compiled module or None. Without a C compiler at install time the extension is skipped
+(it is optional in setup.py) and the scanner uses the pure-Python code it replaces, which gives the same
+results more slowly; `python -m guard --version` and the benchmark report say which is in use. Setting
+GUARD_PURE_PYTHON=1 in the environment forces the pure-Python path (the tests run both).
+"""
+from __future__ import annotations
+
+import os
+from array import array
+from typing import Iterable, Mapping
+
+kernels = None
+if os.environ.get("GUARD_PURE_PYTHON", "") in ("", "0"):
+    try:
+        from guard import _speedups as kernels  # type: ignore[no-redef]
+    except ImportError:  # pragma: no cover - an install without a C compiler
+        kernels = None
+
+FLAG_LEET_NEXT_TO_LETTER = 1
+FLAG_KATAKANA = 2
+
+
+def bmp_bitmap(chars: Iterable[str]) -> bytes:
+    """One bit per BMP code point, set for each of `chars` (characters above the BMP are left out)."""
+    bits = bytearray(8192)
+    for ch in chars:
+        cp = ord(ch)
+        if cp <= 0xFFFF:
+            bits[cp >> 3] |= 1 << (cp & 7)
+    return bytes(bits)
+
+
+def bmp_fold_table(one_to_one: Mapping[int, str]) -> bytes:
+    """For each BMP code point the code point it folds to, or 0 when it stays (native uint32)."""
+    table = array("I", bytes(4 * 65536))
+    for cp, out in one_to_one.items():
+        if cp <= 0xFFFF and len(out) == 1:
+            table[cp] = ord(out)
+    return table.tobytes()

@@ -1,0 +1,141 @@
+"""guard.speedups: the C text kernels give exactly what the pure-Python code they replace gives."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from guard import normalize as nm
+from guard import speedups
+from guard.matcher import _LATIN_RUN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+kernels = speedups.kernels
+needs_kernels = pytest.mark.skipif(kernels is None, reason="the C kernels are not built in this install")
+
+# Characters every fold and rule of the normalizer cares about, with ordinary text around them.
+_ALPHABET = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@$!|2"
+    + "".join(sorted(nm.SEPARATORS))
+    + "ピカチュウアイウエオカキクケコーァィゥェォッャュョヴ・゠ひらがなあいうえお"
+    + "皮卡丘風霧質雷電將軍薴苧苎空"
+    + "피카츄가는한국어"
+    + "ＡＢＣａｂｃ１２３！？，。（）　ﾋﾟｶﾁｭｳﾊﾞ"
+    + "\u200b\u200c\u2060\ufeff\u00ad\ufe0f\u0301\u3099\u309a\u309b"
+    + "éüßﬁÅ"
+    + "РаснкмᏢᎥ"
+    + "\U0001f600\U00020000\U0001d400"
+)
+texts = st.text(alphabet=_ALPHABET, max_size=80)
+ascii_texts = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789@$!|2 .-_,'", max_size=80)
+
+
+def test_required_in_ci():
+    """CI installs with a C compiler, so there the kernels must be in use (elsewhere they are optional)."""
+    if os.environ.get("GUARD_REQUIRE_SPEEDUPS") == "1":
+        assert kernels is not None, "guard._speedups was not built"
+
+
+def test_separators_fit_the_bitmap():
+    assert all(ord(c) <= 0xFFFF for c in nm.SEPARATORS)
+
+
+@needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_normalize_equals_the_general_path(text):
+    nz = nm.default_normalizer()
+    assert nz.normalize(text) == nz._normalize_general(text) or text.isascii()
+
+
+@needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(texts, ascii_texts))
+def test_leet_tokens_fold_as_the_walk_does(text):
+    out = nm.default_normalizer()._fold_one_to_one(text.lower())
+    assert nm._fold_leet_kernel(out) == nm._fold_leet_text(out)
+
+
+@needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_separators(text):
+    t = nm.normalize(text).text
+    assert kernels.remove_separators(t, nm._SEPARATOR_BITMAP) == "".join(c for c in t if c not in nm.SEPARATORS)
+    assert kernels.separator_cuts(t, nm._SEPARATOR_BITMAP) == nm.separator_cuts(t).tolist()
+
+
+@needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(texts, ascii_texts))
+def test_latin_word_set(text):
+    t = nm.normalize(text).text
+    assert kernels.latin_word_set(t) == {w for w in _LATIN_RUN.findall(t) if w.isalpha()}
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "text, folded",
+    [
+        ("ピカチュウと35mmで4k撮影", "ピカチューと35mmで4k撮影"),  # a unit and a resolution stay
+        ("P1KACHU，夕焼け", "pikachu,夕焼け"),  # the full-width comma folds, leetspeak folds
+        ("雷電將軍 薴", "雷电将军 苧"),  # one step per character, also where the result folds again (苧 -> 苎)
+        ("ﾋﾟｶﾁｭｳ", "ピカチュー"),  # voicing marks: the general path
+        ("ピカチュウ\U0001f600", "ピカチュー\U0001f600"),  # above the BMP: the general path
+    ],
+)
+def test_examples(text, folded):
+    assert nm.normalize(text).text == folded
+
+
+@needs_kernels
+def test_bad_tables_are_refused():
+    with pytest.raises(ValueError, match="fold must be"):
+        kernels.fold_text("x", b"", b"\0" * 8192)
+    with pytest.raises(ValueError, match="separators must be"):
+        kernels.remove_separators("x", b"")
+    with pytest.raises(TypeError):
+        kernels.latin_word_set(b"bytes")
+
+
+def _scan_lines(env_extra: dict, prompts: list[str]) -> list:
+    code = (
+        "import json, sys\n"
+        "from guard import Guard, speedups\n"
+        "g = Guard.default()\n"
+        "out = [speedups.kernels is not None]\n"
+        "for p in json.load(sys.stdin):\n"
+        "    ms, d = g.scan_and_check(p)\n"
+        "    out.append([[m.to_dict() for m in ms], d.action, d.prompt])\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {**os.environ, **env_extra}
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(prompts), capture_output=True, text=True, env=env, cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+@needs_kernels
+def test_the_scan_is_the_same_without_the_kernels():
+    """The dev set and the example prompts, scanned and checked with and without the C kernels."""
+    prompts = []
+    dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+    if dev.exists():
+        prompts += [json.loads(line)["prompt"] for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    examples = ROOT / "examples" / "prompts.jsonl"
+    prompts += [json.loads(line)["prompt"] for line in examples.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(prompts) >= 10
+    with_kernels = _scan_lines({}, prompts)
+    pure = _scan_lines({"GUARD_PURE_PYTHON": "1"}, prompts)
+    assert with_kernels[0] is True and pure[0] is False
+    assert with_kernels[1:] == pure[1:]
