@@ -160,7 +160,7 @@ def markdown(results: dict) -> str:
         "# character-guard benchmark results",
         "",
         f"Run {meta['started']} ({'quick' if meta['quick'] else 'full'} mode, {meta['elapsed_s']:.0f} s) on {meta['machine']}; "
-        f"Python {meta['python']}. Single thread, after one warm-up pass; figures are per prompt. "
+        f"Python {meta['python']}; text kernels: {meta.get('text_kernels', 'not recorded')}. Single thread, after one warm-up pass; figures are per prompt. "
         f"Corpus: {results['corpus']['prompts']} prompts of {results['corpus']['min_chars']}–{results['corpus']['max_chars']} characters "
         f"(mean {results['corpus']['mean_chars']}), {results['corpus']['with_characters']} with characters; "
         + ", ".join(f"{g} {n}" for g, n in results["corpus"]["by_group"].items())

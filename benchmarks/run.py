@@ -100,6 +100,13 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}"
 
 
+def _text_kernels() -> str:
+    """Whether the workers' scan uses the C text kernels (guard._speedups) or the pure-Python code."""
+    from guard import speedups
+
+    return "C (guard._speedups)" if speedups.kernels is not None else "pure Python"
+
+
 def run(
     *,
     quick: bool = False,
@@ -225,6 +232,7 @@ def run(
             "quick": quick,
             "machine": _machine(),
             "python": platform.python_version(),
+            "text_kernels": _text_kernels(),
             "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "command": "python -m benchmarks.run" + (" --quick" if quick else ""),
         }

@@ -306,7 +306,85 @@ static PyObject *leet_tokens(PyObject *self, PyObject *arg) {
     return spans;
 }
 
+/* rare_latin_words(text, *known) -> list[tuple[int, int, str]]: (start, end, word) of every word that
+ * latin_word_set would give and that is in none of the `known` containers (sets or dicts), in text order. */
+static PyObject *rare_latin_words(PyObject *self, PyObject *args) {
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    if (nargs < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
+        PyErr_SetString(PyExc_TypeError, "rare_latin_words expects a str and then sets or dicts");
+        return NULL;
+    }
+    for (Py_ssize_t k = 1; k < nargs; k++) {
+        PyObject *known = PyTuple_GET_ITEM(args, k);
+        if (!PyAnySet_Check(known) && !PyDict_Check(known)) {
+            PyErr_SetString(PyExc_TypeError, "rare_latin_words: known words must be sets or dicts");
+            return NULL;
+        }
+    }
+    PyObject *text = PyTuple_GET_ITEM(args, 0);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (!(is_ascii_lower(c) || (c >= '0' && c <= '9'))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        int digits = 0;
+        while (i < n) {
+            c = PyUnicode_READ(kind, data, i);
+            if (is_ascii_lower(c)) {
+                i++;
+            } else if (c >= '0' && c <= '9') {
+                digits = 1;
+                i++;
+            } else {
+                break;
+            }
+        }
+        if (digits || i - start < 4) {
+            continue;
+        }
+        PyObject *word = PyUnicode_Substring(text, start, i);
+        if (word == NULL) {
+            goto fail;
+        }
+        int is_known = 0;
+        for (Py_ssize_t k = 1; k < nargs && !is_known; k++) {
+            PyObject *known = PyTuple_GET_ITEM(args, k);
+            int r = PyAnySet_Check(known) ? PySet_Contains(known, word) : PyDict_Contains(known, word);
+            if (r < 0) {
+                Py_DECREF(word);
+                goto fail;
+            }
+            is_known = r;
+        }
+        if (!is_known) {
+            PyObject *item = Py_BuildValue("(nnO)", start, i, word);
+            if (item == NULL || PyList_Append(out, item) < 0) {
+                Py_XDECREF(item);
+                Py_DECREF(word);
+                goto fail;
+            }
+            Py_DECREF(item);
+        }
+        Py_DECREF(word);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"rare_latin_words", rare_latin_words, METH_VARARGS, "Latin words of the typo pass that no known set holds."},
     {"leet_tokens", leet_tokens, METH_O, "Spans of the runs that could be leetspeak."},
     {"fold_text", fold_text, METH_VARARGS, "Fold BMP characters in one step; None when the slow path is needed."},
     {"remove_separators", remove_separators, METH_VARARGS, "The text without its separators."},

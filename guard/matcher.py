@@ -33,8 +33,20 @@ def _latin_word_set(t: str) -> set[str]:
     return {w for w in _LATIN_RUN.findall(t) if w.isalpha()}
 
 
+def _rare_latin_words(t: str, common, typo_free) -> list[tuple[int, int, str]]:
+    """(start, end, word) of each word of `latin_words(t)` that is in neither `common` nor `typo_free`, in
+    text order. Nearly every word is an everyday one: they are looked up all at once, then the few others are
+    found in the text."""
+    rare = _latin_word_set(t).difference(common).difference(typo_free)
+    if not rare:
+        return []
+    return sorted((s, s + len(w), w) for w in rare for s in _word_positions(t, w))
+
+
 if speedups.kernels is not None:
-    _latin_word_set = speedups.kernels.latin_word_set  # noqa: F811 - the same set, in one C pass
+    # The same results, each in one C pass.
+    _latin_word_set = speedups.kernels.latin_word_set  # noqa: F811
+    _rare_latin_words = speedups.kernels.rare_latin_words  # noqa: F811
 
 
 def latin_words(t: str):
@@ -135,6 +147,7 @@ class Scanner:
         self._entries = compiled.entries
         self._infos, self._info_codes = compiled.info.values, compiled.info.codes
         self._flags = compiled.flags
+        self._has_fuzzy = len(compiled.fuzzy) > 0
 
     def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
         return self.analyze(text, include_candidates=include_candidates)[0]
@@ -278,20 +291,16 @@ class Scanner:
             cands.append(_Candidate(s, e, pid, "despaced", 0.9, "separators removed", extra))
 
     def _fuzzy_hits(self, t: str, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
-        fuzzy, common = self.c.fuzzy, self.c.common
-        if not len(fuzzy):
+        if not self._has_fuzzy:
             return
-        # Nearly every word is an everyday one: look them up all at once, then find where the few others are.
         # Everyday words are never typos, and the compiler already looked up the rest of the vocabulary.
-        rare = _latin_word_set(t).difference(common).difference(self.c.typo_free)
-        if not rare:
-            return
-        found = sorted(
-            (s, s + len(w), w) for w in rare for s in _word_positions(t, w)
-            if not any(a < s + len(w) and s < b for a, b in covered)
-        )
+        found = [
+            (s, e, w) for s, e, w in _rare_latin_words(t, self.c.common, self.c.typo_free)
+            if not any(a < e and s < b for a, b in covered)
+        ]
         if not found:
             return
+        fuzzy = self.c.fuzzy
         words = sorted({w for _s, _e, w in found})
         hits = dict(zip(words, fuzzy.lookup_many(words)))
         for s, e, w in found:

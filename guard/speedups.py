@@ -2,8 +2,8 @@
 
 `kernels` is the compiled module or None. Without a C compiler at install time the extension is skipped
 (it is optional in setup.py) and the scanner uses the pure-Python code it replaces, which gives the same
-results more slowly; `python -m guard --version` and the benchmark report say which is in use. Setting
-GUARD_PURE_PYTHON=1 in the environment forces the pure-Python path (the tests run both).
+results more slowly; the benchmark report says which one ran. Setting GUARD_PURE_PYTHON=1 in the
+environment forces the pure-Python path (tests/test_speedups.py compares the two).
 """
 from __future__ import annotations
 

@@ -48,8 +48,8 @@ def wheel(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("src")
     for name in ("guard", "middleware", "lexicons", "policies"):
         if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, src / name)
     out = tmp_path_factory.mktemp("wheel")
@@ -93,6 +93,8 @@ def test_wheel_contents(wheel):
                      "lexicons/horizon.yaml"):
         assert required in names, required
     assert "guard = guard.cli:main" in entry_points
+    if os.environ.get("GUARD_REQUIRE_SPEEDUPS") == "1":  # CI has a C compiler: the wheel carries the text kernels
+        assert any(n.startswith("guard/_speedups") and n.endswith((".so", ".pyd")) for n in names), sorted(names)
 
 
 def test_installed_packages_import_from_anywhere(installed, tmp_path):

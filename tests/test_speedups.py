@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from guard import normalize as nm
 from guard import speedups
-from guard.matcher import _LATIN_RUN
+from guard.matcher import _LATIN_RUN, _word_positions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +81,18 @@ def test_latin_word_set(text):
 
 
 @needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(texts, ascii_texts), st.sets(st.sampled_from(["pika", "chuu", "abcd", "hello", "zzzz", "word"])))
+def test_rare_latin_words(text, known):
+    t = nm.normalize(text).text
+    common = {w: 30 for w in sorted(known)[::2]}  # a dict, like CompiledLexicon.common
+    typo_free = frozenset(sorted(known)[1::2])
+    words = {w for w in _LATIN_RUN.findall(t) if w.isalpha()}.difference(common).difference(typo_free)
+    expected = sorted((s, s + len(w), w) for w in words for s in _word_positions(t, w))
+    assert kernels.rare_latin_words(t, common, typo_free) == expected
+
+
+@needs_kernels
 @pytest.mark.parametrize(
     "text, folded",
     [
@@ -103,6 +115,8 @@ def test_bad_tables_are_refused():
         kernels.remove_separators("x", b"")
     with pytest.raises(TypeError):
         kernels.latin_word_set(b"bytes")
+    with pytest.raises(TypeError, match="sets or dicts"):
+        kernels.rare_latin_words("some words", ["a list"])
 
 
 def _scan_lines(env_extra: dict, prompts: list[str]) -> list:
