@@ -383,7 +383,152 @@ fail:
     return NULL;
 }
 
+/* Script classes of a pattern's first and last character, as guard.speedups.SCRIPT_CODES numbers them. */
+enum { EDGE_NONE = 0, EDGE_LATIN = 1, EDGE_KATA = 2, EDGE_HIRA = 3, EDGE_HANGUL = 4, EDGE_HAN = 5 };
+
+typedef struct {
+    unsigned char left, right, strict, pad;
+    int32_t length;
+} EdgeInfo;
+
+static inline int is_latin_or_digit(Py_UCS4 c) {
+    return (c < 0x250 && Py_UNICODE_ISALNUM(c)) || (c >= 0x1E00 && c <= 0x1EFF);
+}
+static inline int is_kata(Py_UCS4 c) { return (c >= 0x30A1 && c <= 0x30FF && c != 0x30FB) || (c >= 0x31F0 && c <= 0x31FF); }
+static inline int is_hira(Py_UCS4 c) { return c >= 0x3040 && c <= 0x309F; }
+static inline int is_han(Py_UCS4 c) { return (c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF); }
+static inline int is_hangul(Py_UCS4 c) {
+    return (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0x1100 && c <= 0x11FF) || (c >= 0x3130 && c <= 0x318F);
+}
+
+/* guard.matcher.boundary_ok, for one hit: 1 when it stands on word boundaries, 0 when not, -1 on error. */
+static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n, Py_ssize_t s, Py_ssize_t e,
+                       const EdgeInfo *info, PyObject *particles) {
+    int has_before = s > 0, has_after = e < n;
+    Py_UCS4 before = has_before ? PyUnicode_READ(kind, data, s - 1) : 0;
+    Py_UCS4 after = has_after ? PyUnicode_READ(kind, data, e) : 0;
+    Py_ssize_t length = info->length;
+    Py_ssize_t kata_len = info->strict ? 0 : length;
+    switch (info->left) {
+    case EDGE_LATIN:
+        if (has_before && is_latin_or_digit(before)) return 0;
+        break;
+    case EDGE_KATA:
+        if (kata_len < 5 && has_before && is_kata(before)) return 0;
+        break;
+    case EDGE_HIRA:
+        if (length <= 3 && has_before && (is_hira(before) || is_kata(before))) return 0;
+        break;
+    case EDGE_HANGUL:
+        if (has_before && is_hangul(before)) return 0;
+        break;
+    case EDGE_HAN:
+        if (length == 1 && info->strict && ((has_before && is_han(before)) || (has_after && is_han(after)))) return 0;
+        break;
+    }
+    switch (info->right) {
+    case EDGE_LATIN:
+        if (has_after && is_latin_or_digit(after)) return 0;
+        break;
+    case EDGE_KATA:
+        if (kata_len < 5 && has_after && is_kata(after)) return 0;
+        break;
+    case EDGE_HANGUL:
+        if (has_after && is_hangul(after)) {
+            Py_ssize_t end = e;
+            while (end < n && is_hangul(PyUnicode_READ(kind, data, end))) end++;
+            PyObject *suffix = PyUnicode_Substring(text, e, end);
+            if (suffix == NULL) return -1;
+            int r = PySet_Contains(particles, suffix);
+            Py_DECREF(suffix);
+            if (r <= 0) return r; /* not a particle: 0; error: -1 */
+        }
+        break;
+    }
+    return 1;
+}
+
+/* accept_hits(text, hits, codes, code_size, edges, flags, particles) -> list
+ *
+ * The (pattern, start, end) hits of `hits` that stand on word boundaries (guard.matcher.boundary_ok) and whose
+ * pattern has a flag set, in the order given. `codes`: the info code of each pattern (machine integers of
+ * `code_size` bytes); `edges`: an EdgeInfo (8 bytes) per info code; `flags`: a byte per pattern;
+ * `particles`: the Korean particle suffixes (a set). */
+static PyObject *accept_hits(PyObject *self, PyObject *args) {
+    PyObject *text, *hits, *codes_obj, *edges_obj, *flags_obj, *particles;
+    int code_size;
+    if (!PyArg_ParseTuple(args, "UO!OiOOO!:accept_hits", &text, &PyList_Type, &hits, &codes_obj, &code_size, &edges_obj,
+                          &flags_obj, &PyFrozenSet_Type, &particles)) {
+        return NULL;
+    }
+    if (code_size != 1 && code_size != 2 && code_size != 4 && code_size != 8) {
+        PyErr_SetString(PyExc_ValueError, "accept_hits: code_size must be 1, 2, 4 or 8");
+        return NULL;
+    }
+    Py_buffer codes_view, edges_view, flags_view;
+    if (PyObject_GetBuffer(codes_obj, &codes_view, PyBUF_SIMPLE) < 0) return NULL;
+    if (PyObject_GetBuffer(edges_obj, &edges_view, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&codes_view);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(flags_obj, &flags_view, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&codes_view);
+        PyBuffer_Release(&edges_view);
+        return NULL;
+    }
+    Py_ssize_t npatterns = codes_view.len / code_size;
+    Py_ssize_t ninfos = edges_view.len / (Py_ssize_t)sizeof(EdgeInfo);
+    const unsigned char *codes = codes_view.buf, *flags = flags_view.buf;
+    const EdgeInfo *edges = edges_view.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *out = PyList_New(0);
+    if (out == NULL) goto done;
+    Py_ssize_t nhits = PyList_GET_SIZE(hits);
+    for (Py_ssize_t k = 0; k < nhits; k++) {
+        PyObject *hit = PyList_GET_ITEM(hits, k);
+        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 3) {
+            PyErr_SetString(PyExc_TypeError, "accept_hits: each hit must be a (pattern, start, end) tuple");
+            goto fail;
+        }
+        Py_ssize_t pid = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
+        Py_ssize_t s = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
+        Py_ssize_t e = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 2));
+        if (PyErr_Occurred()) goto fail;
+        if (pid < 0 || pid >= npatterns || pid >= flags_view.len || s < 0 || e > n || s > e) {
+            PyErr_SetString(PyExc_IndexError, "accept_hits: a hit is out of range");
+            goto fail;
+        }
+        if (flags[pid] == 0) continue;
+        const unsigned char *p = codes + pid * code_size;
+        Py_ssize_t code;
+        switch (code_size) {
+        case 1: code = p[0]; break;
+        case 2: code = ((const uint16_t *)codes)[pid]; break;
+        case 4: code = ((const uint32_t *)codes)[pid]; break;
+        default: code = (Py_ssize_t)((const uint64_t *)codes)[pid]; break;
+        }
+        if (code < 0 || code >= ninfos) {
+            PyErr_SetString(PyExc_IndexError, "accept_hits: an info code is out of range");
+            goto fail;
+        }
+        int ok = boundary_ok(text, kind, data, n, s, e, &edges[code], particles);
+        if (ok < 0) goto fail;
+        if (ok && PyList_Append(out, hit) < 0) goto fail;
+    }
+    goto done;
+fail:
+    Py_CLEAR(out);
+done:
+    PyBuffer_Release(&codes_view);
+    PyBuffer_Release(&edges_view);
+    PyBuffer_Release(&flags_view);
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"accept_hits", accept_hits, METH_VARARGS, "The hits on word boundaries whose pattern has a flag set."},
     {"rare_latin_words", rare_latin_words, METH_VARARGS, "Latin words of the typo pass that no known set holds."},
     {"leet_tokens", leet_tokens, METH_O, "Spans of the runs that could be leetspeak."},
     {"fold_text", fold_text, METH_VARARGS, "Fold BMP characters in one step; None when the slow path is needed."},

@@ -43,6 +43,8 @@ def _rare_latin_words(t: str, common, typo_free) -> list[tuple[int, int, str]]:
     return sorted((s, s + len(w), w) for w in rare for s in _word_positions(t, w))
 
 
+_accept_hits = speedups.kernels.accept_hits if speedups.kernels is not None else None
+
 if speedups.kernels is not None:
     # The same results, each in one C pass.
     _latin_word_set = speedups.kernels.latin_word_set  # noqa: F811
@@ -148,6 +150,7 @@ class Scanner:
         self._infos, self._info_codes = compiled.info.values, compiled.info.codes
         self._flags = compiled.flags
         self._has_fuzzy = len(compiled.fuzzy) > 0
+        self._edges = speedups.edge_table(self._infos) if speedups.kernels is not None else b""
 
     def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
         return self.analyze(text, include_candidates=include_candidates)[0]
@@ -163,7 +166,7 @@ class Scanner:
             raise TypeError(f"expected the prompt as str, got {type(text).__name__}")
         nt = self._normalize(text)
         t = nt.text
-        entries, infos, info_codes, flags = self._entries, self._infos, self._info_codes, self._flags
+        entries, flags = self._entries, self._flags
         cands: list[_Candidate] = []
         context: dict[str, str] = {}  # franchise id -> evidence
         char_cues: dict[int, str] = {}
@@ -187,10 +190,7 @@ class Scanner:
                 # vowels folded, a hit of the text can be missing from the joined text, so the count proves
                 # nothing there.)
                 joined_hits = []
-        for pid, s, e in raw:
-            inf = infos[info_codes[pid]]
-            if not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
-                continue
+        for pid, s, e in self._on_boundaries(t, raw):
             f = flags[pid]
             if f & HAS_CONTEXT:
                 self._note_context(entries[pid], context, char_cues)
@@ -221,6 +221,20 @@ class Scanner:
             out.extend(self._matches(nt, cand, context, by_char, char_cues, include_candidates))
         out.sort(key=lambda m: (m.start, m.end, m.character_id))
         return out, self._titles(nt, title_hits, include_candidates), nt
+
+    def _on_boundaries(self, t: str, raw: list) -> list:
+        """The hits of `raw` that stand on word boundaries (`boundary_ok`) and whose pattern names something."""
+        if self._edges:
+            codes = self._info_codes
+            return _accept_hits(t, raw, codes, codes.itemsize, self._edges, self._flags, _PARTICLE_SUFFIXES)
+        infos, codes, flags = self._infos, self._info_codes, self._flags
+        out = []
+        for hit in raw:
+            pid, s, e = hit
+            inf = infos[codes[pid]]
+            if flags[pid] and boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
+                out.append(hit)
+        return out
 
     def _titles(self, nt, hits: list[tuple[int, int, int]], include_candidates: bool) -> list[Match]:
         if not hits:

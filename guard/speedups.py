@@ -8,8 +8,9 @@ environment forces the pure-Python path (tests/test_speedups.py compares the two
 from __future__ import annotations
 
 import os
+import struct
 from array import array
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 kernels = None
 if os.environ.get("GUARD_PURE_PYTHON", "") in ("", "0"):
@@ -21,6 +22,9 @@ if os.environ.get("GUARD_PURE_PYTHON", "") in ("", "0"):
 FLAG_LEET_NEXT_TO_LETTER = 1
 FLAG_KATAKANA = 2
 
+# The script classes that guard.matcher.boundary_ok has rules for, as the C kernel numbers them.
+EDGE_CODES = {"latin": 1, "kata": 2, "hira": 3, "hangul": 4, "han": 5}
+
 
 def bmp_bitmap(chars: Iterable[str]) -> bytes:
     """One bit per BMP code point, set for each of `chars` (characters above the BMP are left out)."""
@@ -30,6 +34,15 @@ def bmp_bitmap(chars: Iterable[str]) -> bytes:
         if cp <= 0xFFFF:
             bits[cp >> 3] |= 1 << (cp & 7)
     return bytes(bits)
+
+
+def edge_table(infos: Sequence) -> bytes:
+    """The boundary facts of each PatternInfo (left and right script class, strict, length) as `accept_hits`
+    reads them: 8 bytes each."""
+    return b"".join(
+        struct.pack("=BBBxi", EDGE_CODES.get(i.left, 0), EDGE_CODES.get(i.right, 0), 1 if i.strict else 0, i.length)
+        for i in infos
+    )
 
 
 def bmp_fold_table(one_to_one: Mapping[int, str]) -> bytes:

@@ -92,6 +92,63 @@ def test_rare_latin_words(text, known):
     assert kernels.rare_latin_words(t, common, typo_free) == expected
 
 
+@pytest.fixture(scope="module")
+def scanner():
+    from guard import default_guard
+
+    return default_guard().scanner
+
+
+@needs_kernels
+@settings(max_examples=300, deadline=None)
+@given(texts, st.data())
+def test_accept_hits_applies_the_boundary_rules(scanner, text, data):
+    """Random hits of random patterns on random text: the kernel keeps exactly what boundary_ok accepts."""
+    from guard.matcher import _PARTICLE_SUFFIXES, boundary_ok
+
+    t = nm.normalize(text).text
+    infos, codes, flags = scanner._infos, scanner._info_codes, scanner._flags
+    n_patterns = len(codes)
+    raw = []
+    for _ in range(data.draw(st.integers(0, 12))):
+        s = data.draw(st.integers(0, len(t)))
+        e = data.draw(st.integers(s, len(t)))
+        raw.append((data.draw(st.integers(0, n_patterns - 1)), s, e))
+    expected = [
+        (pid, s, e) for pid, s, e in raw
+        if flags[pid] and boundary_ok(t, s, e, infos[codes[pid]].left, infos[codes[pid]].right, infos[codes[pid]].length,
+                                      strict=infos[codes[pid]].strict)
+    ]
+    got = kernels.accept_hits(t, raw, codes, codes.itemsize, scanner._edges, flags, _PARTICLE_SUFFIXES)
+    assert got == expected
+
+
+@needs_kernels
+def test_accept_hits_on_each_script_rule(scanner):
+    """One pattern of each script class, on and off its boundaries (the random test rarely lands on them)."""
+    from guard.matcher import _PARTICLE_SUFFIXES, boundary_ok
+
+    infos, codes, flags = scanner._infos, scanner._info_codes, scanner._flags
+    pats = scanner.c.patterns
+    texts_by_pattern = {}
+    for pid in range(len(codes)):
+        inf = infos[codes[pid]]
+        key = (inf.left, inf.right, inf.strict, min(inf.length, 6))
+        if flags[pid] and key not in texts_by_pattern:
+            texts_by_pattern[key] = pid
+    assert len(texts_by_pattern) > 10
+    for pid in texts_by_pattern.values():
+        p = pats[pid]
+        for before, after in [("", ""), ("a", ""), ("", "a"), ("ア", "カ"), ("あ", "い"), ("한", "가"), ("한", "가는"),
+                              ("空", "天"), (" ", " "), ("1", "2"), ("é", "ǿ")]:
+            t = before + p + after
+            raw = [(pid, len(before), len(before) + len(p))]
+            inf = infos[codes[pid]]
+            ok = boundary_ok(t, raw[0][1], raw[0][2], inf.left, inf.right, inf.length, strict=inf.strict)
+            got = kernels.accept_hits(t, raw, codes, codes.itemsize, scanner._edges, flags, _PARTICLE_SUFFIXES)
+            assert got == (raw if ok else []), (p, before, after)
+
+
 @needs_kernels
 @pytest.mark.parametrize(
     "text, folded",
@@ -117,6 +174,12 @@ def test_bad_tables_are_refused():
         kernels.latin_word_set(b"bytes")
     with pytest.raises(TypeError, match="sets or dicts"):
         kernels.rare_latin_words("some words", ["a list"])
+    with pytest.raises(IndexError, match="out of range"):
+        kernels.accept_hits("abc", [(5, 0, 1)], b"\0", 1, b"\0" * 8, b"\1", frozenset())
+    with pytest.raises(IndexError, match="out of range"):
+        kernels.accept_hits("abc", [(0, 0, 9)], b"\0", 1, b"\0" * 8, b"\1", frozenset())
+    with pytest.raises(ValueError, match="code_size"):
+        kernels.accept_hits("abc", [], b"\0", 3, b"\0" * 8, b"\1", frozenset())
 
 
 def _scan_lines(env_extra: dict, prompts: list[str]) -> list:
