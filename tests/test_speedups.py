@@ -31,7 +31,7 @@ _ALPHABET = (
     + "\u200b\u200c\u2060\ufeff\u00ad\ufe0f\u0301\u3099\u309a\u309b"
     + "éüßﬁÅ"
     + "РаснкмᏢᎥ"
-    + "\U0001f600\U00020000\U0001d400"
+    + "\U0001f600\U00020000\U0001d400\ud800"  # emoji, an astral hanzi, a math letter, a lone surrogate
 )
 texts = st.text(alphabet=_ALPHABET, max_size=80)
 ascii_texts = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789@$!|2 .-_,'", max_size=80)
