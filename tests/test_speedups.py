@@ -124,6 +124,25 @@ def test_accept_hits_applies_the_boundary_rules(scanner, text, data):
 
 
 @needs_kernels
+@pytest.mark.parametrize("typecode", ["B", "H", "I", "Q"])
+def test_accept_hits_reads_codes_of_any_width(scanner, typecode):
+    from array import array
+
+    from guard.matcher import _PARTICLE_SUFFIXES
+
+    codes = scanner._info_codes
+    if max(codes) >= 1 << (8 * array(typecode).itemsize):
+        pytest.skip("the codes do not fit this width")
+    wide = array(typecode, codes)
+    t = "pikachu and eevee, ピカチュウとイーブイ, 피카츄가 이브이와"
+    raw = scanner._find(t)
+    assert raw
+    expected = kernels.accept_hits(t, raw, codes, codes.itemsize, scanner._edges, scanner._flags, _PARTICLE_SUFFIXES)
+    assert expected
+    assert kernels.accept_hits(t, raw, wide, wide.itemsize, scanner._edges, scanner._flags, _PARTICLE_SUFFIXES) == expected
+
+
+@needs_kernels
 def test_accept_hits_on_each_script_rule(scanner):
     """One pattern of each script class, on and off its boundaries (the random test rarely lands on them)."""
     from guard.matcher import _PARTICLE_SUFFIXES, boundary_ok
@@ -180,6 +199,12 @@ def test_bad_tables_are_refused():
         kernels.accept_hits("abc", [(0, 0, 9)], b"\0", 1, b"\0" * 8, b"\1", frozenset())
     with pytest.raises(ValueError, match="code_size"):
         kernels.accept_hits("abc", [], b"\0", 3, b"\0" * 8, b"\1", frozenset())
+    with pytest.raises(IndexError, match="info code"):
+        kernels.accept_hits("abc", [(0, 0, 1)], b"\5", 1, b"\0" * 8, b"\1", frozenset())
+    with pytest.raises(IndexError, match="out of range"):
+        kernels.accept_hits("abc", [(0, 2, 1)], b"\0", 1, b"\0" * 8, b"\1", frozenset())
+    with pytest.raises(TypeError, match="tuple"):
+        kernels.accept_hits("abc", [[0, 0, 1]], b"\0", 1, b"\0" * 8, b"\1", frozenset())
 
 
 def _scan_lines(env_extra: dict, prompts: list[str]) -> list:
@@ -203,16 +228,24 @@ def _scan_lines(env_extra: dict, prompts: list[str]) -> list:
 
 
 @needs_kernels
-def test_the_scan_is_the_same_without_the_kernels():
-    """The dev set and the example prompts, scanned and checked with and without the C kernels."""
+def test_the_scan_is_the_same_without_the_kernels(tmp_path):
+    """The dev set, the example prompts and long random texts, scanned and checked with and without the C
+    kernels, each side from a compile of its own."""
     prompts = []
     dev = ROOT.parent / "shared" / "eval" / "dev.jsonl"
     if dev.exists():
         prompts += [json.loads(line)["prompt"] for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
     examples = ROOT / "examples" / "prompts.jsonl"
     prompts += [json.loads(line)["prompt"] for line in examples.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(prompts) >= 10
-    with_kernels = _scan_lines({}, prompts)
-    pure = _scan_lines({"GUARD_PURE_PYTHON": "1"}, prompts)
+    import random
+
+    rnd = random.Random(7)
+    letters = list(_ALPHABET) + [" "] * 20
+    prompts += ["".join(rnd.choice(letters) for _ in range(rnd.randint(100, 600))) for _ in range(200)]
+    prompts += ["Pikachu " * 400, "ピカチュウ、" * 300]  # long prompts
+    assert len(prompts) >= 210
+    # Each side compiles the lexicons into a cache of its own, so the aliases are normalized its way too.
+    with_kernels = _scan_lines({"GUARD_CACHE_DIR": str(tmp_path / "kernels")}, prompts)
+    pure = _scan_lines({"GUARD_PURE_PYTHON": "1", "GUARD_CACHE_DIR": str(tmp_path / "pure")}, prompts)
     assert with_kernels[0] is True and pure[0] is False
     assert with_kernels[1:] == pure[1:]
