@@ -5,9 +5,11 @@
  * as the reference: guard/speedups.py falls back to them when this module is not built, and the tests compare
  * the two on random text.
  *
- * Tables come from Python, built once when a Normalizer is made:
+ * Tables come from Python, built once (guard/speedups.py: a Normalizer's fold table and slow-path bitmap, the
+ * separator bitmap at import, a Scanner's edge table):
  *   fold   65536 native uint32: the code point a BMP character folds to, 0 when it stays;
- *   bitmap 8192 bytes: one bit per BMP code point (the characters that need the slow path, or separators).
+ *   bitmap 8192 bytes: one bit per BMP code point (the characters that need the slow path, or separators);
+ *   edges  8 bytes per pattern info: the facts the boundary rules read (see EdgeInfo).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -22,6 +24,20 @@ static inline int bit_set(const unsigned char *bitmap, Py_UCS4 c) {
 }
 
 static inline int is_ascii_lower(Py_UCS4 c) { return c >= 'a' && c <= 'z'; }
+
+/* A str argument, ready to be read with PyUnicode_READ (before 3.12 a string can still be in the legacy form). */
+static int check_str(PyObject *arg, const char *name) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "%s expects a str", name);
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0) {
+        return -1;
+    }
+#endif
+    return 0;
+}
 
 static inline int is_leet(Py_UCS4 c) {
     return (c >= '0' && c <= '9') || c == '@' || c == '$' || c == '!' || c == '|';
@@ -79,7 +95,7 @@ static PyObject *fold_text(PyObject *self, PyObject *args) {
         Py_UCS4 f = fold[c];
         if (f != 0 && f != c) {
             if (out == NULL) {
-                out = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(n > 0 ? n : 1));
+                out = PyMem_New(Py_UCS4, n > 0 ? n : 1);
                 if (out == NULL) {
                     PyBuffer_Release(&fold_view);
                     PyBuffer_Release(&slow_view);
@@ -149,7 +165,7 @@ static PyObject *remove_separators(PyObject *self, PyObject *args) {
     }
     /* The result has the kind of the text or a narrower one; write it in the text's kind, then let
      * PyUnicode_FromKindAndData pick the narrowest. */
-    char *out = PyMem_Malloc((size_t)kind * (size_t)n);
+    char *out = n <= PY_SSIZE_T_MAX / kind ? PyMem_Malloc((size_t)kind * (size_t)n) : NULL;
     if (out == NULL) {
         PyBuffer_Release(&sep_view);
         return PyErr_NoMemory();
@@ -209,59 +225,11 @@ static PyObject *separator_cuts(PyObject *self, PyObject *args) {
     return cuts;
 }
 
-/* latin_word_set(text) -> set[str]: the runs of ASCII a-z and 0-9 (maximal, as re's [a-z0-9]{4,} finds them)
- * of four characters or more that hold letters only. */
-static PyObject *latin_word_set(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "latin_word_set expects a str");
-        return NULL;
-    }
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
-    int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    PyObject *words = PySet_New(NULL);
-    if (words == NULL) {
-        return NULL;
-    }
-    Py_ssize_t i = 0;
-    while (i < n) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (!(is_ascii_lower(c) || (c >= '0' && c <= '9'))) {
-            i++;
-            continue;
-        }
-        Py_ssize_t start = i;
-        int digits = 0;
-        while (i < n) {
-            c = PyUnicode_READ(kind, data, i);
-            if (is_ascii_lower(c)) {
-                i++;
-            } else if (c >= '0' && c <= '9') {
-                digits = 1;
-                i++;
-            } else {
-                break;
-            }
-        }
-        if (!digits && i - start >= 4) {
-            PyObject *word = PyUnicode_Substring(arg, start, i);
-            if (word == NULL || PySet_Add(words, word) < 0) {
-                Py_XDECREF(word);
-                Py_DECREF(words);
-                return NULL;
-            }
-            Py_DECREF(word);
-        }
-    }
-    return words;
-}
-
 /* leet_tokens(text) -> list[tuple[int, int]]: (start, end) of each maximal run of a-z 0-9 @ $ ! | that could
  * be leetspeak: it holds one of 0 1 3-9 @ $ ! | (2 is no letter), at least two letters, and three characters
  * or more. guard.normalize._fold_leet decides about each; other runs never fold. */
 static PyObject *leet_tokens(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "leet_tokens expects a str");
+    if (check_str(arg, "leet_tokens") < 0) {
         return NULL;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
@@ -306,8 +274,9 @@ static PyObject *leet_tokens(PyObject *self, PyObject *arg) {
     return spans;
 }
 
-/* rare_latin_words(text, *known) -> list[tuple[int, int, str]]: (start, end, word) of every word that
- * latin_word_set would give and that is in none of the `known` containers (sets or dicts), in text order. */
+/* rare_latin_words(text, *known) -> list[tuple[int, int, str]]: (start, end, word) of every maximal run of
+ * ASCII a-z and 0-9 (as re's [a-z0-9]{4,} finds them) of four characters or more that holds letters only and
+ * is in none of the `known` containers (sets or dicts), in text order. */
 static PyObject *rare_latin_words(PyObject *self, PyObject *args) {
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (nargs < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
@@ -322,6 +291,9 @@ static PyObject *rare_latin_words(PyObject *self, PyObject *args) {
         }
     }
     PyObject *text = PyTuple_GET_ITEM(args, 0);
+    if (check_str(text, "rare_latin_words") < 0) {
+        return NULL;
+    }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -448,6 +420,33 @@ static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n,
     return 1;
 }
 
+/* Whether one (pattern, start, end) hit is kept: 1 yes, 0 no, -1 error. */
+static int accept_one(PyObject *hit, PyObject *text, int kind, const void *data, Py_ssize_t n,
+                      const unsigned char *codes, int code_size, Py_ssize_t npatterns, const EdgeInfo *edges,
+                      Py_ssize_t ninfos, const unsigned char *flags, Py_ssize_t nflags, PyObject *particles) {
+    Py_ssize_t pid = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
+    Py_ssize_t s = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
+    Py_ssize_t e = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 2));
+    if (PyErr_Occurred()) return -1;
+    if (pid < 0 || pid >= npatterns || pid >= nflags || s < 0 || e > n || s > e) {
+        PyErr_SetString(PyExc_IndexError, "accept_hits: a hit is out of range");
+        return -1;
+    }
+    if (flags[pid] == 0) return 0;
+    uint64_t code;
+    switch (code_size) {
+    case 1: code = codes[pid]; break;
+    case 2: { uint16_t v; memcpy(&v, codes + 2 * pid, 2); code = v; break; }
+    case 4: { uint32_t v; memcpy(&v, codes + 4 * pid, 4); code = v; break; }
+    default: { uint64_t v; memcpy(&v, codes + 8 * pid, 8); code = v; break; }
+    }
+    if (code >= (uint64_t)ninfos) {
+        PyErr_SetString(PyExc_IndexError, "accept_hits: an info code is out of range");
+        return -1;
+    }
+    return boundary_ok(text, kind, data, n, s, e, &edges[code], particles);
+}
+
 /* accept_hits(text, hits, codes, code_size, edges, flags, particles) -> list
  *
  * The (pattern, start, end) hits of `hits` that stand on word boundaries (guard.matcher.boundary_ok) and whose
@@ -485,37 +484,20 @@ static PyObject *accept_hits(PyObject *self, PyObject *args) {
     const void *data = PyUnicode_DATA(text);
     PyObject *out = PyList_New(0);
     if (out == NULL) goto done;
-    Py_ssize_t nhits = PyList_GET_SIZE(hits);
-    for (Py_ssize_t k = 0; k < nhits; k++) {
+    /* The particle lookup compares strings, which could run Python code: the list is read afresh each time
+     * and the hit is held while it is used. */
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(hits); k++) {
         PyObject *hit = PyList_GET_ITEM(hits, k);
         if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 3) {
             PyErr_SetString(PyExc_TypeError, "accept_hits: each hit must be a (pattern, start, end) tuple");
             goto fail;
         }
-        Py_ssize_t pid = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
-        Py_ssize_t s = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
-        Py_ssize_t e = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 2));
-        if (PyErr_Occurred()) goto fail;
-        if (pid < 0 || pid >= npatterns || pid >= flags_view.len || s < 0 || e > n || s > e) {
-            PyErr_SetString(PyExc_IndexError, "accept_hits: a hit is out of range");
-            goto fail;
-        }
-        if (flags[pid] == 0) continue;
-        const unsigned char *p = codes + pid * code_size;
-        Py_ssize_t code;
-        switch (code_size) {
-        case 1: code = p[0]; break;
-        case 2: code = ((const uint16_t *)codes)[pid]; break;
-        case 4: code = ((const uint32_t *)codes)[pid]; break;
-        default: code = (Py_ssize_t)((const uint64_t *)codes)[pid]; break;
-        }
-        if (code < 0 || code >= ninfos) {
-            PyErr_SetString(PyExc_IndexError, "accept_hits: an info code is out of range");
-            goto fail;
-        }
-        int ok = boundary_ok(text, kind, data, n, s, e, &edges[code], particles);
+        Py_INCREF(hit);
+        int ok = accept_one(hit, text, kind, data, n, codes, code_size, npatterns, edges, ninfos, flags,
+                            flags_view.len, particles);
+        if (ok > 0 && PyList_Append(out, hit) < 0) ok = -1;
+        Py_DECREF(hit);
         if (ok < 0) goto fail;
-        if (ok && PyList_Append(out, hit) < 0) goto fail;
     }
     goto done;
 fail:
@@ -534,12 +516,11 @@ static PyMethodDef methods[] = {
     {"fold_text", fold_text, METH_VARARGS, "Fold BMP characters in one step; None when the slow path is needed."},
     {"remove_separators", remove_separators, METH_VARARGS, "The text without its separators."},
     {"separator_cuts", separator_cuts, METH_VARARGS, "Joined-text index before which each separator was removed."},
-    {"latin_word_set", latin_word_set, METH_O, "All-letter runs of a-z0-9 of four or more characters."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "guard._speedups", "Text kernels of the per-prompt scan.", -1, methods,
+    PyModuleDef_HEAD_INIT, "guard._speedups", "Text kernels of the per-prompt scan.", -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__speedups(void) {

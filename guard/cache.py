@@ -21,7 +21,10 @@ log = logging.getLogger("guard.cache")
 MAGIC = b"character-guard-cache\n"
 _CODE_FILES = (
     "normalize.py", "compiler.py", "expand.py", "ambiguity.py", "fuzzy.py", "exact.py", "tables.py", "lexicon/schema.py",
+    "speedups.py",
 )
+# The C source of the kernels that normalize aliases at compile time; a wheel carries only the built module.
+_OPTIONAL_CODE_FILES = ("_speedups.c",)
 
 
 def _hash_code() -> str:
@@ -29,6 +32,9 @@ def _hash_code() -> str:
     here = Path(__file__).parent
     for name in _CODE_FILES:
         h.update((here / name).read_bytes())
+    for name in _OPTIONAL_CODE_FILES:
+        if (here / name).exists():
+            h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 
 

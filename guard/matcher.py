@@ -33,7 +33,7 @@ def _latin_word_set(t: str) -> set[str]:
     return {w for w in _LATIN_RUN.findall(t) if w.isalpha()}
 
 
-def _rare_latin_words(t: str, common, typo_free) -> list[tuple[int, int, str]]:
+def _rare_latin_words_py(t: str, common, typo_free) -> list[tuple[int, int, str]]:
     """(start, end, word) of each word of `latin_words(t)` that is in neither `common` nor `typo_free`, in
     text order. Nearly every word is an everyday one: they are looked up all at once, then the few others are
     found in the text."""
@@ -45,10 +45,8 @@ def _rare_latin_words(t: str, common, typo_free) -> list[tuple[int, int, str]]:
 
 _accept_hits = speedups.kernels.accept_hits if speedups.kernels is not None else None
 
-if speedups.kernels is not None:
-    # The same results, each in one C pass.
-    _latin_word_set = speedups.kernels.latin_word_set  # noqa: F811
-    _rare_latin_words = speedups.kernels.rare_latin_words  # noqa: F811
+# The same results in one C pass, when the kernels are built.
+_rare_latin_words = speedups.kernels.rare_latin_words if speedups.kernels is not None else _rare_latin_words_py
 
 
 def latin_words(t: str):
@@ -227,6 +225,10 @@ class Scanner:
         if self._edges:
             codes = self._info_codes
             return _accept_hits(t, raw, codes, codes.itemsize, self._edges, self._flags, _PARTICLE_SUFFIXES)
+        return self._on_boundaries_py(t, raw)
+
+    def _on_boundaries_py(self, t: str, raw: list) -> list:
+        """`_on_boundaries` without the C kernel."""
         infos, codes, flags = self._infos, self._info_codes, self._flags
         out = []
         for hit in raw:

@@ -14,8 +14,10 @@ What it folds:
   from the Unicode confusables data.
 
 Speed: the per-character mapping is precomputed into two tables. Characters that map to exactly one character
-go through `str.translate` (C speed, offsets unchanged). Only a prompt containing a character that maps to zero or
-several characters, a kana voicing mark or a homoglyph candidate takes the slower Python path that records offsets.
+are folded in place, so offsets stay unchanged: by the C kernel `fold_text` (guard/_speedups.c) when it is built
+and the prompt has no character above the BMP, else with `str.replace`/`str.translate`. Only a prompt containing a
+character that maps to zero or several characters, a kana voicing mark or a homoglyph candidate takes the slower
+Python path that records offsets.
 """
 from __future__ import annotations
 
@@ -171,9 +173,10 @@ class Normalizer:
         # Characters that fold to a character that folds again (OpenCC: 薴 -> 苧 -> 苎). Folding is one step, so
         # a text holding one of them is not folded with one str.replace per character (which would chain).
         self._fold_chains = frozenset(c for c, out in self._fold_str.items() if out in self._fold_str)
-        # The C kernel folds BMP text in one pass and tells whether leetspeak or long-vowel folding can apply.
+        # The C kernel folds BMP text in one pass and tells whether leetspeak or long-vowel folding can apply. Its
+        # table holds one character per code point (the tables `build` makes always fit it).
         self._kernel_fold = None
-        if speedups.kernels is not None:
+        if speedups.kernels is not None and all(len(out) == 1 and out != "\0" for out in one_to_one.values()):
             self._fold_table = speedups.bmp_fold_table(one_to_one)
             self._slow_bitmap = speedups.bmp_bitmap(slow_chars)
             self._kernel_fold = speedups.kernels.fold_text
@@ -228,7 +231,8 @@ class Normalizer:
         return self._normalize_general(text)
 
     def _normalize_general(self, text: str) -> NormalizedText:
-        """Non-ASCII text without the C kernel (and the reference the kernel's path must equal)."""
+        """Non-ASCII text the C kernel does not fold (above the BMP, a slow-path character, or no kernel), and the
+        reference the kernel's path must equal."""
         astral = _ASTRAL.search(text) is not None
         if self._slow_re.search(text) is None and not (
             astral and self._slow_astral and not self._slow_astral.isdisjoint(text)
@@ -478,9 +482,13 @@ def fold_long_vowels(text: str) -> str:
 def remove_separators(text: str) -> str:
     if _KERNELS is not None:
         return _KERNELS.remove_separators(text, _SEPARATOR_BITMAP)
-    # Both ways are C loops: bytes.translate deletes ASCII separators in about 1 us where `re.sub` takes 8;
-    # other text gets one str.replace for each separator present. (Not str.split, whose whitespace is wider
-    # than SEPARATORS: `separator_cuts` must see the same separators.)
+    return _remove_separators_py(text)
+
+
+def _remove_separators_py(text: str) -> str:
+    """`remove_separators` without the C kernel. Both ways are C loops: bytes.translate deletes ASCII separators
+    in about 1 us where `re.sub` takes 8; other text gets one str.replace for each separator present. (Not
+    str.split, whose whitespace is wider than SEPARATORS: `separator_cuts` must see the same separators.)"""
     if text.isascii():
         return text.encode("ascii").translate(None, _ASCII_SEPARATORS).decode("ascii")
     for sep in _ALL_SEPARATORS:

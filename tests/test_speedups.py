@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from guard import normalize as nm
 from guard import speedups
-from guard.matcher import _LATIN_RUN, _word_positions
+from guard.matcher import _LATIN_RUN, _rare_latin_words_py
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,16 +68,9 @@ def test_leet_tokens_fold_as_the_walk_does(text):
 @given(texts)
 def test_separators(text):
     t = nm.normalize(text).text
-    assert kernels.remove_separators(t, nm._SEPARATOR_BITMAP) == "".join(c for c in t if c not in nm.SEPARATORS)
+    assert kernels.remove_separators(t, nm._SEPARATOR_BITMAP) == nm._remove_separators_py(t)
+    assert nm._remove_separators_py(t) == "".join(c for c in t if c not in nm.SEPARATORS)
     assert kernels.separator_cuts(t, nm._SEPARATOR_BITMAP) == nm.separator_cuts(t).tolist()
-
-
-@needs_kernels
-@settings(max_examples=400, deadline=None)
-@given(st.one_of(texts, ascii_texts))
-def test_latin_word_set(text):
-    t = nm.normalize(text).text
-    assert kernels.latin_word_set(t) == {w for w in _LATIN_RUN.findall(t) if w.isalpha()}
 
 
 @needs_kernels
@@ -87,9 +80,18 @@ def test_rare_latin_words(text, known):
     t = nm.normalize(text).text
     common = {w: 30 for w in sorted(known)[::2]}  # a dict, like CompiledLexicon.common
     typo_free = frozenset(sorted(known)[1::2])
-    words = {w for w in _LATIN_RUN.findall(t) if w.isalpha()}.difference(common).difference(typo_free)
-    expected = sorted((s, s + len(w), w) for w in words for s in _word_positions(t, w))
+    expected = _rare_latin_words_py(t, common, typo_free)
     assert kernels.rare_latin_words(t, common, typo_free) == expected
+    assert expected == sorted(
+        (m.start(), m.end(), m.group(0)) for m in _LATIN_RUN.finditer(t)
+        if m.group(0).isalpha() and m.group(0) not in common and m.group(0) not in typo_free
+    )
+
+
+def test_a_table_the_kernel_cannot_hold_keeps_the_general_path():
+    odd = nm.Normalizer({ord("x"): "", ord("y"): "zz"}, {}, {})
+    assert odd._kernel_fold is None
+    assert odd.normalize("éxy").text == odd._normalize_general("éxy").text
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +99,15 @@ def scanner():
     from guard import default_guard
 
     return default_guard().scanner
+
+
+@needs_kernels
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(texts, ascii_texts))
+def test_boundaries_of_real_hits(scanner, text):
+    t = nm.normalize(text).text
+    raw = scanner._find(t)
+    assert scanner._on_boundaries(t, raw) == scanner._on_boundaries_py(t, raw)
 
 
 @needs_kernels
@@ -189,8 +200,8 @@ def test_bad_tables_are_refused():
         kernels.fold_text("x", b"", b"\0" * 8192)
     with pytest.raises(ValueError, match="separators must be"):
         kernels.remove_separators("x", b"")
-    with pytest.raises(TypeError):
-        kernels.latin_word_set(b"bytes")
+    with pytest.raises(TypeError, match="expects a str"):
+        kernels.leet_tokens(b"bytes")
     with pytest.raises(TypeError, match="sets or dicts"):
         kernels.rare_latin_words("some words", ["a list"])
     with pytest.raises(IndexError, match="out of range"):
