@@ -135,15 +135,21 @@ static PyObject *fold_text(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* The (text, separators bitmap) arguments of remove_separators and separator_cuts; the caller releases `view`. */
+static int text_and_separators(PyObject *args, const char *format, PyObject **text, Py_buffer *view) {
+    PyObject *sep_obj;
+    if (!PyArg_ParseTuple(args, format, text, &sep_obj)) {
+        return -1;
+    }
+    return get_table(sep_obj, view, 8192, "separators");
+}
+
 /* remove_separators(text, separators) -> str: text without the characters of the `separators` bitmap
  * (the same object when there are none). Characters above the BMP are never separators. */
 static PyObject *remove_separators(PyObject *self, PyObject *args) {
-    PyObject *text, *sep_obj;
-    if (!PyArg_ParseTuple(args, "UO:remove_separators", &text, &sep_obj)) {
-        return NULL;
-    }
+    PyObject *text;
     Py_buffer sep_view;
-    if (get_table(sep_obj, &sep_view, 8192, "separators") < 0) {
+    if (text_and_separators(args, "UO:remove_separators", &text, &sep_view) < 0) {
         return NULL;
     }
     const unsigned char *sep = (const unsigned char *)sep_view.buf;
@@ -189,12 +195,9 @@ static PyObject *remove_separators(PyObject *self, PyObject *args) {
 /* separator_cuts(text, separators) -> list[int]: for each separator of the text, in order, the index of the
  * joined text (separators removed) before which it was removed. */
 static PyObject *separator_cuts(PyObject *self, PyObject *args) {
-    PyObject *text, *sep_obj;
-    if (!PyArg_ParseTuple(args, "UO:separator_cuts", &text, &sep_obj)) {
-        return NULL;
-    }
+    PyObject *text;
     Py_buffer sep_view;
-    if (get_table(sep_obj, &sep_view, 8192, "separators") < 0) {
+    if (text_and_separators(args, "UO:separator_cuts", &text, &sep_view) < 0) {
         return NULL;
     }
     const unsigned char *sep = (const unsigned char *)sep_view.buf;

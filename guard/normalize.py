@@ -314,11 +314,11 @@ _FULLWIDTH_PUNCTUATION = "\uff0c\uff01\uff1f\uff1a\uff1b\uff08\uff09\u3000"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
-def _fold_leet_kernel(out: str) -> str:
-    """`_fold_leet_text` with the C kernel finding the runs that could fold."""
-    pieces: Optional[list[str]] = None
-    kept = 0
-    for start, end in speedups.kernels.leet_tokens(out):
+def _fold_leet_spans(out: str, spans) -> str:
+    """`out` with each (start, end) run of `spans` that `_fold_leet` folds replaced by its folding."""
+    pieces: Optional[list[str]] = None  # built only once a token folds: most prompts have numbers, not leetspeak
+    kept = 0  # out[:kept] is in pieces
+    for start, end in spans:
         token = out[start:end]
         folded = _fold_leet(token)
         if folded is not None and folded != token:
@@ -333,10 +333,18 @@ def _fold_leet_kernel(out: str) -> str:
     return "".join(pieces)
 
 
+def _fold_leet_kernel(out: str) -> str:
+    """`_fold_leet_text` with the C kernel finding the runs that could fold."""
+    return _fold_leet_spans(out, speedups.kernels.leet_tokens(out))
+
+
 def _fold_leet_text(out: str) -> str:
-    pieces: Optional[list[str]] = None  # built only once a token folds: most prompts have numbers, not leetspeak
+    return _fold_leet_spans(out, _leet_runs(out))
+
+
+def _leet_runs(out: str):
+    """(start, end) of each run of token characters that holds a leet character and is not a number."""
     done = 0  # out[:done] has been looked at
-    kept = 0  # out[:kept] is in pieces
     chars = _TOKEN_CHARS
     for m in _HAS_LEET.finditer(out):
         i = m.start()
@@ -347,20 +355,8 @@ def _fold_leet_text(out: str) -> str:
             start -= 1
         end = _TOKEN_REST.match(out, i).end()
         done = end
-        token = out[start:end]
-        if token.isdigit():
-            continue
-        folded = _fold_leet(token)
-        if folded is not None and folded != token:
-            if pieces is None:
-                pieces = []
-            pieces.append(out[kept:start])
-            pieces.append(folded)
-            kept = end
-    if pieces is None:
-        return out
-    pieces.append(out[kept:])
-    return "".join(pieces)
+        if not out[start:end].isdigit():
+            yield start, end
 
 
 _fold_leet_tokens = _fold_leet_kernel if speedups.kernels is not None else _fold_leet_text
