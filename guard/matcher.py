@@ -9,8 +9,8 @@ from bisect import bisect_right
 from collections import Counter
 from typing import Optional
 
-from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard import speedups
+from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
 from guard.normalize import fold_long_vowels, remove_separators, run_around, separator_cut_list, separator_cuts
 from guard.normalize import is_latin_or_digit as _is_latin_or_digit  # shared with guard.exact
