@@ -4,6 +4,6 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         # optional: an install without a C compiler still works, with the pure-Python scan (see guard/speedups.py).
-        Extension("guard._speedups", ["guard/_speedups.c"], optional=True, extra_compile_args=["-O2"]),
+        Extension("guard._speedups", ["guard/_speedups.c"], optional=True),
     ]
 )
