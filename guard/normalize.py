@@ -33,6 +33,8 @@ import numpy as np
 
 from guard import speedups
 
+_KERNELS = speedups.kernels  # the C text kernels, or None
+
 LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g"}
 )
@@ -176,10 +178,10 @@ class Normalizer:
         # The C kernel folds BMP text in one pass and tells whether leetspeak or long-vowel folding can apply. Its
         # table holds one character per code point (the tables `build` makes always fit it).
         self._kernel_fold = None
-        if speedups.kernels is not None and all(len(out) == 1 and out != "\0" for out in one_to_one.values()):
+        if _KERNELS is not None and all(len(out) == 1 and out != "\0" for out in one_to_one.values()):
             self._fold_table = speedups.bmp_fold_table(one_to_one)
             self._slow_bitmap = speedups.bmp_bitmap(slow_chars)
-            self._kernel_fold = speedups.kernels.fold_text
+            self._kernel_fold = _KERNELS.fold_text
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
@@ -335,7 +337,7 @@ def _fold_leet_spans(out: str, spans) -> str:
 
 def _fold_leet_kernel(out: str) -> str:
     """`_fold_leet_text` with the C kernel finding the runs that could fold."""
-    return _fold_leet_spans(out, speedups.kernels.leet_tokens(out))
+    return _fold_leet_spans(out, _KERNELS.leet_tokens(out))
 
 
 def _fold_leet_text(out: str) -> str:
@@ -359,7 +361,7 @@ def _leet_runs(out: str):
             yield start, end
 
 
-_fold_leet_tokens = _fold_leet_kernel if speedups.kernels is not None else _fold_leet_text
+_fold_leet_tokens = _fold_leet_kernel if _KERNELS is not None else _fold_leet_text
 
 
 def _fold_leet(token: str) -> Optional[str]:
@@ -529,5 +531,4 @@ _BMP_SEPARATOR_TABLE = np.zeros(0x10000, dtype=bool)
 _BMP_SEPARATOR_TABLE[[ord(c) for c in SEPARATORS]] = True
 _ASCII_SEPARATOR_TABLE = _BMP_SEPARATOR_TABLE[:128].copy()
 _RUN = re.compile("[^" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
-_KERNELS = speedups.kernels
 _SEPARATOR_BITMAP = speedups.bmp_bitmap(SEPARATORS)  # every separator is in the BMP (a test checks it)
