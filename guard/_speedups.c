@@ -423,6 +423,16 @@ static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n,
     return 1;
 }
 
+/* The info code of pattern `pid`: a machine integer of `code_size` bytes (read unaligned). */
+static inline uint64_t read_code(const unsigned char *codes, int code_size, Py_ssize_t pid) {
+    switch (code_size) {
+    case 1: return codes[pid];
+    case 2: { uint16_t v; memcpy(&v, codes + 2 * pid, 2); return v; }
+    case 4: { uint32_t v; memcpy(&v, codes + 4 * pid, 4); return v; }
+    default: { uint64_t v; memcpy(&v, codes + 8 * pid, 8); return v; }
+    }
+}
+
 /* Whether one (pattern, start, end) hit is kept: 1 yes, 0 no, -1 error. */
 static int accept_one(PyObject *hit, PyObject *text, int kind, const void *data, Py_ssize_t n,
                       const unsigned char *codes, int code_size, Py_ssize_t npatterns, const EdgeInfo *edges,
@@ -436,13 +446,7 @@ static int accept_one(PyObject *hit, PyObject *text, int kind, const void *data,
         return -1;
     }
     if (flags[pid] == 0) return 0;
-    uint64_t code;
-    switch (code_size) {
-    case 1: code = codes[pid]; break;
-    case 2: { uint16_t v; memcpy(&v, codes + 2 * pid, 2); code = v; break; }
-    case 4: { uint32_t v; memcpy(&v, codes + 4 * pid, 4); code = v; break; }
-    default: { uint64_t v; memcpy(&v, codes + 8 * pid, 8); code = v; break; }
-    }
+    uint64_t code = read_code(codes, code_size, pid);
     if (code >= (uint64_t)ninfos) {
         PyErr_SetString(PyExc_IndexError, "accept_hits: an info code is out of range");
         return -1;
@@ -512,6 +516,644 @@ done:
     return out;
 }
 
+/* ------------------------------------------------------------------------------------------------------
+ * Automaton: an Aho-Corasick automaton over code points, for the exact pass (guard.exact.AutomatonIndex)
+ * and the theme terms (guard.policy.themes).
+ *
+ * It reads the prompt's own code units (no UTF-8 copy, no byte-to-character offsets), and `find_accepted`
+ * applies accept_hits' rules while it searches, so the hits inside words never become Python objects.
+ * Layout, chosen so that a step touches few cache lines: nodes are numbered in trie-insertion order, and
+ * each holds its run of edges (sorted (code point, child) pairs), its failure link, and `report`, the
+ * nearest node from itself down the failure chain that ends a pattern (-1: none). The patterns ending at
+ * node v are out_pids[outs[v].begin .. outs[v].end).
+ * Hits come out as ahocorasick-rs (MatchKind.Standard, overlapping) reports them: by end, longest first.
+ * ------------------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    int32_t begin, end; /* edges[begin..end) */
+    int32_t fail, report;
+} AcNode;
+
+typedef struct {
+    uint32_t ch;
+    int32_t to;
+} AcEdge;
+
+typedef struct {
+    int32_t begin, end, depth;
+} AcOut;
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t npatterns, nnodes;
+    AcNode *nodes;
+    AcEdge *edges;
+    AcOut *outs;
+    int32_t *out_pids;
+    int32_t root_ascii[128];
+} Automaton;
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t len;
+    int32_t pid;
+} PatternRef;
+
+static int compare_patterns(const void *pa, const void *pb) {
+    const PatternRef *a = pa, *b = pb;
+    Py_ssize_t n = a->len < b->len ? a->len : b->len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 x = PyUnicode_READ(a->kind, a->data, i), y = PyUnicode_READ(b->kind, b->data, i);
+        if (x != y) return x < y ? -1 : 1;
+    }
+    if (a->len != b->len) return a->len < b->len ? -1 : 1;
+    return a->pid < b->pid ? -1 : (a->pid > b->pid);
+}
+
+static inline int32_t ac_child(const Automaton *a, int32_t node, Py_UCS4 c) {
+    if (node == 0 && c < 128) return a->root_ascii[c];
+    const AcEdge *edges = a->edges;
+    int32_t lo = a->nodes[node].begin, hi = a->nodes[node].end;
+    while (hi - lo > 8) { /* the answer, if any, stays in [lo, hi) */
+        int32_t mid = lo + (hi - lo) / 2;
+        if (edges[mid].ch < c) lo = mid + 1;
+        else hi = mid + 1;
+    }
+    for (int32_t k = lo; k < hi; k++) {
+        if (edges[k].ch >= c) return edges[k].ch == c ? edges[k].to : -1;
+    }
+    return -1;
+}
+
+static inline int32_t ac_step(const Automaton *a, int32_t node, Py_UCS4 c) {
+    for (;;) {
+        int32_t next = ac_child(a, node, c);
+        if (next >= 0) return next;
+        if (node == 0) return 0;
+        node = a->nodes[node].fail;
+    }
+}
+
+static void automaton_free_arrays(Automaton *a) {
+    PyMem_Free(a->nodes);
+    PyMem_Free(a->edges);
+    PyMem_Free(a->outs);
+    PyMem_Free(a->out_pids);
+    a->nodes = NULL;
+    a->edges = NULL;
+    a->outs = NULL;
+    a->out_pids = NULL;
+    a->npatterns = a->nnodes = 0;
+}
+
+static void automaton_dealloc(Automaton *a) {
+    automaton_free_arrays(a);
+    Py_TYPE(a)->tp_free((PyObject *)a);
+}
+
+/* The trie of the sorted patterns. Each pattern shares the path of its common prefix with the one before
+ * it, so every node's children are created in increasing code-point order. Returns the node count, or -1. */
+static int32_t build_trie(Automaton *a, const PatternRef *refs, Py_ssize_t np, Py_ssize_t total, int32_t *parent,
+                          uint32_t *chars) {
+    int32_t *path = PyMem_Malloc(total * sizeof(int32_t));
+    if (path == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int32_t nnodes = 1;
+    parent[0] = -1;
+    chars[0] = 0;
+    path[0] = 0;
+    for (Py_ssize_t v = 0; v < total; v++) a->outs[v] = (AcOut){0, 0, 0};
+    for (Py_ssize_t k = 0; k < np; k++) {
+        const PatternRef *r = &refs[k];
+        Py_ssize_t common = 0;
+        if (k > 0) { /* path[1..] holds the previous pattern's nodes */
+            const PatternRef *q = &refs[k - 1];
+            Py_ssize_t lim = r->len < q->len ? r->len : q->len;
+            while (common < lim && PyUnicode_READ(r->kind, r->data, common) == PyUnicode_READ(q->kind, q->data, common)) {
+                common++;
+            }
+        }
+        for (Py_ssize_t j = common; j < r->len; j++) {
+            int32_t node = nnodes++;
+            parent[node] = path[j];
+            chars[node] = PyUnicode_READ(r->kind, r->data, j);
+            path[j + 1] = node;
+        }
+        AcOut *o = &a->outs[path[r->len]];
+        if (o->end == 0) o->begin = (int32_t)k; /* equal patterns are consecutive */
+        o->end = (int32_t)k + 1;
+        o->depth = (int32_t)r->len;
+        a->out_pids[k] = r->pid;
+    }
+    PyMem_Free(path);
+    return nnodes;
+}
+
+/* Edges, then the failure links and reports, breadth first (a node's failure target is shallower, so it
+ * is done before). 0, or -1 on error. */
+static int link_trie(Automaton *a, int32_t nnodes, const int32_t *parent, const uint32_t *chars) {
+    int32_t *fill = PyMem_Calloc(nnodes, sizeof(int32_t));
+    int32_t *queue = PyMem_Malloc(nnodes * sizeof(int32_t));
+    if (fill == NULL || queue == NULL) {
+        PyMem_Free(fill);
+        PyMem_Free(queue);
+        PyErr_NoMemory();
+        return -1;
+    }
+    AcNode *nodes = a->nodes;
+    for (int32_t v = 0; v < nnodes; v++) nodes[v] = (AcNode){0, 0, 0, -1};
+    for (int32_t v = 1; v < nnodes; v++) fill[parent[v]]++;
+    int32_t at = 0;
+    for (int32_t v = 0; v < nnodes; v++) {
+        nodes[v].begin = nodes[v].end = at;
+        at += fill[v];
+    }
+    for (int32_t v = 1; v < nnodes; v++) { /* node order is code-point order among siblings */
+        AcNode *p = &nodes[parent[v]];
+        a->edges[p->end++] = (AcEdge){chars[v], v};
+    }
+    for (int c = 0; c < 128; c++) a->root_ascii[c] = -1;
+    for (int32_t k = nodes[0].begin; k < nodes[0].end; k++) {
+        if (a->edges[k].ch < 128) a->root_ascii[a->edges[k].ch] = a->edges[k].to;
+    }
+    Py_ssize_t head = 0, tail = 0;
+    queue[tail++] = 0;
+    while (head < tail) {
+        int32_t u = queue[head++];
+        for (int32_t k = nodes[u].begin; k < nodes[u].end; k++) {
+            int32_t v = a->edges[k].to, target = 0;
+            if (u != 0) {
+                int32_t f = nodes[u].fail;
+                for (;;) {
+                    target = ac_child(a, f, a->edges[k].ch);
+                    if (target >= 0 || f == 0) break;
+                    f = nodes[f].fail;
+                }
+                if (target < 0) target = 0;
+            }
+            nodes[v].fail = target;
+            nodes[v].report = a->outs[v].end > 0 ? v : nodes[target].report;
+            queue[tail++] = v;
+        }
+    }
+    PyMem_Free(fill);
+    PyMem_Free(queue);
+    return 0;
+}
+
+/* Automaton(patterns: list[str]); every pattern must be a non-empty str. */
+static int automaton_init(Automaton *a, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"patterns", NULL};
+    PyObject *patterns;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!:Automaton", kwlist, &PyList_Type, &patterns)) return -1;
+    automaton_free_arrays(a);
+    /* A copy of the list holds every string while its code points are read. */
+    PyObject *held = PyList_GetSlice(patterns, 0, PyList_GET_SIZE(patterns));
+    if (held == NULL) return -1;
+    Py_ssize_t np = PyList_GET_SIZE(held);
+    PatternRef *refs = PyMem_Calloc(np ? np : 1, sizeof(PatternRef));
+    int32_t *parent = NULL;
+    uint32_t *chars = NULL;
+    int ok = -1;
+    if (refs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t total = 1; /* nodes at most: the root and one per pattern character */
+    for (Py_ssize_t i = 0; i < np; i++) {
+        PyObject *p = PyList_GET_ITEM(held, i);
+        if (!PyUnicode_Check(p)) {
+            PyErr_Format(PyExc_TypeError, "Automaton: pattern %zd is not a str", i);
+            goto done;
+        }
+        if (PyUnicode_READY(p) < 0) goto done;
+        Py_ssize_t len = PyUnicode_GET_LENGTH(p);
+        if (len == 0) {
+            PyErr_Format(PyExc_ValueError, "Automaton: pattern %zd is empty", i);
+            goto done;
+        }
+        if (len >= INT32_MAX / 4 - total) {
+            PyErr_SetString(PyExc_OverflowError, "Automaton: the patterns are too long");
+            goto done;
+        }
+        total += len;
+        refs[i] = (PatternRef){PyUnicode_KIND(p), PyUnicode_DATA(p), len, (int32_t)i};
+    }
+    qsort(refs, np, sizeof(PatternRef), compare_patterns);
+    parent = PyMem_Malloc(total * sizeof(int32_t));
+    chars = PyMem_Malloc(total * sizeof(uint32_t));
+    a->outs = PyMem_Malloc(total * sizeof(AcOut));
+    a->out_pids = PyMem_Malloc((np ? np : 1) * sizeof(int32_t));
+    if (!parent || !chars || !a->outs || !a->out_pids) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int32_t nnodes = build_trie(a, refs, np, total, parent, chars);
+    if (nnodes < 0) goto done;
+    a->nodes = PyMem_Malloc(nnodes * sizeof(AcNode));
+    a->edges = PyMem_Malloc(nnodes * sizeof(AcEdge));
+    if (!a->nodes || !a->edges) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (link_trie(a, nnodes, parent, chars) < 0) goto done;
+    a->npatterns = np;
+    a->nnodes = nnodes;
+    ok = 0;
+done:
+    if (ok < 0) automaton_free_arrays(a);
+    PyMem_Free(refs);
+    PyMem_Free(parent);
+    PyMem_Free(chars);
+    Py_DECREF(held);
+    return ok;
+}
+
+typedef struct {
+    int32_t pid;
+    Py_ssize_t start, end;
+} AcHit;
+
+/* A growable array of hits that starts on the stack. */
+typedef struct {
+    AcHit *items;
+    Py_ssize_t len, cap;
+    AcHit local[64];
+} HitBuffer;
+
+static void hits_init(HitBuffer *b) {
+    b->items = b->local;
+    b->len = 0;
+    b->cap = 64;
+}
+
+static void hits_free(HitBuffer *b) {
+    if (b->items != b->local) PyMem_Free(b->items);
+}
+
+static int hits_grow(HitBuffer *b) {
+    if (b->cap > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(AcHit) / 2) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t cap = b->cap * 2;
+    AcHit *items = PyMem_Malloc(cap * sizeof(AcHit));
+    if (items == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(items, b->items, b->len * sizeof(AcHit));
+    hits_free(b);
+    b->items = items;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int hits_push(HitBuffer *b, int32_t pid, Py_ssize_t start, Py_ssize_t end) {
+    if (b->len == b->cap && hits_grow(b) < 0) return -1;
+    b->items[b->len++] = (AcHit){pid, start, end};
+    return 0;
+}
+
+/* Runs BODY for each pattern that ends in `state`, longest first, with PID and DEPTH (its length) set. */
+#define FOR_EACH_OUTPUT(a, state, PID, DEPTH, BODY)                                                       \
+    for (int32_t x_ = (a)->nodes[state].report; x_ > 0; x_ = (a)->nodes[(a)->nodes[x_].fail].report) {  \
+        const AcOut *o_ = &(a)->outs[x_];                                                                \
+        for (int32_t k_ = o_->begin; k_ < o_->end; k_++) {                                               \
+            int32_t PID = (a)->out_pids[k_];                                                              \
+            Py_ssize_t DEPTH = o_->depth;                                                                 \
+            BODY                                                                                          \
+        }                                                                                                 \
+    }
+
+/* Every occurrence of every pattern in data[0..n), into `b` by end, longest first. */
+#define AC_SCAN(TYPE)                                                                                      \
+    do {                                                                                                   \
+        const TYPE *chars = (const TYPE *)data;                                                            \
+        int32_t state = 0;                                                                                 \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                               \
+            state = ac_step(a, state, chars[i]);                                                           \
+            FOR_EACH_OUTPUT(a, state, pid, depth, {                                                        \
+                if (hits_push(b, pid, i + 1 - depth, i + 1) < 0) return -1;                                \
+            })                                                                                             \
+        }                                                                                                  \
+    } while (0)
+
+static int automaton_scan(const Automaton *a, int kind, const void *data, Py_ssize_t n, HitBuffer *b) {
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND: AC_SCAN(Py_UCS1); break;
+    case PyUnicode_2BYTE_KIND: AC_SCAN(Py_UCS2); break;
+    default: AC_SCAN(Py_UCS4); break;
+    }
+    return 0;
+}
+
+/* One pass for the text and its joined form (the text without the characters of the `separators` bitmap):
+ * the text's hits into `text_hits`, and into `spanning` the joined form's hits that have a separator inside
+ * them in the text, in text positions (start of the first character, end of the last). A second state walks
+ * the joined form; where it equals the text's state (from the first character after the last separator
+ * until the next one) its hits are the text's own, so it is not stepped. `at`: room for n positions. */
+#define AC_SCAN_JOINED(TYPE)                                                                               \
+    do {                                                                                                   \
+        const TYPE *chars = (const TYPE *)data;                                                            \
+        int32_t ts = 0, js = 0;                                                                            \
+        Py_ssize_t j = 0;                                                                                  \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                               \
+            Py_UCS4 c = chars[i];                                                                          \
+            int32_t before = ts;                                                                           \
+            ts = ac_step(a, ts, c);                                                                        \
+            FOR_EACH_OUTPUT(a, ts, pid, depth, {                                                           \
+                if (hits_push(text_hits, pid, i + 1 - depth, i + 1) < 0) return -1;                        \
+            })                                                                                             \
+            if (c <= 0xFFFF && bit_set(separators, c)) continue;                                           \
+            at[j++] = i;                                                                                   \
+            if (js == before) {                                                                            \
+                js = ts;                                                                                   \
+                continue;                                                                                  \
+            }                                                                                              \
+            js = ac_step(a, js, c);                                                                        \
+            FOR_EACH_OUTPUT(a, js, pid, depth, {                                                           \
+                Py_ssize_t start = at[j - depth];                                                          \
+                if (i + 1 - start != depth && hits_push(spanning, pid, start, i + 1) < 0) return -1;       \
+            })                                                                                             \
+        }                                                                                                  \
+    } while (0)
+
+static int automaton_scan_joined(const Automaton *a, int kind, const void *data, Py_ssize_t n,
+                                 const unsigned char *separators, Py_ssize_t *at, HitBuffer *text_hits,
+                                 HitBuffer *spanning) {
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND: AC_SCAN_JOINED(Py_UCS1); break;
+    case PyUnicode_2BYTE_KIND: AC_SCAN_JOINED(Py_UCS2); break;
+    default: AC_SCAN_JOINED(Py_UCS4); break;
+    }
+    return 0;
+}
+
+/* The rules of accept_hits, read from its arguments: which hits stand on word boundaries. */
+typedef struct {
+    Py_buffer codes, edges, flags;
+    int code_size, held;
+    PyObject *particles;
+} AcceptRules;
+
+static int rules_get(AcceptRules *r, PyObject *codes, int code_size, PyObject *edges, PyObject *flags,
+                     PyObject *particles) {
+    r->held = 0;
+    if (code_size != 1 && code_size != 2 && code_size != 4 && code_size != 8) {
+        PyErr_SetString(PyExc_ValueError, "code_size must be 1, 2, 4 or 8");
+        return -1;
+    }
+    if (PyObject_GetBuffer(codes, &r->codes, PyBUF_SIMPLE) < 0) return -1;
+    if (PyObject_GetBuffer(edges, &r->edges, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&r->codes);
+        return -1;
+    }
+    if (PyObject_GetBuffer(flags, &r->flags, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&r->codes);
+        PyBuffer_Release(&r->edges);
+        return -1;
+    }
+    r->code_size = code_size;
+    r->particles = particles;
+    r->held = 1;
+    return 0;
+}
+
+static void rules_release(AcceptRules *r) {
+    if (!r->held) return;
+    PyBuffer_Release(&r->codes);
+    PyBuffer_Release(&r->edges);
+    PyBuffer_Release(&r->flags);
+    r->held = 0;
+}
+
+/* 1 when accept_hits keeps the hit (its pattern has a flag and it stands on word boundaries), 0 when not,
+ * -1 on error. */
+static int rules_accept(const AcceptRules *r, PyObject *text, int kind, const void *data, Py_ssize_t n,
+                        const AcHit *h) {
+    if (h->pid >= r->codes.len / r->code_size || h->pid >= r->flags.len) {
+        PyErr_SetString(PyExc_IndexError, "a pattern has no info code or flag");
+        return -1;
+    }
+    if (((const unsigned char *)r->flags.buf)[h->pid] == 0) return 0;
+    uint64_t code = read_code(r->codes.buf, r->code_size, h->pid);
+    if (code >= (uint64_t)(r->edges.len / (Py_ssize_t)sizeof(EdgeInfo))) {
+        PyErr_SetString(PyExc_IndexError, "an info code is out of range");
+        return -1;
+    }
+    return boundary_ok(text, kind, data, n, h->start, h->end, &((const EdgeInfo *)r->edges.buf)[code], r->particles);
+}
+
+/* Appends (pid, start, end) to `out`; 0, or -1 on error. */
+static int append_hit(PyObject *out, const AcHit *h) {
+    PyObject *hit = PyTuple_New(3);
+    if (hit == NULL) return -1;
+    PyObject *values[3] = {PyLong_FromLong(h->pid), PyLong_FromSsize_t(h->start), PyLong_FromSsize_t(h->end)};
+    for (int k = 0; k < 3; k++) {
+        if (values[k] == NULL) {
+            for (int j = 0; j < 3; j++) Py_XDECREF(values[j]);
+            Py_DECREF(hit);
+            return -1;
+        }
+        PyTuple_SET_ITEM(hit, k, values[k]);
+    }
+    int r = PyList_Append(out, hit);
+    Py_DECREF(hit);
+    return r;
+}
+
+/* The hits of `b` as a new list of (pid, start, end): all of them, or with `rules` the ones it accepts. The
+ * caller holds `text` (a particle lookup compares strings, which could run Python code). */
+static PyObject *hit_list(const HitBuffer *b, const AcceptRules *rules, PyObject *text) {
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    for (Py_ssize_t k = 0; k < b->len; k++) {
+        if (rules != NULL) {
+            int r = rules_accept(rules, text, kind, data, n, &b->items[k]);
+            if (r < 0) goto fail;
+            if (r == 0) continue;
+        }
+        if (append_hit(out, &b->items[k]) < 0) goto fail;
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+static int compare_leftmost(const void *pa, const void *pb) {
+    const AcHit *a = pa, *b = pb;
+    if (a->start != b->start) return a->start < b->start ? -1 : 1;
+    if (a->end != b->end) return a->end > b->end ? -1 : 1;
+    return a->pid < b->pid ? -1 : (a->pid > b->pid);
+}
+
+/* The hits that a leftmost-longest search reports (ahocorasick-rs MatchKind.LeftmostLongest): from the left,
+ * the longest of the hits that start first, then the same after its end. Keeps them at the front of `b`. */
+static void keep_leftmost_longest(HitBuffer *b) {
+    qsort(b->items, b->len, sizeof(AcHit), compare_leftmost);
+    Py_ssize_t kept = 0, taken_end = 0;
+    for (Py_ssize_t k = 0; k < b->len; k++) {
+        if (b->items[k].start < taken_end) continue;
+        taken_end = b->items[k].end;
+        b->items[kept++] = b->items[k];
+    }
+    b->len = kept;
+}
+
+static int automaton_ready(Automaton *a, PyObject *text) {
+    if (a->nnodes == 0) {
+        PyErr_SetString(PyExc_ValueError, "Automaton: not initialized");
+        return -1;
+    }
+    return PyUnicode_READY(text);
+}
+
+/* find(text) / find_leftmost_longest(text) / find_accepted(text, codes, code_size, edges, flags, particles). */
+static PyObject *automaton_search(Automaton *a, PyObject *text, const AcceptRules *rules, int leftmost_longest) {
+    if (automaton_ready(a, text) < 0) return NULL;
+    HitBuffer b;
+    hits_init(&b);
+    PyObject *out = NULL;
+    Py_INCREF(text);
+    if (automaton_scan(a, PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), &b) == 0) {
+        if (leftmost_longest) keep_leftmost_longest(&b);
+        out = hit_list(&b, rules, text);
+    }
+    hits_free(&b);
+    Py_DECREF(text);
+    return out;
+}
+
+static PyObject *automaton_find(Automaton *a, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "find: expected a str");
+        return NULL;
+    }
+    return automaton_search(a, arg, NULL, 0);
+}
+
+static PyObject *automaton_find_leftmost_longest(Automaton *a, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "find_leftmost_longest: expected a str");
+        return NULL;
+    }
+    return automaton_search(a, arg, NULL, 1);
+}
+
+static PyObject *automaton_find_accepted(Automaton *a, PyObject *args) {
+    PyObject *text, *codes, *edges, *flags, *particles;
+    int code_size;
+    AcceptRules rules;
+    if (!PyArg_ParseTuple(args, "UOiOOO!:find_accepted", &text, &codes, &code_size, &edges, &flags,
+                          &PyFrozenSet_Type, &particles) ||
+        rules_get(&rules, codes, code_size, edges, flags, particles) < 0) {
+        return NULL;
+    }
+    PyObject *out = automaton_search(a, text, &rules, 0);
+    rules_release(&rules);
+    return out;
+}
+
+/* find_with_joined(text, separators, codes, code_size, edges, flags, particles) -> (accepted, spanning)
+ *
+ * `accepted`: find_accepted(text, ...). `spanning`: the hits of the joined text (text without the characters
+ * of the `separators` bitmap, guard.normalize.remove_separators) that have a separator inside them in the
+ * text, as (pid, start, end) in text positions: start of the first character, end of the last. The joined
+ * text's other hits are hits of the text itself. One pass over the text for both. */
+static PyObject *automaton_find_with_joined(Automaton *a, PyObject *args) {
+    PyObject *text, *separators_obj, *codes, *edges, *flags, *particles;
+    int code_size;
+    AcceptRules rules;
+    Py_buffer separators;
+    if (!PyArg_ParseTuple(args, "UOOiOOO!:find_with_joined", &text, &separators_obj, &codes, &code_size, &edges,
+                          &flags, &PyFrozenSet_Type, &particles)) {
+        return NULL;
+    }
+    if (get_table(separators_obj, &separators, 8192, "separators") < 0) return NULL;
+    if (rules_get(&rules, codes, code_size, edges, flags, particles) < 0) {
+        PyBuffer_Release(&separators);
+        return NULL;
+    }
+    PyObject *result = NULL, *accepted = NULL, *spanning_list = NULL;
+    HitBuffer text_hits, spanning;
+    hits_init(&text_hits);
+    hits_init(&spanning);
+    Py_ssize_t local_at[512], *at = local_at;
+    Py_INCREF(text);
+    if (automaton_ready(a, text) < 0) goto done;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > 512) {
+        at = PyMem_Malloc(n * sizeof(Py_ssize_t));
+        if (at == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    if (automaton_scan_joined(a, PyUnicode_KIND(text), PyUnicode_DATA(text), n, separators.buf, at, &text_hits,
+                              &spanning) < 0) {
+        goto done;
+    }
+    accepted = hit_list(&text_hits, &rules, text);
+    if (accepted == NULL) goto done;
+    spanning_list = hit_list(&spanning, NULL, text);
+    if (spanning_list == NULL) goto done;
+    result = PyTuple_Pack(2, accepted, spanning_list);
+done:
+    Py_XDECREF(accepted);
+    Py_XDECREF(spanning_list);
+    if (at != local_at) PyMem_Free(at);
+    hits_free(&text_hits);
+    hits_free(&spanning);
+    rules_release(&rules);
+    PyBuffer_Release(&separators);
+    Py_DECREF(text);
+    return result;
+}
+
+static PyObject *automaton_nbytes(Automaton *a, void *closure) {
+    return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(AcEdge) + sizeof(AcOut)) + a->npatterns * 4);
+}
+
+static PyObject *automaton_len(Automaton *a, void *closure) { return PyLong_FromSsize_t(a->npatterns); }
+
+static PyMethodDef automaton_methods[] = {
+    {"find", (PyCFunction)automaton_find, METH_O,
+     "(pattern, start, end) of every occurrence of every pattern in the text, by end, longest first."},
+    {"find_leftmost_longest", (PyCFunction)automaton_find_leftmost_longest, METH_O,
+     "(pattern, start, end) of the non-overlapping hits a leftmost-longest search reports, from the left."},
+    {"find_with_joined", (PyCFunction)automaton_find_with_joined, METH_VARARGS,
+     "(find_accepted(text, ...), the joined text's hits with a separator inside), from one pass."},
+    {"find_accepted", (PyCFunction)automaton_find_accepted, METH_VARARGS,
+     "find(text) with the rules of accept_hits(text, hits, codes, code_size, edges, flags, particles)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef automaton_getset[] = {
+    {"nbytes", (getter)automaton_nbytes, NULL, "The size of the automaton's arrays in bytes.", NULL},
+    {"patterns", (getter)automaton_len, NULL, "The number of patterns.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject AutomatonType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "guard._speedups.Automaton",
+    .tp_doc = "Automaton(patterns): an Aho-Corasick automaton over the code points of non-empty strings.",
+    .tp_basicsize = sizeof(Automaton),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)automaton_init,
+    .tp_dealloc = (destructor)automaton_dealloc,
+    .tp_methods = automaton_methods,
+    .tp_getset = automaton_getset,
+};
+
 static PyMethodDef methods[] = {
     {"accept_hits", accept_hits, METH_VARARGS, "The hits on word boundaries whose pattern has a flag set."},
     {"rare_latin_words", rare_latin_words, METH_VARARGS, "Latin words of the typo pass that no known set holds."},
@@ -531,8 +1173,15 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     if (m == NULL) {
         return NULL;
     }
-    if (PyModule_AddIntConstant(m, "FLAG_LEET_NEXT_TO_LETTER", FLAG_LEET_NEXT_TO_LETTER) < 0 ||
+    if (PyType_Ready(&AutomatonType) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_LEET_NEXT_TO_LETTER", FLAG_LEET_NEXT_TO_LETTER) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_KATAKANA", FLAG_KATAKANA) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&AutomatonType);
+    if (PyModule_AddObject(m, "Automaton", (PyObject *)&AutomatonType) < 0) {
+        Py_DECREF(&AutomatonType);
         Py_DECREF(m);
         return NULL;
     }

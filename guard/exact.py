@@ -1,8 +1,11 @@
 """Exact pattern search: every occurrence of every compiled pattern in a normalized text.
 
-Two indexes answer the same question. `AutomatonIndex` is an Aho-Corasick automaton (ahocorasick-rs): the
-fastest scan, but it cannot be saved, so it is rebuilt from the patterns at every start, and it takes about
-260 bytes a pattern. Up to `AUTOMATON_LIMIT` patterns that is a fraction of a second and a few tens of MB.
+Two indexes answer the same question. `AutomatonIndex` is an Aho-Corasick automaton: the fastest scan, but
+it is rebuilt from the patterns at every start (50 ms for the bundled lexicons), and it takes about 250
+bytes a pattern. Up to `AUTOMATON_LIMIT` patterns that is a fraction of a second and a few tens of MB.
+With the C kernels it is `guard._speedups.Automaton`, which reads the prompt's code points in place and can
+apply the boundary rules while it searches (`find_accepted`); without them it is ahocorasick-rs, with the
+same hits in the same order.
 Beyond, `HashedIndex` takes over: the hash of every text window up to a key length is looked up in a sorted
 array of pattern keys. Its arrays pickle as plain bytes, so it loads at disk speed, and it takes 12 bytes a
 pattern plus a 32 MB filter table.
@@ -12,12 +15,14 @@ of Latin letters or digits, where the matcher's boundary rule would reject any p
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from functools import partial
+from typing import Callable, Optional, Sequence
 
 import ahocorasick_rs
 import numpy as np
 
 from guard.normalize import is_latin_or_digit, script_of
+from guard.speedups import kernels
 
 AUTOMATON_LIMIT = 150_000
 
@@ -27,19 +32,33 @@ _FILTER_MASK_U64 = np.uint64(_FILTER_MASK)
 _POWERS = 4096  # prompts up to this length use the precomputed powers of the base
 
 
+def pattern_finder(patterns: Sequence[str], *, leftmost_longest: bool = False) -> Callable[[str], list[tuple[int, int, int]]]:
+    """A function giving the (pattern id, start, end) hits of `patterns` in a text: every occurrence, by end
+    and longest first, or with `leftmost_longest` the non-overlapping ones a leftmost-longest search reports.
+    The C automaton when the kernels are built, else ahocorasick-rs; both give the same hits."""
+    if kernels is not None:
+        automaton = kernels.Automaton(list(patterns))
+        return automaton.find_leftmost_longest if leftmost_longest else automaton.find
+    if leftmost_longest:
+        return ahocorasick_rs.AhoCorasick(list(patterns), matchkind=ahocorasick_rs.MatchKind.LeftmostLongest).find_matches_as_indexes
+    find = ahocorasick_rs.AhoCorasick(list(patterns), matchkind=ahocorasick_rs.MatchKind.Standard).find_matches_as_indexes
+    return partial(find, overlapping=True)
+
+
 class AutomatonIndex:
     kind = "automaton"
 
     def __init__(self, patterns: Sequence[str]):
-        self._ac = ahocorasick_rs.AhoCorasick(list(patterns), matchkind=ahocorasick_rs.MatchKind.Standard)
-        self.find_all = self._ac.find_matches_as_indexes
+        # `native`: the C automaton, whose find_accepted and find_spanning the scanner uses; None without the kernels.
+        self.native = kernels.Automaton(list(patterns)) if kernels is not None else None
+        self.find_all = self.native.find if self.native is not None else pattern_finder(patterns)
 
     def find(self, text: str, breaks: Optional[np.ndarray] = None) -> list[tuple[int, int, int]]:
-        return self.find_all(text, overlapping=True)
+        return self.find_all(text)
 
     def find_pair(self, text: str, joined: str, breaks: Optional[np.ndarray] = None):
         """`find` on a text and on its joined form (separators removed, see `HashedIndex.find_pair`)."""
-        return self.find_all(text, overlapping=True), self.find_all(joined, overlapping=True)
+        return self.find_all(text), self.find_all(joined)
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from typing import Optional
 from guard import speedups
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
-from guard.normalize import fold_long_vowels, remove_separators, run_around, separator_cut_list, separator_cuts
+from guard.normalize import _SEPARATOR_BITMAP, fold_long_vowels, remove_separators, run_around, separator_cut_list, separator_cuts
 from guard.normalize import is_latin_or_digit as _is_latin_or_digit  # shared with guard.exact
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
@@ -149,6 +149,9 @@ class Scanner:
         self._flags = compiled.flags
         self._has_fuzzy = len(compiled.fuzzy) > 0
         self._edges = speedups.edge_table(self._infos) if speedups.kernels is not None else b""
+        # The C automaton applies the boundary rules as it searches; the hashed index and ahocorasick-rs do not.
+        self._native = getattr(compiled.exact, "native", None) if self._edges else None
+        self._accept_rules = (self._info_codes, self._info_codes.itemsize, self._edges, self._flags, _PARTICLE_SUFFIXES)
 
     def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
         return self.analyze(text, include_candidates=include_candidates)[0]
@@ -171,24 +174,8 @@ class Scanner:
         context_spans: list[tuple[int, int]] = []
         title_hits: list[tuple[int, int, int]] = []
 
-        # The joined text (separators removed) finds names broken up by separators; both texts are searched
-        # in one call, which the hashed index answers with one round of array operations.
-        flat = remove_separators(t) if len(t) > 2 else t
-        # t is already folded (normalization folds long vowels last, and folding twice changes nothing); only
-        # kana that removing separators brought together can fold anew.
-        joined = t if flat is t else fold_long_vowels(flat)
-        cuts = None
-        if joined == t:
-            raw, joined_hits = self._find(t), []
-        else:
-            cuts = separator_cuts(t) if self._needs_breaks else None
-            raw, joined_hits = self._find_pair(t, joined, cuts)
-            if cuts is None and joined_hits and joined == flat and _all_in(joined_hits, raw):
-                # Every joined hit can be one of the main pass's: none has a separator inside it. (With long
-                # vowels folded, a hit of the text can be missing from the joined text, so the count proves
-                # nothing there.)
-                joined_hits = []
-        for pid, s, e in self._on_boundaries(t, raw):
+        accepted, joined_hits = self._exact_hits(t)
+        for pid, s, e in accepted:
             f = flags[pid]
             if f & HAS_CONTEXT:
                 self._note_context(entries[pid], context, char_cues)
@@ -199,7 +186,7 @@ class Scanner:
                 cands.append(_Candidate(s, e, pid, None, None))
 
         if joined_hits:
-            self._despaced_hits(t, joined_hits, cuts, cands, context, char_cues)
+            self._despaced_hits(t, joined_hits, cands, context, char_cues)
 
         chosen = _select(cands, entries)
         covered = [(c.s, c.e) for c in chosen] + context_spans
@@ -219,6 +206,36 @@ class Scanner:
             out.extend(self._matches(nt, cand, context, by_char, char_cues, include_candidates))
         out.sort(key=lambda m: (m.start, m.end, m.character_id))
         return out, self._titles(nt, title_hits, include_candidates), nt
+
+    def _exact_hits(self, t: str) -> tuple[list, list]:
+        """The exact index's hits in `t` that stand on word boundaries, and the hits of the joined text
+        (separators removed) that have a separator inside them, in text positions."""
+        native = self._native
+        if native is not None and t.isascii():  # no kana, so the joined text needs no folding
+            return native.find_with_joined(t, _SEPARATOR_BITMAP, *self._accept_rules)
+        # The joined text finds names broken up by separators. t is already folded (normalization folds long
+        # vowels last, and folding twice changes nothing); only kana that removing separators brought together
+        # can fold anew.
+        flat = remove_separators(t) if len(t) > 2 else t
+        joined = t if flat is t else fold_long_vowels(flat)
+        if native is not None:
+            if joined == t:
+                return native.find_accepted(t, *self._accept_rules), []
+            if joined == flat:
+                return native.find_with_joined(t, _SEPARATOR_BITMAP, *self._accept_rules)
+            return native.find_accepted(t, *self._accept_rules), _spanning(native.find(joined), separator_cut_list(t))
+        if joined == t:
+            return self._on_boundaries(t, self._find(t)), []
+        # Both texts are searched in one call, which the hashed index answers with one round of array operations.
+        cuts = separator_cuts(t) if self._needs_breaks else None
+        raw, joined_hits = self._find_pair(t, joined, cuts)
+        if cuts is None and joined_hits and joined == flat and _all_in(joined_hits, raw):
+            # Every joined hit can be one of the main pass's: none has a separator inside it. (With long vowels
+            # folded, a hit of the text can be missing from the joined text, so the count proves nothing there.)
+            joined_hits = []
+        if joined_hits:
+            joined_hits = _spanning(joined_hits, cuts.tolist() if cuts is not None else separator_cut_list(t))
+        return self._on_boundaries(t, raw), joined_hits
 
     def _on_boundaries(self, t: str, raw: list) -> list:
         """The hits of `raw` that stand on word boundaries (`boundary_ok`) and whose pattern names something."""
@@ -280,19 +297,11 @@ class Scanner:
                 else:
                     context.setdefault(en.franchise, f"franchise cue: {en.alias!r}")
 
-    def _despaced_hits(self, t: str, hits: list, cuts, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
+    def _despaced_hits(self, t: str, hits: list, cands: list[_Candidate], context: dict, char_cues: dict) -> None:
         """Names broken up by separators: P i k a c h u, Xing Qiu, ピ・カ・チュウ, 皮 卡 丘. `hits`: the exact
-        index's hits in the joined text; `cuts`: separator_cuts(t), if already computed."""
-        # A joined hit with no separator removed inside it is contiguous in the text, where the main pass saw
-        # it. The others are mapped back: joined index k is text index k + (separators removed before k).
-        cut_list = separator_cut_list(t) if cuts is None else cuts.tolist()
+        index's hits in the joined text that have a separator inside them, in text positions."""
         infos, info_codes, flags, everyday = self._infos, self._info_codes, self._flags, self.c.everyday
-        for pid, ds, de in hits:
-            before_start = bisect_right(cut_list, ds)
-            before_last = bisect_right(cut_list, de - 1)
-            if before_start == before_last:
-                continue
-            s, e = ds + before_start, de + before_last
+        for pid, s, e in hits:
             inf = infos[info_codes[pid]]
             if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
@@ -387,6 +396,19 @@ class Scanner:
                 )
             )
         return out
+
+
+def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, int]]:
+    """The hits of the joined text that have a separator inside them, in text positions (the others are hits of
+    the text itself). `cut_list`: separator_cut_list of the text; joined index k is text index
+    k + (separators removed before k)."""
+    out = []
+    for pid, ds, de in joined_hits:
+        before_start = bisect_right(cut_list, ds)
+        before_last = bisect_right(cut_list, de - 1)
+        if before_start != before_last:
+            out.append((pid, ds + before_start, de + before_last))
+    return out
 
 
 def _all_in(hits: list, raw: list) -> bool:

@@ -140,3 +140,19 @@ def test_latin_tables_agree_with_the_boundary_rule_everywhere():
         assert _WORD[min(o, 0x10000)] == is_latin_or_digit(c), hex(o)
         # A False edge only lets more windows through; a True one must be right.
         assert not _EDGE[min(o, 0x10000)] or script_of(c) in ("latin", "digit"), hex(o)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["C automaton", "ahocorasick-rs"])
+def test_pattern_finder_gives_the_same_hits_either_way(monkeypatch, native):
+    import guard.exact as exact
+
+    if native and exact.kernels is None:
+        pytest.skip("the C kernels are not built in this install")
+    if not native:
+        monkeypatch.setattr(exact, "kernels", None)
+    patterns = ["ab", "b", "abc", "bc"]
+    assert exact.pattern_finder(patterns)("xabcx") == [(0, 1, 3), (1, 2, 3), (2, 1, 4), (3, 2, 4)]
+    assert exact.pattern_finder(patterns, leftmost_longest=True)("xabcx ab") == [(2, 1, 4), (0, 6, 8)]
+    index = exact.AutomatonIndex(patterns)
+    assert (index.native is not None) == native
+    assert index.find_pair("abc", "bc") == ([(0, 0, 2), (1, 1, 2), (2, 0, 3), (3, 1, 3)], [(1, 0, 1), (3, 0, 2)])

@@ -218,6 +218,113 @@ def test_bad_tables_are_refused():
         kernels.accept_hits("abc", [[0, 0, 1]], b"\0", 1, b"\0" * 8, b"\1", frozenset())
 
 
+# -- the Aho-Corasick automaton ------------------------------------------------------------------------------
+
+_PATTERN_ALPHABET = "abcab ピカチュウー가나皮卡\U00020000"
+pattern_sets = st.lists(st.text(alphabet=_PATTERN_ALPHABET, min_size=1, max_size=5), max_size=25)
+
+
+@needs_kernels
+@settings(max_examples=300, deadline=None)
+@given(pattern_sets, st.lists(st.text(alphabet=_PATTERN_ALPHABET + " .", max_size=40), max_size=5))
+def test_automaton_finds_what_ahocorasick_rs_finds(patterns, texts_):
+    """Every hit (by end, longest first) and the leftmost-longest hits, as ahocorasick-rs reports them, with
+    duplicate patterns, prefixes of each other, and characters of every width."""
+    import ahocorasick_rs
+
+    automaton = kernels.Automaton(patterns)
+    assert automaton.patterns == len(patterns)
+    if not patterns:
+        assert all(automaton.find(t) == [] for t in texts_)
+        return
+    standard = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+    leftmost = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+    for t in texts_:
+        assert automaton.find(t) == standard.find_matches_as_indexes(t, overlapping=True)
+        assert automaton.find_leftmost_longest(t) == leftmost.find_matches_as_indexes(t)
+
+
+@needs_kernels
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(texts, ascii_texts))
+def test_automaton_on_the_lexicon_patterns(scanner, text):
+    """The bundled lexicons' automaton: its hits are ahocorasick-rs's, and find_accepted keeps exactly what
+    accept_hits keeps of them."""
+    from guard.matcher import _PARTICLE_SUFFIXES
+
+    t = nm.normalize(text).text
+    native = scanner._native
+    raw = native.find(t)
+    assert raw == _reference_automaton(scanner).find_matches_as_indexes(t, overlapping=True)
+    rules = (scanner._info_codes, scanner._info_codes.itemsize, scanner._edges, scanner._flags, _PARTICLE_SUFFIXES)
+    assert native.find_accepted(t, *rules) == kernels.accept_hits(t, raw, *rules)
+
+
+_REFERENCE = {}
+
+
+def _reference_automaton(scanner):
+    import ahocorasick_rs
+
+    if "ac" not in _REFERENCE:
+        _REFERENCE["ac"] = ahocorasick_rs.AhoCorasick(list(scanner.c.patterns), matchkind=ahocorasick_rs.MatchKind.Standard)
+    return _REFERENCE["ac"]
+
+
+@needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(texts, ascii_texts, st.text(alphabet="pikachu xingqiuhutao.-_ ピカチュウ・皮卡丘 ", max_size=60)))
+def test_one_pass_for_the_text_and_its_joined_form(scanner, text):
+    """find_with_joined gives what two searches give: the accepted hits of the text, and the hits of the
+    joined text with a separator inside, mapped back to the text."""
+    from guard.matcher import _PARTICLE_SUFFIXES, _spanning
+
+    t = nm.normalize(text).text
+    joined = nm.remove_separators(t)
+    native = scanner._native
+    rules = (scanner._info_codes, scanner._info_codes.itemsize, scanner._edges, scanner._flags, _PARTICLE_SUFFIXES)
+    accepted, spanning = native.find_with_joined(t, nm._SEPARATOR_BITMAP, *rules)
+    assert accepted == native.find_accepted(t, *rules)
+    assert spanning == _spanning(native.find(joined), nm.separator_cut_list(t))
+
+
+@needs_kernels
+def test_one_pass_maps_names_broken_by_separators(scanner):
+    from guard.matcher import _PARTICLE_SUFFIXES
+
+    t = nm.normalize("a P i k a c h u plush, ピ・カ・チュウ").text
+    rules = (scanner._info_codes, scanner._info_codes.itemsize, scanner._edges, scanner._flags, _PARTICLE_SUFFIXES)
+    _accepted, spanning = scanner._native.find_with_joined(t, nm._SEPARATOR_BITMAP, *rules)
+    found = {(t[s:e], scanner.c.patterns[pid]) for pid, s, e in spanning}
+    assert ("p i k a c h u", "pikachu") in found
+    assert any(text.startswith("ピ・カ・チュ") for text, _ in found)
+
+
+@needs_kernels
+def test_automaton_refuses_bad_input():
+    with pytest.raises(ValueError, match="pattern 1 is empty"):
+        kernels.Automaton(["a", ""])
+    with pytest.raises(TypeError, match="pattern 1 is not a str"):
+        kernels.Automaton(["a", 3])
+    with pytest.raises(TypeError):
+        kernels.Automaton("abc")
+    automaton = kernels.Automaton(["ab"])
+    with pytest.raises(TypeError, match="expected a str"):
+        automaton.find(b"ab")
+    with pytest.raises(ValueError, match="separators must be"):
+        automaton.find_with_joined("ab", b"", b"\0", 1, b"\0" * 8, b"\1", frozenset())
+    with pytest.raises(ValueError, match="code_size"):
+        automaton.find_accepted("ab", b"\0", 3, b"\0" * 8, b"\1", frozenset())
+    with pytest.raises(IndexError, match="no info code or flag"):
+        automaton.find_accepted("ab", b"", 1, b"\0" * 8, b"", frozenset())
+    with pytest.raises(IndexError, match="info code is out of range"):
+        automaton.find_accepted("ab", b"\5", 1, b"\0" * 8, b"\1", frozenset())
+    with pytest.raises(ValueError, match="not initialized"):
+        kernels.Automaton.__new__(kernels.Automaton).find("ab")
+    assert kernels.Automaton([]).find("anything") == []
+    assert automaton.nbytes > 0
+
+
 def _scan_lines(env_extra: dict, prompts: list[str]) -> list:
     code = (
         "import json, sys\n"

@@ -20,8 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Optional
 
-import ahocorasick_rs
-
+from guard.exact import pattern_finder
 from guard.normalize import normalize as default_normalize
 from guard.normalize import script_of
 
@@ -56,7 +55,7 @@ class ThemeHit:
 class ThemeLexicon:
     """Compiled theme terms. Immutable; `detect` does no allocation beyond its result on prompts without themes."""
 
-    __slots__ = ("themes", "_ac", "_patterns", "term_count", "_exceptions_ac", "_exceptions")
+    __slots__ = ("themes", "_find_terms", "_patterns", "term_count", "_find_exceptions", "_exceptions")
 
     def __init__(self, themes: Mapping[str, Mapping[str, Iterable[str]]], normalize: Callable = default_normalize):
         by_pattern: dict[str, list[_Entry]] = {}
@@ -81,21 +80,21 @@ class ThemeLexicon:
                     by_pattern.setdefault(text, []).append(_Entry(theme, term, prefix, anchored))
         self.themes: frozenset[str] = frozenset(themes)
         self.term_count = count
-        self._patterns, self._ac = _compile(by_pattern, ahocorasick_rs.MatchKind.LeftmostLongest)
+        self._patterns, self._find_terms = _compile(by_pattern, leftmost_longest=True)
         # Exceptions have an automaton of their own: in the terms' automaton a longer exception would take the
         # text from a term even where the exception does not stand as a whole word ("wine reduction").
-        self._exceptions, self._exceptions_ac = _compile(
+        self._exceptions, self._find_exceptions = _compile(
             {text: [_Entry(theme, text, False, False) for theme in sorted(ts)] for text, ts in exceptions.items()},
-            ahocorasick_rs.MatchKind.Standard,
+            leftmost_longest=False,
         )
 
     # -- hot path ---------------------------------------------------------------------------------------
     def detect(self, text: str, *, ignore: Optional[Callable[[int, int], bool]] = None) -> dict[str, ThemeHit]:
         """Themes found in `text` (already normalized), each with its first hit. `ignore(start, end)` says which
         hits do not count (the policy engine passes the hits that lie inside a character's or a title's name)."""
-        if self._ac is None:
+        if self._find_terms is None:
             return {}
-        found = self._ac.find_matches_as_indexes(text)
+        found = self._find_terms(text)
         if not found:
             return {}
         out: dict[str, ThemeHit] = {}
@@ -110,7 +109,7 @@ class ThemeLexicon:
             for e in pat.entries:
                 if e.theme in out or (e.anchored and before == pat.first) or not (whole or e.prefix):
                     continue
-                if self._exceptions_ac is not None:
+                if self._find_exceptions is not None:
                     if excepted is None:
                         excepted = self._excepted(text)
                     if any(a <= start and end <= b and theme == e.theme for a, b, theme in excepted):
@@ -121,7 +120,7 @@ class ThemeLexicon:
     def _excepted(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, theme) of every exception standing on word boundaries in `text`."""
         out = []
-        for idx, start, end in self._exceptions_ac.find_matches_as_indexes(text, overlapping=True):
+        for idx, start, end in self._find_exceptions(text):
             pat = self._exceptions[idx]
             before, whole = _edges(text, start, end, pat)
             if before is not None and whole:
@@ -129,14 +128,14 @@ class ThemeLexicon:
         return out
 
 
-def _compile(by_pattern: Mapping[str, list[_Entry]], kind) -> tuple[tuple[_Pattern, ...], Optional[ahocorasick_rs.AhoCorasick]]:
+def _compile(by_pattern: Mapping[str, list[_Entry]], *, leftmost_longest: bool) -> tuple[tuple[_Pattern, ...], Optional[Callable]]:
     patterns = list(by_pattern)
     compiled = []
     for p in patterns:
         first, last = script_of(p[0]), script_of(p[-1])
         left = _WORDISH if first in _WORDISH else (frozenset(("hangul",)) if first == "hangul" else _NOTHING)
         compiled.append(_Pattern(left, first, last in _WORDISH, tuple(by_pattern[p])))
-    return tuple(compiled), (ahocorasick_rs.AhoCorasick(patterns, matchkind=kind) if patterns else None)
+    return tuple(compiled), (pattern_finder(patterns, leftmost_longest=leftmost_longest) if patterns else None)
 
 
 def _edges(text: str, start: int, end: int, pat: _Pattern) -> tuple[Optional[str], bool]:
