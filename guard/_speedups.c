@@ -522,16 +522,21 @@ done:
  *
  * It reads the prompt's own code units (no UTF-8 copy, no byte-to-character offsets), and `find_accepted`
  * applies accept_hits' rules while it searches, so the hits inside words never become Python objects.
- * Layout, chosen so that a step touches few cache lines: nodes are numbered in trie-insertion order, and
- * each holds its run of edges (sorted (code point, child) pairs), its failure link, and `report`, the
- * nearest node from itself down the failure chain that ends a pattern (-1: none). The patterns ending at
- * node v are out_pids[outs[v].begin .. outs[v].end).
+ * Layout, chosen so that a step touches few cache lines: nodes are numbered in trie-insertion order of the
+ * sorted patterns, which is depth-first, so a node's first child is the next node. A node holds that child's
+ * code point (`first`), its failure link, `report` (the nearest node from itself down the failure chain
+ * that ends a pattern; -1: none), and where the sorted run of its other children starts in `edges` (-1:
+ * none; the run ends at edge_end[node]). Walking down a name reads consecutive nodes and no edge. The
+ * patterns ending at node v are out_pids[outs[v].begin .. outs[v].end).
  * Hits come out as ahocorasick-rs (MatchKind.Standard, overlapping) reports them: by end, longest first.
  * ------------------------------------------------------------------------------------------------------ */
 
+#define NO_CHILD 0xFFFFFFFFu
+
 typedef struct {
-    int32_t begin, end; /* edges[begin..end) */
+    uint32_t first; /* code point of child node + 1, or NO_CHILD */
     int32_t fail, report;
+    int32_t more; /* edges[more .. edge_end[node]): the other children, or -1 */
 } AcNode;
 
 typedef struct {
@@ -548,6 +553,7 @@ typedef struct {
     Py_ssize_t npatterns, nnodes;
     AcNode *nodes;
     AcEdge *edges;
+    int32_t *edge_end;
     AcOut *outs;
     int32_t *out_pids;
     int32_t root_ascii[128];
@@ -573,8 +579,11 @@ static int compare_patterns(const void *pa, const void *pb) {
 
 static inline int32_t ac_child(const Automaton *a, int32_t node, Py_UCS4 c) {
     if (node == 0 && c < 128) return a->root_ascii[c];
+    const AcNode *v = &a->nodes[node];
+    if (v->first == c) return node + 1;
+    if (v->more < 0 || c < v->first) return -1;
     const AcEdge *edges = a->edges;
-    int32_t lo = a->nodes[node].begin, hi = a->nodes[node].end;
+    int32_t lo = v->more, hi = a->edge_end[node];
     while (hi - lo > 8) { /* the answer, if any, stays in [lo, hi) */
         int32_t mid = lo + (hi - lo) / 2;
         if (edges[mid].ch < c) lo = mid + 1;
@@ -598,10 +607,12 @@ static inline int32_t ac_step(const Automaton *a, int32_t node, Py_UCS4 c) {
 static void automaton_free_arrays(Automaton *a) {
     PyMem_Free(a->nodes);
     PyMem_Free(a->edges);
+    PyMem_Free(a->edge_end);
     PyMem_Free(a->outs);
     PyMem_Free(a->out_pids);
     a->nodes = NULL;
     a->edges = NULL;
+    a->edge_end = NULL;
     a->outs = NULL;
     a->out_pids = NULL;
     a->npatterns = a->nnodes = 0;
@@ -652,54 +663,71 @@ static int32_t build_trie(Automaton *a, const PatternRef *refs, Py_ssize_t np, P
     return nnodes;
 }
 
-/* Edges, then the failure links and reports, breadth first (a node's failure target is shallower, so it
+/* The failure link and report of node v, child of u by code point c (u's own are set). */
+static void link_child(Automaton *a, int32_t u, int32_t v, uint32_t c) {
+    AcNode *nodes = a->nodes;
+    int32_t target = 0;
+    if (u != 0) {
+        int32_t f = nodes[u].fail;
+        for (;;) {
+            target = ac_child(a, f, c);
+            if (target >= 0 || f == 0) break;
+            f = nodes[f].fail;
+        }
+        if (target < 0) target = 0;
+    }
+    nodes[v].fail = target;
+    nodes[v].report = a->outs[v].end > 0 ? v : nodes[target].report;
+}
+
+/* Children, then the failure links and reports, breadth first (a node's failure target is shallower, so it
  * is done before). 0, or -1 on error. */
 static int link_trie(Automaton *a, int32_t nnodes, const int32_t *parent, const uint32_t *chars) {
-    int32_t *fill = PyMem_Calloc(nnodes, sizeof(int32_t));
     int32_t *queue = PyMem_Malloc(nnodes * sizeof(int32_t));
-    if (fill == NULL || queue == NULL) {
-        PyMem_Free(fill);
-        PyMem_Free(queue);
+    if (queue == NULL) {
         PyErr_NoMemory();
         return -1;
     }
     AcNode *nodes = a->nodes;
-    for (int32_t v = 0; v < nnodes; v++) nodes[v] = (AcNode){0, 0, 0, -1};
-    for (int32_t v = 1; v < nnodes; v++) fill[parent[v]]++;
+    for (int32_t v = 0; v < nnodes; v++) {
+        nodes[v] = (AcNode){NO_CHILD, 0, -1, -1};
+        a->edge_end[v] = 0;
+    }
+    /* Count the other children (all but node v + 1) per node, then place them; node order is code-point
+     * order among siblings. */
+    for (int32_t v = 1; v < nnodes; v++) {
+        if (v != parent[v] + 1) a->edge_end[parent[v]]++;
+    }
     int32_t at = 0;
     for (int32_t v = 0; v < nnodes; v++) {
-        nodes[v].begin = nodes[v].end = at;
-        at += fill[v];
+        int32_t count = a->edge_end[v];
+        nodes[v].more = count ? at : -1;
+        a->edge_end[v] = at;
+        at += count;
     }
-    for (int32_t v = 1; v < nnodes; v++) { /* node order is code-point order among siblings */
-        AcNode *p = &nodes[parent[v]];
-        a->edges[p->end++] = (AcEdge){chars[v], v};
+    for (int32_t v = 1; v < nnodes; v++) {
+        int32_t p = parent[v];
+        if (v == p + 1) nodes[p].first = chars[v];
+        else a->edges[a->edge_end[p]++] = (AcEdge){chars[v], v};
     }
     for (int c = 0; c < 128; c++) a->root_ascii[c] = -1;
-    for (int32_t k = nodes[0].begin; k < nodes[0].end; k++) {
+    if (nnodes > 1 && nodes[0].first < 128) a->root_ascii[nodes[0].first] = 1;
+    for (int32_t k = nodes[0].more; k >= 0 && k < a->edge_end[0]; k++) {
         if (a->edges[k].ch < 128) a->root_ascii[a->edges[k].ch] = a->edges[k].to;
     }
     Py_ssize_t head = 0, tail = 0;
     queue[tail++] = 0;
     while (head < tail) {
         int32_t u = queue[head++];
-        for (int32_t k = nodes[u].begin; k < nodes[u].end; k++) {
-            int32_t v = a->edges[k].to, target = 0;
-            if (u != 0) {
-                int32_t f = nodes[u].fail;
-                for (;;) {
-                    target = ac_child(a, f, a->edges[k].ch);
-                    if (target >= 0 || f == 0) break;
-                    f = nodes[f].fail;
-                }
-                if (target < 0) target = 0;
-            }
-            nodes[v].fail = target;
-            nodes[v].report = a->outs[v].end > 0 ? v : nodes[target].report;
-            queue[tail++] = v;
+        if (nodes[u].first != NO_CHILD) {
+            link_child(a, u, u + 1, nodes[u].first);
+            queue[tail++] = u + 1;
+        }
+        for (int32_t k = nodes[u].more; k >= 0 && k < a->edge_end[u]; k++) {
+            link_child(a, u, a->edges[k].to, a->edges[k].ch);
+            queue[tail++] = a->edges[k].to;
         }
     }
-    PyMem_Free(fill);
     PyMem_Free(queue);
     return 0;
 }
@@ -755,7 +783,8 @@ static int automaton_init(Automaton *a, PyObject *args, PyObject *kwds) {
     if (nnodes < 0) goto done;
     a->nodes = PyMem_Malloc(nnodes * sizeof(AcNode));
     a->edges = PyMem_Malloc(nnodes * sizeof(AcEdge));
-    if (!a->nodes || !a->edges) {
+    a->edge_end = PyMem_Malloc(nnodes * sizeof(int32_t));
+    if (!a->nodes || !a->edges || !a->edge_end) {
         PyErr_NoMemory();
         goto done;
     }
@@ -1119,7 +1148,8 @@ done:
 }
 
 static PyObject *automaton_nbytes(Automaton *a, void *closure) {
-    return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(AcEdge) + sizeof(AcOut)) + a->npatterns * 4);
+    return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(AcEdge) + sizeof(int32_t) + sizeof(AcOut)) +
+                              a->npatterns * 4);
 }
 
 static PyObject *automaton_len(Automaton *a, void *closure) { return PyLong_FromSsize_t(a->npatterns); }

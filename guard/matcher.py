@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
+from operator import attrgetter
 from typing import Optional
 
 from guard import speedups
@@ -62,6 +63,8 @@ _NAMED_BEFORE = re.compile(
     r"(?:\bnamed|\bcalled|\bnicknamed|\bnamens|\bnommee?|\bappelee?|\bllamad[ao]|\bchiamat[ao]|\bchamad[ao]|名前は|名は)\s*$"
 )
 _PERSON_AFTER = re.compile(r"^(?:\s*,\s*(?:a|an|my|our|his|her|their|un|une|ein|eine|una|uno|um|uma)\s|という|って名前|이라는 이름|라는 이름)")
+
+_MATCH_ORDER = attrgetter("start", "end", "character_id")
 
 _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
@@ -204,7 +207,7 @@ class Scanner:
         out: list[Match] = []
         for cand in chosen:
             out.extend(self._matches(nt, cand, context, by_char, char_cues, include_candidates))
-        out.sort(key=lambda m: (m.start, m.end, m.character_id))
+        out.sort(key=_MATCH_ORDER)
         return out, self._titles(nt, title_hits, include_candidates), nt
 
     def _exact_hits(self, t: str) -> tuple[list, list]:
@@ -280,7 +283,7 @@ class Scanner:
                 shown = True
             if shown:
                 taken.append((s, e))
-        out.sort(key=lambda m: (m.start, m.end, m.character_id))
+        out.sort(key=_MATCH_ORDER)
         return out
 
     # -- pieces -----------------------------------------------------------------------------------------

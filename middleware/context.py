@@ -90,9 +90,12 @@ class ContextBuilder:
                 values[field] = found[0][1]
         if self.headers:
             raw: dict[bytes, bytes] = {}
+            wanted = self._header_keys
             for k, v in scope.get("headers") or ():
                 k = k.lower()
-                if k in raw and raw[k] != v and k in self._header_keys:
+                if k not in wanted:
+                    continue
+                if k in raw and raw[k] != v:
                     # Two different values (say, one from a gateway and one from the client): refuse to guess.
                     raise ContextError(f"header {k.decode('latin-1')} is given more than once with different values")
                 raw.setdefault(k, v)

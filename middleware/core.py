@@ -367,7 +367,17 @@ def _header_dict(scope: dict) -> dict[bytes, bytes]:
 async def read_body(receive: Receive, limit: int) -> Optional[bytes]:
     """Read the whole request body, or None if the client disconnected. Raises BodyError(413) as soon as
     more than `limit` bytes have arrived, without reading the rest."""
-    body = bytearray()
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return None
+    first = message.get("body", b"")
+    if not message.get("more_body", False):  # the whole body in one message, as servers send small ones
+        if len(first) > limit:
+            raise _too_large(limit)
+        return bytes(first)
+    body = bytearray(first)
+    if len(body) > limit:
+        raise _too_large(limit)
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

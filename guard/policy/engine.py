@@ -24,6 +24,7 @@ import time
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
@@ -89,6 +90,7 @@ _new_decision = _checked_constructor(Decision, dict(
 ))
 
 _EMPTY: frozenset = frozenset()
+_SPAN = attrgetter("start", "end")
 _UNJUDGED = object()
 _VERDICT_MEMO_SIZE = 8192
 _REJECT = ACTION_SEVERITY["reject"]
@@ -110,6 +112,8 @@ class _Facts:
     now: datetime
     prompt: str
     nt: Any
+    # What verdicts depend on besides the match and the date: the context's fields and each theme's evidence.
+    key: tuple = ()
 
 
 class _Cond:
@@ -374,6 +378,7 @@ class PolicyEngine:
         self.has_title_rules = any(p.title_rules for p in self.policies)
         self.themes = ThemeLexicon(loaded.themes)
         self._verdicts: dict[tuple, Optional[_Verdict]] = {}
+        self._chains: dict[tuple, Optional[_Chain]] = {}  # (rightsholder, id, franchise, title) -> its rules
         self.theme_names = tuple(sorted(self.themes.themes))
         # The content hash of the files; the operator's settings are appended when they differ from the defaults.
         version = loaded.digest[:16]
@@ -483,22 +488,25 @@ class PolicyEngine:
         falls among the rules' window and licence instants (plus the day, which explanations name). Platforms
         send few distinct contexts, so after warm-up nearly every verdict is a dictionary lookup instead of a
         walk through the rules."""
-        pol = self.policy_for(m.rightsholder)
-        chain = None
-        if pol is not None:
-            chain = pol.title_chain(m.character_id) if title else pol.chain(m.character_id, m.franchise)
+        target = (m.rightsholder, m.character_id, m.franchise, title)
+        chain = self._chains.get(target, _UNJUDGED)
+        if chain is _UNJUDGED:
+            pol = self.policy_for(m.rightsholder)
+            chain = None
+            if pol is not None:
+                chain = pol.title_chain(m.character_id) if title else pol.chain(m.character_id, m.franchise)
+            if len(self._chains) >= _VERDICT_MEMO_SIZE:
+                self._chains.clear()
+            self._chains[target] = chain
         when = None
         if chain is not None and chain.instants:
             now = f.now
             when = (bisect_left(chain.instants, now), bisect_right(chain.instants, now), now.date())
-        themes = tuple(sorted((name, evidence(f.prompt, f.nt, hit)) for name, hit in f.themes.items())) if f.themes else ()
-        key = (title, m.character_id, m.franchise, m.rightsholder, others_rh, others_fr, f.use, f.region,
-               f.age_group, f.age_verified, themes, when)
-        judge = self._judge_title if title else self._judge
+        key = (target, others_rh, others_fr, f.key, when)
         memo = self._verdicts
         v = memo.get(key, _UNJUDGED)
         if v is _UNJUDGED:
-            v = judge(m, f, others_rh, others_fr)
+            v = (self._judge_title if title else self._judge)(m, f, others_rh, others_fr)
             if len(memo) >= _VERDICT_MEMO_SIZE:
                 memo.clear()
             memo[key] = v
@@ -548,16 +556,12 @@ class PolicyEngine:
             now = datetime.now(timezone.utc)
         else:
             now = at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
-        return _Facts(
-            use="commercial" if ctx.commercial else "personal",
-            region=ctx.region.upper() if ctx.region else "unknown",
-            age_group=ctx.age_group or "unknown",
-            age_verified=ctx.age_verified,
-            themes=themes,
-            now=now,
-            prompt=text,
-            nt=nt,
-        )
+        use = "commercial" if ctx.commercial else "personal"
+        region = ctx.region.upper() if ctx.region else "unknown"
+        age_group = ctx.age_group or "unknown"
+        evidence_of = tuple(sorted((name, evidence(text, nt, hit)) for name, hit in themes.items())) if themes else ()
+        return _Facts(use, region, age_group, ctx.age_verified, themes, now, text, nt,
+                      (use, region, age_group, ctx.age_verified, evidence_of))
 
     def decide(self, prompt: str, matches: list[Match], context: Union[CheckContext, Mapping, None] = None, *,
                rescan: Optional[Callable[[str], list[Match]]] = None, normalized: Any = None,
@@ -596,7 +600,7 @@ class PolicyEngine:
 
     def _decide_matches(self, prompt, matches, ctx, nt, hits, rescan, t0) -> Decision:
         # rescan: text -> (matches, NormalizedText), or None
-        matches = sorted(matches, key=lambda m: (m.start, m.end))
+        matches = sorted(matches, key=_SPAN)
         text = prompt
         facts = self._facts(ctx, text, nt, hits)
         reported: list[MatchDecision] = []
@@ -656,7 +660,7 @@ class PolicyEngine:
                 break
             text = new_text
             found, nt_new = rescan(text)
-            matches = sorted((m for m in found if m.confirmed), key=lambda m: (m.start, m.end))
+            matches = sorted((m for m in found if m.confirmed), key=_SPAN)
             facts = self._facts(ctx, text, nt_new, self.themes.detect(nt_new.text, ignore=_inside_names(nt_new, matches) if matches else None))
         return _new_decision(
             decision_id=new_decision_id(),
