@@ -32,12 +32,18 @@ for _lang, _words in _STOPWORDS.items():
         _STOP_INDEX[_w] = _STOP_INDEX.get(_w, ()) + ((_lang, 0.5 if _w in _SHARED else 1.0),)
 
 
+@lru_cache(maxsize=64)
 def latin_lang(text: str, hint: str = "") -> str:
-    """en, fr, de, es or it for a Latin-script text; `hint` (the alias language) breaks ties, then en."""
+    """en, fr, de, es or it for a Latin-script text; `hint` (the alias language) breaks ties, then en.
+    (Cached: a decision asks once per mention to rewrite, about the same prompt.)"""
     scores = dict.fromkeys(_STOPWORDS, 0.0)
     get = _STOP_INDEX.get
-    for w in _WORD.findall(text):
-        hits = get(w.lower())
+    if text.isascii():  # lowering ASCII text changes no word boundary, so it can be done once
+        words = _WORD.findall(text.lower())
+    else:
+        words = [w.lower() for w in _WORD.findall(text)]
+    for w in words:
+        hits = get(w)
         if hits:
             for lang, weight in hits:
                 scores[lang] += weight
@@ -118,10 +124,30 @@ _CLASS_AT = np.array([c for _, _, cls in _RANGES for c in (cls, len(_CLASSES))] 
 _NONE = len(_CLASSES)  # the class index of characters outside every range
 
 
+def _class_table() -> bytes:
+    """The class index of each BMP code point (a byte each)."""
+    table = bytearray([_NONE]) * 0x10000
+    for first, last, cls in _RANGES:
+        if first <= 0xFFFF:
+            table[first : min(last, 0xFFFF) + 1] = bytes([cls]) * (min(last, 0xFFFF) + 1 - first)
+    return bytes(table)
+
+
+_BMP_CLASS = _class_table()
+_SHORT = 64  # up to this length a loop over the characters beats numpy's fixed cost (3 us against 25)
+
+
 def script_counts(text: str) -> dict[str, int]:
     """Characters of `text` per script class: latin, kata, hira, han, hangul (absent when zero)."""
     if not text:
         return {}
+    if len(text) <= _SHORT:
+        tally = [0] * (_NONE + 1)
+        table = _BMP_CLASS
+        for ch in text:
+            o = ord(ch)
+            tally[table[o] if o <= 0xFFFF else (3 if 0x20000 <= o <= 0x2FFFF else _NONE)] += 1
+        return {cls: n for cls, n in zip(_CLASSES, tally) if n}
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     # searchsorted(side="right") - 1 is the range boundary at or before each code point; before the first: none.
     idx = _BOUNDS.searchsorted(codes, side="right") - 1
