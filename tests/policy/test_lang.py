@@ -49,15 +49,17 @@ def test_pick_lang():
     assert set(BUILTIN_GENERIC) == {"en", "ja", "zh-Hans", "zh-Hant", "ko", "fr", "de", "es", "it"}
 
 
+@pytest.mark.parametrize("repeat", [1, 20], ids=["short text (a loop)", "long text (numpy)"])
 @pytest.mark.parametrize("text", [
     "", "Pikachu à Paris, 35mm", "ピカチュウが渋谷を走る々", "皮卡丘在東京，下雨", "피카츄가 서울에서 ㅋㅋ", "𠀋𠀋 x ß×÷ÿ", "\ud800a",
 ])
-def test_script_counts_agree_with_script_of(text):
+def test_script_counts_agree_with_script_of(text, repeat):
     from collections import Counter
 
     from guard.normalize import script_of
     from guard.policy.lang import script_counts
 
+    text *= repeat
     expected = Counter(script_of(c) for c in text)
     assert script_counts(text) == {k: v for k, v in expected.items() if k in ("latin", "kata", "hira", "han", "hangul")}
 
