@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+from guard import speedups
 from guard.compiler import COMPILER_VERSION, CompiledLexicon, compile_lexicon
 from guard.lexicon.loader import LoadedLexicon
 
@@ -35,6 +36,8 @@ def _hash_code() -> str:
     for name in _OPTIONAL_CODE_FILES:
         if (here / name).exists():
             h.update((here / name).read_bytes())
+    # With and without the kernels a lexicon of the same size may get a different exact index (AUTOMATON_LIMIT).
+    h.update(b"kernels" if speedups.kernels is not None else b"pure Python")
     return h.hexdigest()[:16]
 
 
