@@ -534,7 +534,7 @@ done:
 #define NO_CHILD 0xFFFFFFFFu
 
 typedef struct {
-    uint32_t first; /* code point of child node + 1, or NO_CHILD */
+    uint32_t first; /* the code point that leads to child node + 1, or NO_CHILD */
     int32_t fail, report;
     int32_t more; /* edges[more .. edge_end[node]): the other children, or -1 */
 } AcNode;
@@ -545,7 +545,8 @@ typedef struct {
 } AcEdge;
 
 typedef struct {
-    int32_t begin, end, depth;
+    int32_t begin, end; /* out_pids[begin..end): the patterns that end here */
+    int32_t depth;      /* the node's depth: the length of the patterns that end here */
 } AcOut;
 
 typedef struct {
@@ -651,12 +652,12 @@ static int32_t build_trie(Automaton *a, const PatternRef *refs, Py_ssize_t np, P
             int32_t node = nnodes++;
             parent[node] = path[j];
             chars[node] = PyUnicode_READ(r->kind, r->data, j);
+            a->outs[node].depth = (int32_t)(j + 1);
             path[j + 1] = node;
         }
         AcOut *o = &a->outs[path[r->len]];
         if (o->end == 0) o->begin = (int32_t)k; /* equal patterns are consecutive */
         o->end = (int32_t)k + 1;
-        o->depth = (int32_t)r->len;
         a->out_pids[k] = r->pid;
     }
     PyMem_Free(path);
@@ -781,6 +782,10 @@ static int automaton_init(Automaton *a, PyObject *args, PyObject *kwds) {
     }
     int32_t nnodes = build_trie(a, refs, np, total, parent, chars);
     if (nnodes < 0) goto done;
+    if (nnodes < total) { /* shared prefixes: fewer nodes than characters */
+        AcOut *outs = PyMem_Realloc(a->outs, nnodes * sizeof(AcOut));
+        if (outs != NULL) a->outs = outs;
+    }
     a->nodes = PyMem_Malloc(nnodes * sizeof(AcNode));
     a->edges = PyMem_Malloc(nnodes * sizeof(AcEdge));
     a->edge_end = PyMem_Malloc(nnodes * sizeof(int32_t));
@@ -979,17 +984,12 @@ static int rules_accept(const AcceptRules *r, PyObject *text, int kind, const vo
 
 /* Appends (pid, start, end) to `out`; 0, or -1 on error. */
 static int append_hit(PyObject *out, const AcHit *h) {
-    PyObject *hit = PyTuple_New(3);
+    PyObject *pid = PyLong_FromLong(h->pid), *start = PyLong_FromSsize_t(h->start), *end = PyLong_FromSsize_t(h->end);
+    PyObject *hit = pid != NULL && start != NULL && end != NULL ? PyTuple_Pack(3, pid, start, end) : NULL;
+    Py_XDECREF(pid);
+    Py_XDECREF(start);
+    Py_XDECREF(end);
     if (hit == NULL) return -1;
-    PyObject *values[3] = {PyLong_FromLong(h->pid), PyLong_FromSsize_t(h->start), PyLong_FromSsize_t(h->end)};
-    for (int k = 0; k < 3; k++) {
-        if (values[k] == NULL) {
-            for (int j = 0; j < 3; j++) Py_XDECREF(values[j]);
-            Py_DECREF(hit);
-            return -1;
-        }
-        PyTuple_SET_ITEM(hit, k, values[k]);
-    }
     int r = PyList_Append(out, hit);
     Py_DECREF(hit);
     return r;
@@ -1024,17 +1024,66 @@ static int compare_leftmost(const void *pa, const void *pb) {
     return a->pid < b->pid ? -1 : (a->pid > b->pid);
 }
 
-/* The hits that a leftmost-longest search reports (ahocorasick-rs MatchKind.LeftmostLongest): from the left,
- * the longest of the hits that start first, then the same after its end. Keeps them at the front of `b`. */
-static void keep_leftmost_longest(HitBuffer *b) {
-    qsort(b->items, b->len, sizeof(AcHit), compare_leftmost);
-    Py_ssize_t kept = 0, taken_end = 0;
-    for (Py_ssize_t k = 0; k < b->len; k++) {
-        if (b->items[k].start < taken_end) continue;
-        taken_end = b->items[k].end;
-        b->items[kept++] = b->items[k];
+/* Reports the pending hits that are final: while the leftmost of them (the longest of those that start there)
+ * starts before `min_start`, where every later hit starts, it is the next leftmost-longest hit; the pending
+ * hits it overlaps are dropped. 0, or -1 on error. */
+static int select_final(HitBuffer *pending, Py_ssize_t *pending_min, Py_ssize_t min_start, HitBuffer *out) {
+    while (pending->len > 0 && *pending_min < min_start) {
+        Py_ssize_t best = 0;
+        for (Py_ssize_t k = 1; k < pending->len; k++) {
+            if (compare_leftmost(&pending->items[k], &pending->items[best]) < 0) best = k;
+        }
+        AcHit chosen = pending->items[best];
+        if (hits_push(out, chosen.pid, chosen.start, chosen.end) < 0) return -1;
+        Py_ssize_t kept = 0;
+        *pending_min = PY_SSIZE_T_MAX;
+        for (Py_ssize_t k = 0; k < pending->len; k++) {
+            if (pending->items[k].start < chosen.end) continue;
+            if (pending->items[k].start < *pending_min) *pending_min = pending->items[k].start;
+            pending->items[kept++] = pending->items[k];
+        }
+        pending->len = kept;
     }
-    b->len = kept;
+    return 0;
+}
+
+/* The hits that a leftmost-longest search reports (ahocorasick-rs MatchKind.LeftmostLongest), into `out`: from
+ * the left, the longest of the hits that start first, then the same after its end. Decided as the hits arrive,
+ * so only the hits that may still be chosen are held: every later hit starts at or after i + 1 - depth of the
+ * current state. */
+#define AC_SCAN_LEFTMOST(TYPE)                                                                             \
+    do {                                                                                                   \
+        const TYPE *chars = (const TYPE *)data;                                                            \
+        int32_t state = 0;                                                                                 \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                               \
+            state = ac_step(a, state, chars[i]);                                                           \
+            FOR_EACH_OUTPUT(a, state, pid, depth, {                                                        \
+                Py_ssize_t start = i + 1 - depth;                                                          \
+                if (start >= taken_end) {                                                                  \
+                    if (hits_push(&pending, pid, start, i + 1) < 0) goto fail;                             \
+                    if (start < pending_min) pending_min = start;                                          \
+                }                                                                                          \
+            })                                                                                             \
+            if (select_final(&pending, &pending_min, i + 1 - a->outs[state].depth, out) < 0) goto fail;    \
+            if (out->len > 0) taken_end = out->items[out->len - 1].end;                                    \
+        }                                                                                                  \
+    } while (0)
+
+static int automaton_scan_leftmost(const Automaton *a, int kind, const void *data, Py_ssize_t n, HitBuffer *out) {
+    HitBuffer pending;
+    hits_init(&pending);
+    Py_ssize_t pending_min = PY_SSIZE_T_MAX, taken_end = 0;
+    switch (kind) {
+    case PyUnicode_1BYTE_KIND: AC_SCAN_LEFTMOST(Py_UCS1); break;
+    case PyUnicode_2BYTE_KIND: AC_SCAN_LEFTMOST(Py_UCS2); break;
+    default: AC_SCAN_LEFTMOST(Py_UCS4); break;
+    }
+    if (select_final(&pending, &pending_min, PY_SSIZE_T_MAX, out) < 0) goto fail;
+    hits_free(&pending);
+    return 0;
+fail:
+    hits_free(&pending);
+    return -1;
 }
 
 static int automaton_ready(Automaton *a, PyObject *text) {
@@ -1052,10 +1101,11 @@ static PyObject *automaton_search(Automaton *a, PyObject *text, const AcceptRule
     hits_init(&b);
     PyObject *out = NULL;
     Py_INCREF(text);
-    if (automaton_scan(a, PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), &b) == 0) {
-        if (leftmost_longest) keep_leftmost_longest(&b);
-        out = hit_list(&b, rules, text);
-    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int scanned = leftmost_longest ? automaton_scan_leftmost(a, kind, data, n, &b) : automaton_scan(a, kind, data, n, &b);
+    if (scanned == 0) out = hit_list(&b, rules, text);
     hits_free(&b);
     Py_DECREF(text);
     return out;

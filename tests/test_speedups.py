@@ -325,6 +325,48 @@ def test_automaton_refuses_bad_input():
     assert automaton.nbytes > 0
 
 
+@needs_kernels
+def test_leftmost_longest_holds_only_the_hits_that_may_still_be_chosen():
+    """Nested patterns on a long run: every position ends a hundred hits, and the leftmost-longest search
+    decides them as they come instead of collecting them all."""
+    import ahocorasick_rs
+
+    patterns = ["a" * k for k in range(1, 101)]
+    text = "a" * 20_000 + "b" + "a" * 150
+    expected = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest).find_matches_as_indexes(text)
+    assert kernels.Automaton(patterns).find_leftmost_longest(text) == expected
+
+
+_OUT_OF_MEMORY = """
+import sys, _testcapi
+from guard import _speedups
+automaton = _speedups.Automaton([f"p{k}" for k in range(7)] + ["zz"])
+text = "." * 1000 + "zz"
+failed = 0
+for start in range(8):
+    before = sys.getrefcount(7)
+    _testcapi.set_nomemory(start, start + 1)
+    try:
+        automaton.find(text)
+    except MemoryError:
+        failed += 1
+    finally:
+        _testcapi.remove_mem_hooks()
+    assert sys.getrefcount(7) == before, start
+assert failed >= 2 and automaton.find(text) == [(7, 1000, 1002)]
+print("ok")
+"""
+
+
+@needs_kernels
+def test_automaton_out_of_memory_releases_each_object_once():
+    """Allocations that fail while the hits become tuples raise MemoryError; the pattern index (a cached small
+    int) keeps its reference count. In a process of its own, where nothing else allocates in between."""
+    pytest.importorskip("_testcapi")
+    done = subprocess.run([sys.executable, "-c", _OUT_OF_MEMORY], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
 def _scan_lines(env_extra: dict, prompts: list[str]) -> list:
     code = (
         "import json, sys\n"

@@ -513,8 +513,8 @@ class PolicyEngine:
         return v
 
     # -- phrases and messages ---------------------------------------------------------------------------
-    def _replacement(self, v: _Verdict, m: Match, text: str) -> Edit:
-        lang = langmod.mention_lang(text, m.start, m.end, m.lang)
+    def _replacement(self, v: _Verdict, m: Match, text: str, seen: dict) -> Edit:
+        lang = langmod.mention_lang(text, m.start, m.end, m.lang, seen=seen)
         if v.rewrite == "drop":
             return Edit(m.start, m.end, lang, m.alias)
         maps: list[Mapping[str, Any]] = []
@@ -645,7 +645,8 @@ class PolicyEngine:
                 break
             # rewrite this round's mentions and look again
             to_edit = [(i, m, v) for i, (m, v) in enumerate(zip(matches, verdicts)) if v.action == "rewrite"]
-            edits = [self._replacement(v, m, text) for _, m, v in to_edit]
+            seen: dict[str, str] = {}  # the text's Latin language by alias language, guessed once
+            edits = [self._replacement(v, m, text, seen) for _, m, v in to_edit]
             new_text, replaced = apply_edits(text, edits, all_spans)
             by_span = {(m.start, m.end): r for (_, m, _), r in zip(to_edit, replaced)}
             for md in round_mds:

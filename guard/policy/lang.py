@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Optional
 
 import numpy as np
 
@@ -32,10 +33,8 @@ for _lang, _words in _STOPWORDS.items():
         _STOP_INDEX[_w] = _STOP_INDEX.get(_w, ()) + ((_lang, 0.5 if _w in _SHARED else 1.0),)
 
 
-@lru_cache(maxsize=64)
 def latin_lang(text: str, hint: str = "") -> str:
-    """en, fr, de, es or it for a Latin-script text; `hint` (the alias language) breaks ties, then en.
-    (Cached: a decision asks once per mention to rewrite, about the same prompt.)"""
+    """en, fr, de, es or it for a Latin-script text; `hint` (the alias language) breaks ties, then en."""
     scores = dict.fromkeys(_STOPWORDS, 0.0)
     get = _STOP_INDEX.get
     if text.isascii():  # lowering ASCII text changes no word boundary, so it can be done once
@@ -170,8 +169,9 @@ def _cjk_lang(counts: dict[str, int], sample: str, alias_lang: str) -> str | Non
     return None
 
 
-def mention_lang(text: str, start: int, end: int, alias_lang: str = "") -> str:
-    """Language of the words around text[start:end]: ja, ko, zh-Hans, zh-Hant, en, fr, de, es or it."""
+def mention_lang(text: str, start: int, end: int, alias_lang: str = "", *, seen: Optional[dict] = None) -> str:
+    """Language of the words around text[start:end]: ja, ko, zh-Hans, zh-Hant, en, fr, de, es or it.
+    `seen`: a dict kept for the mentions of one text, so that its Latin language is guessed once."""
     window = text[max(0, start - 16) : start] + " " + text[end : end + 16]
     counts = script_counts(window)
     lang = _cjk_lang(counts, window, alias_lang)
@@ -182,7 +182,12 @@ def mention_lang(text: str, start: int, end: int, alias_lang: str = "") -> str:
         lang = _cjk_lang(script_counts(text[start:end]), text[start:end], alias_lang)
         if lang is not None:
             return lang
-    return latin_lang(text, alias_lang)
+    if seen is None:
+        return latin_lang(text, alias_lang)
+    lang = seen.get(alias_lang)
+    if lang is None:
+        lang = seen[alias_lang] = latin_lang(text, alias_lang)
+    return lang
 
 
 def prompt_lang(text: str) -> str:
