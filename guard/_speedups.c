@@ -1064,8 +1064,10 @@ static int select_final(HitBuffer *pending, Py_ssize_t *pending_min, Py_ssize_t 
                     if (start < pending_min) pending_min = start;                                          \
                 }                                                                                          \
             })                                                                                             \
-            if (select_final(&pending, &pending_min, i + 1 - a->outs[state].depth, out) < 0) goto fail;    \
-            if (out->len > 0) taken_end = out->items[out->len - 1].end;                                    \
+            if (pending.len > 0 && pending_min < i + 1 - a->outs[state].depth) {                           \
+                if (select_final(&pending, &pending_min, i + 1 - a->outs[state].depth, out) < 0) goto fail; \
+                taken_end = out->items[out->len - 1].end;                                                  \
+            }                                                                                              \
         }                                                                                                  \
     } while (0)
 
