@@ -863,18 +863,21 @@ static inline int hits_push(HitBuffer *b, int32_t pid, Py_ssize_t start, Py_ssiz
         }                                                                                                 \
     }
 
-/* Every occurrence of every pattern in data[0..n), into `b` by end, longest first. */
-#define AC_SCAN(TYPE)                                                                                      \
+/* Walks data[0..n), code units of TYPE, through the automaton. After each character i: ON_HIT runs for each
+ * pattern that ends there, with `pid` and `depth` set, then AFTER runs, with `state` set. */
+#define AC_WALK(TYPE, ON_HIT, AFTER)                                                                       \
     do {                                                                                                   \
         const TYPE *chars = (const TYPE *)data;                                                            \
         int32_t state = 0;                                                                                 \
         for (Py_ssize_t i = 0; i < n; i++) {                                                               \
             state = ac_step(a, state, chars[i]);                                                           \
-            FOR_EACH_OUTPUT(a, state, pid, depth, {                                                        \
-                if (hits_push(b, pid, i + 1 - depth, i + 1) < 0) return -1;                                \
-            })                                                                                             \
+            FOR_EACH_OUTPUT(a, state, pid, depth, ON_HIT)                                                  \
+            AFTER                                                                                          \
         }                                                                                                  \
     } while (0)
+
+/* Every occurrence of every pattern in data[0..n), into `b` by end, longest first. */
+#define AC_SCAN(TYPE) AC_WALK(TYPE, { if (hits_push(b, pid, i + 1 - depth, i + 1) < 0) return -1; }, {})
 
 static int automaton_scan(const Automaton *a, int kind, const void *data, Py_ssize_t n, HitBuffer *b) {
     switch (kind) {
@@ -1052,24 +1055,21 @@ static int select_final(HitBuffer *pending, Py_ssize_t *pending_min, Py_ssize_t 
  * so only the hits that may still be chosen are held: every later hit starts at or after i + 1 - depth of the
  * current state. */
 #define AC_SCAN_LEFTMOST(TYPE)                                                                             \
-    do {                                                                                                   \
-        const TYPE *chars = (const TYPE *)data;                                                            \
-        int32_t state = 0;                                                                                 \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                               \
-            state = ac_step(a, state, chars[i]);                                                           \
-            FOR_EACH_OUTPUT(a, state, pid, depth, {                                                        \
-                Py_ssize_t start = i + 1 - depth;                                                          \
-                if (start >= taken_end) {                                                                  \
-                    if (hits_push(&pending, pid, start, i + 1) < 0) goto fail;                             \
-                    if (start < pending_min) pending_min = start;                                          \
-                }                                                                                          \
-            })                                                                                             \
+    AC_WALK(                                                                                               \
+        TYPE,                                                                                              \
+        {                                                                                                  \
+            Py_ssize_t start = i + 1 - depth;                                                              \
+            if (start >= taken_end) {                                                                      \
+                if (hits_push(&pending, pid, start, i + 1) < 0) goto fail;                                 \
+                if (start < pending_min) pending_min = start;                                              \
+            }                                                                                              \
+        },                                                                                                 \
+        {                                                                                                  \
             if (pending.len > 0 && pending_min < i + 1 - a->outs[state].depth) {                           \
                 if (select_final(&pending, &pending_min, i + 1 - a->outs[state].depth, out) < 0) goto fail; \
                 taken_end = out->items[out->len - 1].end;                                                  \
             }                                                                                              \
-        }                                                                                                  \
-    } while (0)
+        })
 
 static int automaton_scan_leftmost(const Automaton *a, int kind, const void *data, Py_ssize_t n, HitBuffer *out) {
     HitBuffer pending;
