@@ -433,25 +433,65 @@ static inline uint64_t read_code(const unsigned char *codes, int code_size, Py_s
     }
 }
 
-/* Whether one (pattern, start, end) hit is kept: 1 yes, 0 no, -1 error. */
-static int accept_one(PyObject *hit, PyObject *text, int kind, const void *data, Py_ssize_t n,
-                      const unsigned char *codes, int code_size, Py_ssize_t npatterns, const EdgeInfo *edges,
-                      Py_ssize_t ninfos, const unsigned char *flags, Py_ssize_t nflags, PyObject *particles) {
-    Py_ssize_t pid = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
-    Py_ssize_t s = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
-    Py_ssize_t e = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 2));
-    if (PyErr_Occurred()) return -1;
-    if (pid < 0 || pid >= npatterns || pid >= nflags || s < 0 || e > n || s > e) {
-        PyErr_SetString(PyExc_IndexError, "accept_hits: a hit is out of range");
+/* A hit: pattern `pid` at text[start:end]. */
+typedef struct {
+    int32_t pid;
+    Py_ssize_t start, end;
+} AcHit;
+
+/* The rules of accept_hits, read from its arguments: which hits stand on word boundaries. */
+typedef struct {
+    Py_buffer codes, edges, flags;
+    int code_size, held;
+    PyObject *particles;
+} AcceptRules;
+
+static int rules_get(AcceptRules *r, PyObject *codes, int code_size, PyObject *edges, PyObject *flags,
+                     PyObject *particles) {
+    r->held = 0;
+    if (code_size != 1 && code_size != 2 && code_size != 4 && code_size != 8) {
+        PyErr_SetString(PyExc_ValueError, "code_size must be 1, 2, 4 or 8");
         return -1;
     }
-    if (flags[pid] == 0) return 0;
-    uint64_t code = read_code(codes, code_size, pid);
-    if (code >= (uint64_t)ninfos) {
-        PyErr_SetString(PyExc_IndexError, "accept_hits: an info code is out of range");
+    if (PyObject_GetBuffer(codes, &r->codes, PyBUF_SIMPLE) < 0) return -1;
+    if (PyObject_GetBuffer(edges, &r->edges, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&r->codes);
         return -1;
     }
-    return boundary_ok(text, kind, data, n, s, e, &edges[code], particles);
+    if (PyObject_GetBuffer(flags, &r->flags, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&r->codes);
+        PyBuffer_Release(&r->edges);
+        return -1;
+    }
+    r->code_size = code_size;
+    r->particles = particles;
+    r->held = 1;
+    return 0;
+}
+
+static void rules_release(AcceptRules *r) {
+    if (!r->held) return;
+    PyBuffer_Release(&r->codes);
+    PyBuffer_Release(&r->edges);
+    PyBuffer_Release(&r->flags);
+    r->held = 0;
+}
+
+/* 1 when accept_hits keeps the hit (its pattern has a flag and it stands on word boundaries), 0 when not,
+ * -1 on error. */
+static int rules_accept(const AcceptRules *r, PyObject *text, int kind, const void *data, Py_ssize_t n,
+                        const AcHit *h) {
+    if (h->pid >= r->codes.len / r->code_size || h->pid >= r->flags.len) {
+        PyErr_SetString(PyExc_IndexError, "a pattern has no info code or flag");
+        return -1;
+    }
+    if (((const unsigned char *)r->flags.buf)[h->pid] == 0) return 0;
+    uint64_t code = read_code(r->codes.buf, r->code_size, h->pid);
+    if (code >= (uint64_t)(r->edges.len / (Py_ssize_t)sizeof(EdgeInfo))) {
+        PyErr_SetString(PyExc_IndexError, "an info code is out of range");
+        return -1;
+    }
+    return boundary_ok(text, kind, data, n, h->start, h->end, &((const EdgeInfo *)r->edges.buf)[code], r->particles);
 }
 
 /* accept_hits(text, hits, codes, code_size, edges, flags, particles) -> list
@@ -461,34 +501,18 @@ static int accept_one(PyObject *hit, PyObject *text, int kind, const void *data,
  * `code_size` bytes); `edges`: an EdgeInfo (8 bytes) per info code; `flags`: a byte per pattern;
  * `particles`: the Korean particle suffixes (a set). */
 static PyObject *accept_hits(PyObject *self, PyObject *args) {
-    PyObject *text, *hits, *codes_obj, *edges_obj, *flags_obj, *particles;
+    PyObject *text, *hits, *codes, *edges, *flags, *particles;
     int code_size;
-    if (!PyArg_ParseTuple(args, "UO!OiOOO!:accept_hits", &text, &PyList_Type, &hits, &codes_obj, &code_size, &edges_obj,
-                          &flags_obj, &PyFrozenSet_Type, &particles)) {
+    AcceptRules rules;
+    if (!PyArg_ParseTuple(args, "UO!OiOOO!:accept_hits", &text, &PyList_Type, &hits, &codes, &code_size, &edges,
+                          &flags, &PyFrozenSet_Type, &particles) ||
+        rules_get(&rules, codes, code_size, edges, flags, particles) < 0) {
         return NULL;
     }
-    if (code_size != 1 && code_size != 2 && code_size != 4 && code_size != 8) {
-        PyErr_SetString(PyExc_ValueError, "accept_hits: code_size must be 1, 2, 4 or 8");
-        return NULL;
-    }
-    Py_buffer codes_view, edges_view, flags_view;
-    if (PyObject_GetBuffer(codes_obj, &codes_view, PyBUF_SIMPLE) < 0) return NULL;
-    if (PyObject_GetBuffer(edges_obj, &edges_view, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&codes_view);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(flags_obj, &flags_view, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&codes_view);
-        PyBuffer_Release(&edges_view);
-        return NULL;
-    }
-    Py_ssize_t npatterns = codes_view.len / code_size;
-    Py_ssize_t ninfos = edges_view.len / (Py_ssize_t)sizeof(EdgeInfo);
-    const unsigned char *codes = codes_view.buf, *flags = flags_view.buf;
-    const EdgeInfo *edges = edges_view.buf;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
+    Py_ssize_t npatterns = rules.codes.len / code_size < rules.flags.len ? rules.codes.len / code_size : rules.flags.len;
     PyObject *out = PyList_New(0);
     if (out == NULL) goto done;
     /* The particle lookup compares strings, which could run Python code: the list is read afresh each time
@@ -500,8 +524,17 @@ static PyObject *accept_hits(PyObject *self, PyObject *args) {
             goto fail;
         }
         Py_INCREF(hit);
-        int ok = accept_one(hit, text, kind, data, n, codes, code_size, npatterns, edges, ninfos, flags,
-                            flags_view.len, particles);
+        Py_ssize_t pid = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
+        Py_ssize_t start = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
+        Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 2));
+        int ok = -1;
+        if (PyErr_Occurred()) {
+        } else if (pid < 0 || pid >= npatterns || pid > INT32_MAX || start < 0 || end > n || start > end) {
+            PyErr_SetString(PyExc_IndexError, "accept_hits: a hit is out of range");
+        } else {
+            AcHit h = {(int32_t)pid, start, end};
+            ok = rules_accept(&rules, text, kind, data, n, &h);
+        }
         if (ok > 0 && PyList_Append(out, hit) < 0) ok = -1;
         Py_DECREF(hit);
         if (ok < 0) goto fail;
@@ -510,9 +543,7 @@ static PyObject *accept_hits(PyObject *self, PyObject *args) {
 fail:
     Py_CLEAR(out);
 done:
-    PyBuffer_Release(&codes_view);
-    PyBuffer_Release(&edges_view);
-    PyBuffer_Release(&flags_view);
+    rules_release(&rules);
     return out;
 }
 
@@ -806,11 +837,6 @@ done:
     return ok;
 }
 
-typedef struct {
-    int32_t pid;
-    Py_ssize_t start, end;
-} AcHit;
-
 /* A growable array of hits that starts on the stack. */
 typedef struct {
     AcHit *items;
@@ -928,61 +954,6 @@ static int automaton_scan_joined(const Automaton *a, int kind, const void *data,
     default: AC_SCAN_JOINED(Py_UCS4); break;
     }
     return 0;
-}
-
-/* The rules of accept_hits, read from its arguments: which hits stand on word boundaries. */
-typedef struct {
-    Py_buffer codes, edges, flags;
-    int code_size, held;
-    PyObject *particles;
-} AcceptRules;
-
-static int rules_get(AcceptRules *r, PyObject *codes, int code_size, PyObject *edges, PyObject *flags,
-                     PyObject *particles) {
-    r->held = 0;
-    if (code_size != 1 && code_size != 2 && code_size != 4 && code_size != 8) {
-        PyErr_SetString(PyExc_ValueError, "code_size must be 1, 2, 4 or 8");
-        return -1;
-    }
-    if (PyObject_GetBuffer(codes, &r->codes, PyBUF_SIMPLE) < 0) return -1;
-    if (PyObject_GetBuffer(edges, &r->edges, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&r->codes);
-        return -1;
-    }
-    if (PyObject_GetBuffer(flags, &r->flags, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&r->codes);
-        PyBuffer_Release(&r->edges);
-        return -1;
-    }
-    r->code_size = code_size;
-    r->particles = particles;
-    r->held = 1;
-    return 0;
-}
-
-static void rules_release(AcceptRules *r) {
-    if (!r->held) return;
-    PyBuffer_Release(&r->codes);
-    PyBuffer_Release(&r->edges);
-    PyBuffer_Release(&r->flags);
-    r->held = 0;
-}
-
-/* 1 when accept_hits keeps the hit (its pattern has a flag and it stands on word boundaries), 0 when not,
- * -1 on error. */
-static int rules_accept(const AcceptRules *r, PyObject *text, int kind, const void *data, Py_ssize_t n,
-                        const AcHit *h) {
-    if (h->pid >= r->codes.len / r->code_size || h->pid >= r->flags.len) {
-        PyErr_SetString(PyExc_IndexError, "a pattern has no info code or flag");
-        return -1;
-    }
-    if (((const unsigned char *)r->flags.buf)[h->pid] == 0) return 0;
-    uint64_t code = read_code(r->codes.buf, r->code_size, h->pid);
-    if (code >= (uint64_t)(r->edges.len / (Py_ssize_t)sizeof(EdgeInfo))) {
-        PyErr_SetString(PyExc_IndexError, "an info code is out of range");
-        return -1;
-    }
-    return boundary_ok(text, kind, data, n, h->start, h->end, &((const EdgeInfo *)r->edges.buf)[code], r->particles);
 }
 
 /* Appends (pid, start, end) to `out`; 0, or -1 on error. */

@@ -50,7 +50,7 @@ class AutomatonIndex:
     kind = "automaton"
 
     def __init__(self, patterns: Sequence[str]):
-        # `native`: the C automaton, whose find_accepted and find_spanning the scanner uses; None without the kernels.
+        # `native`: the C automaton, whose find_accepted and find_with_joined the scanner uses; None without the kernels.
         self.native = kernels.Automaton(list(patterns)) if kernels is not None else None
         self.find_all = self.native.find if self.native is not None else pattern_finder(patterns)
 

@@ -213,18 +213,16 @@ class Scanner:
     def _exact_hits(self, t: str) -> tuple[list, list]:
         """The exact index's hits in `t` that stand on word boundaries, and the hits of the joined text
         (separators removed) that have a separator inside them, in text positions."""
-        native = self._native
-        if native is not None and t.isascii():  # no kana, so the joined text needs no folding
-            return native.find_with_joined(t, _SEPARATOR_BITMAP, *self._accept_rules)
         # The joined text finds names broken up by separators. t is already folded (normalization folds long
         # vowels last, and folding twice changes nothing); only kana that removing separators brought together
-        # can fold anew.
+        # can fold anew, so an ASCII text's joined form is the text without its separators.
+        native = self._native
+        if native is not None and t.isascii():
+            return native.find_with_joined(t, _SEPARATOR_BITMAP, *self._accept_rules)
         flat = remove_separators(t) if len(t) > 2 else t
         joined = t if flat is t else fold_long_vowels(flat)
         if native is not None:
-            if joined == t:
-                return native.find_accepted(t, *self._accept_rules), []
-            if joined == flat:
+            if joined == flat:  # one pass follows the text and its joined form
                 return native.find_with_joined(t, _SEPARATOR_BITMAP, *self._accept_rules)
             return native.find_accepted(t, *self._accept_rules), _spanning(native.find(joined), separator_cut_list(t))
         if joined == t:
@@ -243,8 +241,7 @@ class Scanner:
     def _on_boundaries(self, t: str, raw: list) -> list:
         """The hits of `raw` that stand on word boundaries (`boundary_ok`) and whose pattern names something."""
         if self._edges:
-            codes = self._info_codes
-            return _accept_hits(t, raw, codes, codes.itemsize, self._edges, self._flags, _PARTICLE_SUFFIXES)
+            return _accept_hits(t, raw, *self._accept_rules)
         return self._on_boundaries_py(t, raw)
 
     def _on_boundaries_py(self, t: str, raw: list) -> list:
