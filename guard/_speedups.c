@@ -277,19 +277,200 @@ static PyObject *leet_tokens(PyObject *self, PyObject *arg) {
     return spans;
 }
 
+/* ----------------------------------------------------------------------------------------------------------
+ * KnownWords: the words the typo pass never looks up (everyday words, and vocabulary words with no typo
+ * match), as a set of 64-bit hashes in one open-addressed array. A set or dict of str costs three dependent
+ * memory reads per word (its index, its entry, the stored string), and each word is made a str first; here
+ * one read, mostly one cache line, and no object. Only words that rare_latin_words can ask about are kept:
+ * four or more ASCII letters a-z. Two different words share a hash with a chance of about 2^-64 per lookup;
+ * a rare word would then be taken as known (no typo lookup for it), which is accepted.
+ * ------------------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    uint64_t *slots; /* 0: empty */
+    Py_ssize_t mask; /* slot count - 1; the slot count is a power of two */
+    Py_ssize_t count;
+} KnownWords;
+
+static PyTypeObject KnownWordsType;
+
+#define WORD_HASH_SEED 0xcbf29ce484222325ULL
+
+/* FNV-1a over the code points, then a finalizer (murmur3's fmix64) so that the low bits index well. */
+static inline uint64_t word_hash_step(uint64_t h, Py_UCS4 c) { return (h ^ c) * 0x100000001b3ULL; }
+
+static inline uint64_t word_hash_final(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
+
+static uint64_t word_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    uint64_t h = WORD_HASH_SEED;
+    for (Py_ssize_t i = start; i < end; i++) h = word_hash_step(h, PyUnicode_READ(kind, data, i));
+    return word_hash_final(h);
+}
+
+static int known_contains(const KnownWords *k, uint64_t h) {
+    for (Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)k->mask);; i = (i + 1) & k->mask) {
+        uint64_t v = k->slots[i];
+        if (v == h) return 1;
+        if (v == 0) return 0;
+    }
+}
+
+static void known_insert(KnownWords *k, uint64_t h) {
+    for (Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)k->mask);; i = (i + 1) & k->mask) {
+        uint64_t v = k->slots[i];
+        if (v == h) return;
+        if (v == 0) {
+            k->slots[i] = h;
+            k->count++;
+            return;
+        }
+    }
+}
+
+/* Whether a str is a word the typo pass can look up: four or more characters, all a-z. */
+static int is_lookup_word(PyObject *s) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (n < 4 || !PyUnicode_IS_ASCII(s)) return 0;
+    const Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!is_ascii_lower(d[i])) return 0;
+    }
+    return 1;
+}
+
+static void known_words_dealloc(KnownWords *k) {
+    PyMem_Free(k->slots);
+    Py_TYPE(k)->tp_free((PyObject *)k);
+}
+
+/* KnownWords(*containers): the words of each container of str (sets, dicts: their keys, lists...). */
+static int known_words_init(KnownWords *k, PyObject *args, PyObject *kwds) {
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) > 0) {
+        PyErr_SetString(PyExc_TypeError, "KnownWords takes no keyword arguments");
+        return -1;
+    }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t a = 0; a < PyTuple_GET_SIZE(args); a++) {
+        Py_ssize_t size = PyObject_Size(PyTuple_GET_ITEM(args, a));
+        if (size < 0) return -1;
+        if (size > PY_SSIZE_T_MAX / 32 - total) {
+            PyErr_SetString(PyExc_OverflowError, "KnownWords: too many words");
+            return -1;
+        }
+        total += size;
+    }
+    Py_ssize_t cap = 8;
+    while (cap < 2 * total) cap *= 2; /* at most half full: short probe runs */
+    uint64_t *slots = PyMem_Calloc(cap, sizeof(uint64_t));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyMem_Free(k->slots);
+    k->slots = slots;
+    k->mask = cap - 1;
+    k->count = 0;
+    for (Py_ssize_t a = 0; a < PyTuple_GET_SIZE(args); a++) {
+        PyObject *it = PyObject_GetIter(PyTuple_GET_ITEM(args, a));
+        if (it == NULL) goto fail;
+        PyObject *item;
+        while ((item = PyIter_Next(it)) != NULL) {
+            if (!PyUnicode_Check(item)) {
+                PyErr_Format(PyExc_TypeError, "KnownWords: a word is not a str but %.100s", Py_TYPE(item)->tp_name);
+                Py_DECREF(item);
+                Py_DECREF(it);
+                goto fail;
+            }
+            if (k->count * 2 >= cap) { /* the container grew while it was read */
+                PyErr_SetString(PyExc_RuntimeError, "KnownWords: a container changed size while it was read");
+                Py_DECREF(item);
+                Py_DECREF(it);
+                goto fail;
+            }
+            if (PyUnicode_READY(item) == 0 && is_lookup_word(item)) {
+                known_insert(k, word_hash(PyUnicode_1BYTE_KIND, PyUnicode_1BYTE_DATA(item), 0, PyUnicode_GET_LENGTH(item)));
+            }
+            Py_DECREF(item);
+        }
+        Py_DECREF(it);
+        if (PyErr_Occurred()) goto fail;
+    }
+    return 0;
+fail:
+    PyMem_Free(k->slots);
+    k->slots = NULL;
+    k->mask = k->count = 0;
+    return -1;
+}
+
+static int known_words_ready(const KnownWords *k) {
+    if (k->slots == NULL) {
+        PyErr_SetString(PyExc_ValueError, "KnownWords: not initialized");
+        return -1;
+    }
+    return 0;
+}
+
+static int known_words_contains(KnownWords *k, PyObject *word) {
+    if (known_words_ready(k) < 0) return -1;
+    if (!PyUnicode_Check(word) || PyUnicode_READY(word) < 0 || !is_lookup_word(word)) {
+        return 0;
+    }
+    return known_contains(k, word_hash(PyUnicode_1BYTE_KIND, PyUnicode_1BYTE_DATA(word), 0, PyUnicode_GET_LENGTH(word)));
+}
+
+static Py_ssize_t known_words_len(KnownWords *k) { return k->count; }
+
+static PyObject *known_words_nbytes(KnownWords *k, void *closure) {
+    return PyLong_FromSsize_t(k->slots == NULL ? 0 : (k->mask + 1) * (Py_ssize_t)sizeof(uint64_t));
+}
+
+static PySequenceMethods known_words_as_sequence = {
+    .sq_length = (lenfunc)known_words_len,
+    .sq_contains = (objobjproc)known_words_contains,
+};
+
+static PyGetSetDef known_words_getset[] = {
+    {"nbytes", (getter)known_words_nbytes, NULL, "The size of the hash array in bytes.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject KnownWordsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "guard._speedups.KnownWords",
+    .tp_doc = "KnownWords(*containers): the lowercase a-z words of four letters or more of containers of str, "
+              "for rare_latin_words.",
+    .tp_basicsize = sizeof(KnownWords),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)known_words_init,
+    .tp_dealloc = (destructor)known_words_dealloc,
+    .tp_as_sequence = &known_words_as_sequence,
+    .tp_getset = known_words_getset,
+};
+
 /* rare_latin_words(text, *known) -> list[tuple[int, int, str]]: (start, end, word) of every maximal run of
  * ASCII a-z and 0-9 (as re's [a-z0-9]{4,} finds them) of four characters or more that holds letters only and
- * is in none of the `known` containers (sets or dicts), in text order. */
+ * is in none of the `known` containers (KnownWords, sets or dicts), in text order. */
 static PyObject *rare_latin_words(PyObject *self, PyObject *args) {
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (nargs < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
-        PyErr_SetString(PyExc_TypeError, "rare_latin_words expects a str and then sets or dicts");
+        PyErr_SetString(PyExc_TypeError, "rare_latin_words expects a str and then KnownWords, sets or dicts");
         return NULL;
     }
     for (Py_ssize_t k = 1; k < nargs; k++) {
         PyObject *known = PyTuple_GET_ITEM(args, k);
-        if (!PyAnySet_Check(known) && !PyDict_Check(known)) {
-            PyErr_SetString(PyExc_TypeError, "rare_latin_words: known words must be sets or dicts");
+        if (Py_IS_TYPE(known, &KnownWordsType)) {
+            if (known_words_ready((KnownWords *)known) < 0) return NULL;
+        } else if (!PyAnySet_Check(known) && !PyDict_Check(known)) {
+            PyErr_SetString(PyExc_TypeError, "rare_latin_words: known words must be KnownWords, sets or dicts");
             return NULL;
         }
     }
@@ -327,13 +508,17 @@ static PyObject *rare_latin_words(PyObject *self, PyObject *args) {
         if (digits || i - start < 4) {
             continue;
         }
-        PyObject *word = PyUnicode_Substring(text, start, i);
-        if (word == NULL) {
-            goto fail;
-        }
+        PyObject *word = NULL; /* made only when a set or dict is asked, or the word is rare */
+        uint64_t hash = 0;
         int is_known = 0;
         for (Py_ssize_t k = 1; k < nargs && !is_known; k++) {
             PyObject *known = PyTuple_GET_ITEM(args, k);
+            if (Py_IS_TYPE(known, &KnownWordsType)) {
+                if (hash == 0) hash = word_hash(kind, data, start, i);
+                is_known = known_contains((KnownWords *)known, hash);
+                continue;
+            }
+            if (word == NULL && (word = PyUnicode_Substring(text, start, i)) == NULL) goto fail;
             int r = PyAnySet_Check(known) ? PySet_Contains(known, word) : PyDict_Contains(known, word);
             if (r < 0) {
                 Py_DECREF(word);
@@ -342,6 +527,7 @@ static PyObject *rare_latin_words(PyObject *self, PyObject *args) {
             is_known = r;
         }
         if (!is_known) {
+            if (word == NULL && (word = PyUnicode_Substring(text, start, i)) == NULL) goto fail;
             PyObject *item = Py_BuildValue("(nnO)", start, i, word);
             if (item == NULL || PyList_Append(out, item) < 0) {
                 Py_XDECREF(item);
@@ -350,7 +536,7 @@ static PyObject *rare_latin_words(PyObject *self, PyObject *args) {
             }
             Py_DECREF(item);
         }
-        Py_DECREF(word);
+        Py_XDECREF(word);
     }
     return out;
 fail:
@@ -556,9 +742,12 @@ done:
  * Layout, chosen so that a step touches few cache lines: nodes are numbered in trie-insertion order of the
  * sorted patterns, which is depth-first, so a node's first child is the next node. A node holds that child's
  * code point (`first`), its failure link, `report` (the nearest node from itself down the failure chain
- * that ends a pattern; -1: none), and where the sorted run of its other children starts in `edges` (-1:
- * none; the run ends at edge_end[node]). Walking down a name reads consecutive nodes and no edge. The
- * patterns ending at node v are out_pids[outs[v].begin .. outs[v].end).
+ * that ends a pattern; -1: none), and the sorted run of its other children in `edges` (more .. end; more is
+ * -1 when there is none). Walking down a name reads consecutive nodes and no edge. The root's children are
+ * also in `root_ascii` (ASCII) and in the small hash table `root_hash`, because a prompt in Chinese or
+ * Japanese asks the root for most of its characters, and a binary search over its thousands of children
+ * would touch several cache lines each time. The patterns ending at node v are
+ * out_pids[outs[v].begin .. outs[v].end).
  * Hits come out as ahocorasick-rs (MatchKind.Standard, overlapping) reports them: by end, longest first.
  * ------------------------------------------------------------------------------------------------------ */
 
@@ -567,7 +756,7 @@ done:
 typedef struct {
     uint32_t first; /* the code point that leads to child node + 1, or NO_CHILD */
     int32_t fail, report;
-    int32_t more; /* edges[more .. edge_end[node]): the other children, or -1 */
+    int32_t more, end; /* edges[more .. end): the other children; more is -1 when there is none */
 } AcNode;
 
 typedef struct {
@@ -585,7 +774,8 @@ typedef struct {
     Py_ssize_t npatterns, nnodes;
     AcNode *nodes;
     AcEdge *edges;
-    int32_t *edge_end;
+    AcEdge *root_hash; /* open addressing by root_slot(); ch NO_CHILD: empty */
+    uint32_t root_mask;
     AcOut *outs;
     int32_t *out_pids;
     int32_t root_ascii[128];
@@ -609,13 +799,21 @@ static int compare_patterns(const void *pa, const void *pb) {
     return a->pid < b->pid ? -1 : (a->pid > b->pid);
 }
 
+static inline uint32_t root_slot(uint32_t c, uint32_t mask) { return (c * 0x9E3779B1u >> 7) & mask; }
+
 static inline int32_t ac_child(const Automaton *a, int32_t node, Py_UCS4 c) {
-    if (node == 0 && c < 128) return a->root_ascii[c];
+    if (node == 0) {
+        if (c < 128) return a->root_ascii[c];
+        for (uint32_t i = root_slot(c, a->root_mask);; i = (i + 1) & a->root_mask) {
+            if (a->root_hash[i].ch == c) return a->root_hash[i].to;
+            if (a->root_hash[i].ch == NO_CHILD) return -1;
+        }
+    }
     const AcNode *v = &a->nodes[node];
     if (v->first == c) return node + 1;
     if (v->more < 0 || c < v->first) return -1;
     const AcEdge *edges = a->edges;
-    int32_t lo = v->more, hi = a->edge_end[node];
+    int32_t lo = v->more, hi = v->end;
     while (hi - lo > 8) { /* the answer, if any, stays in [lo, hi) */
         int32_t mid = lo + (hi - lo) / 2;
         if (edges[mid].ch < c) lo = mid + 1;
@@ -639,12 +837,13 @@ static inline int32_t ac_step(const Automaton *a, int32_t node, Py_UCS4 c) {
 static void automaton_free_arrays(Automaton *a) {
     PyMem_Free(a->nodes);
     PyMem_Free(a->edges);
-    PyMem_Free(a->edge_end);
+    PyMem_Free(a->root_hash);
     PyMem_Free(a->outs);
     PyMem_Free(a->out_pids);
     a->nodes = NULL;
     a->edges = NULL;
-    a->edge_end = NULL;
+    a->root_hash = NULL;
+    a->root_mask = 0;
     a->outs = NULL;
     a->out_pids = NULL;
     a->npatterns = a->nnodes = 0;
@@ -712,6 +911,12 @@ static void link_child(Automaton *a, int32_t u, int32_t v, uint32_t c) {
     nodes[v].report = a->outs[v].end > 0 ? v : nodes[target].report;
 }
 
+static void root_put(Automaton *a, AcEdge e) {
+    uint32_t i = root_slot(e.ch, a->root_mask);
+    while (a->root_hash[i].ch != NO_CHILD) i = (i + 1) & a->root_mask;
+    a->root_hash[i] = e;
+}
+
 /* Children, then the failure links and reports, breadth first (a node's failure target is shallower, so it
  * is done before). 0, or -1 on error. */
 static int link_trie(Automaton *a, int32_t nnodes, const int32_t *parent, const uint32_t *chars) {
@@ -721,32 +926,42 @@ static int link_trie(Automaton *a, int32_t nnodes, const int32_t *parent, const 
         return -1;
     }
     AcNode *nodes = a->nodes;
-    for (int32_t v = 0; v < nnodes; v++) {
-        nodes[v] = (AcNode){NO_CHILD, 0, -1, -1};
-        a->edge_end[v] = 0;
-    }
+    for (int32_t v = 0; v < nnodes; v++) nodes[v] = (AcNode){NO_CHILD, 0, -1, -1, 0};
     /* Count the other children (all but node v + 1) per node, then place them; node order is code-point
      * order among siblings. */
     for (int32_t v = 1; v < nnodes; v++) {
-        if (v != parent[v] + 1) a->edge_end[parent[v]]++;
+        if (v != parent[v] + 1) nodes[parent[v]].end++;
     }
     int32_t at = 0;
     for (int32_t v = 0; v < nnodes; v++) {
-        int32_t count = a->edge_end[v];
+        int32_t count = nodes[v].end;
         nodes[v].more = count ? at : -1;
-        a->edge_end[v] = at;
+        nodes[v].end = at;
         at += count;
     }
     for (int32_t v = 1; v < nnodes; v++) {
         int32_t p = parent[v];
         if (v == p + 1) nodes[p].first = chars[v];
-        else a->edges[a->edge_end[p]++] = (AcEdge){chars[v], v};
+        else a->edges[nodes[p].end++] = (AcEdge){chars[v], v};
     }
     for (int c = 0; c < 128; c++) a->root_ascii[c] = -1;
     if (nnodes > 1 && nodes[0].first < 128) a->root_ascii[nodes[0].first] = 1;
-    for (int32_t k = nodes[0].more; k >= 0 && k < a->edge_end[0]; k++) {
+    for (int32_t k = nodes[0].more; k >= 0 && k < nodes[0].end; k++) {
         if (a->edges[k].ch < 128) a->root_ascii[a->edges[k].ch] = a->edges[k].to;
     }
+    uint32_t children = (nodes[0].first != NO_CHILD) + (nodes[0].more >= 0 ? (uint32_t)(nodes[0].end - nodes[0].more) : 0);
+    uint32_t slots = 8;
+    while (slots < 2 * children) slots *= 2; /* at most half full */
+    a->root_hash = PyMem_Malloc(slots * sizeof(AcEdge));
+    if (a->root_hash == NULL) {
+        PyMem_Free(queue);
+        PyErr_NoMemory();
+        return -1;
+    }
+    a->root_mask = slots - 1;
+    for (uint32_t i = 0; i < slots; i++) a->root_hash[i] = (AcEdge){NO_CHILD, -1};
+    if (nodes[0].first != NO_CHILD) root_put(a, (AcEdge){nodes[0].first, 1});
+    for (int32_t k = nodes[0].more; k >= 0 && k < nodes[0].end; k++) root_put(a, a->edges[k]);
     Py_ssize_t head = 0, tail = 0;
     queue[tail++] = 0;
     while (head < tail) {
@@ -755,7 +970,7 @@ static int link_trie(Automaton *a, int32_t nnodes, const int32_t *parent, const 
             link_child(a, u, u + 1, nodes[u].first);
             queue[tail++] = u + 1;
         }
-        for (int32_t k = nodes[u].more; k >= 0 && k < a->edge_end[u]; k++) {
+        for (int32_t k = nodes[u].more; k >= 0 && k < nodes[u].end; k++) {
             link_child(a, u, a->edges[k].to, a->edges[k].ch);
             queue[tail++] = a->edges[k].to;
         }
@@ -819,8 +1034,7 @@ static int automaton_init(Automaton *a, PyObject *args, PyObject *kwds) {
     }
     a->nodes = PyMem_Malloc(nnodes * sizeof(AcNode));
     a->edges = PyMem_Malloc(nnodes * sizeof(AcEdge));
-    a->edge_end = PyMem_Malloc(nnodes * sizeof(int32_t));
-    if (!a->nodes || !a->edges || !a->edge_end) {
+    if (!a->nodes || !a->edges) {
         PyErr_NoMemory();
         goto done;
     }
@@ -1171,8 +1385,8 @@ done:
 }
 
 static PyObject *automaton_nbytes(Automaton *a, void *closure) {
-    return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(AcEdge) + sizeof(int32_t) + sizeof(AcOut)) +
-                              a->npatterns * 4);
+    Py_ssize_t root = a->root_hash != NULL ? ((Py_ssize_t)a->root_mask + 1) * (Py_ssize_t)sizeof(AcEdge) : 0;
+    return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(AcEdge) + sizeof(AcOut)) + a->npatterns * 4 + root);
 }
 
 static PyObject *automaton_len(Automaton *a, void *closure) { return PyLong_FromSsize_t(a->npatterns); }
@@ -1226,7 +1440,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     if (m == NULL) {
         return NULL;
     }
-    if (PyType_Ready(&AutomatonType) < 0 ||
+    if (PyType_Ready(&AutomatonType) < 0 || PyType_Ready(&KnownWordsType) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_LEET_NEXT_TO_LETTER", FLAG_LEET_NEXT_TO_LETTER) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_KATAKANA", FLAG_KATAKANA) < 0) {
         Py_DECREF(m);
@@ -1235,6 +1449,12 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     Py_INCREF(&AutomatonType);
     if (PyModule_AddObject(m, "Automaton", (PyObject *)&AutomatonType) < 0) {
         Py_DECREF(&AutomatonType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&KnownWordsType);
+    if (PyModule_AddObject(m, "KnownWords", (PyObject *)&KnownWordsType) < 0) {
+        Py_DECREF(&KnownWordsType);
         Py_DECREF(m);
         return NULL;
     }

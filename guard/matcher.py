@@ -155,6 +155,11 @@ class Scanner:
         # The C automaton applies the boundary rules as it searches; the hashed index and ahocorasick-rs do not.
         self._native = getattr(compiled.exact, "native", None) if self._edges else None
         self._accept_rules = (self._info_codes, self._info_codes.itemsize, self._edges, self._flags, _PARTICLE_SUFFIXES)
+        # The words the typo pass skips. The C kernel reads them from one array of hashes: a set lookup costs
+        # three cache misses per word once the server's own work has evicted the sets (docs/benchmarks.md).
+        self._known_words: tuple = (compiled.common, compiled.typo_free)
+        if speedups.kernels is not None and self._has_fuzzy:
+            self._known_words = (speedups.kernels.KnownWords(compiled.common, compiled.typo_free),)
 
     def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
         return self.analyze(text, include_candidates=include_candidates)[0]
@@ -320,7 +325,7 @@ class Scanner:
             return
         # Everyday words are never typos, and the compiler already looked up the rest of the vocabulary.
         found = [
-            (s, e, w) for s, e, w in _rare_latin_words(t, self.c.common, self.c.typo_free)
+            (s, e, w) for s, e, w in _rare_latin_words(t, *self._known_words)
             if not any(a < e and s < b for a, b in covered)
         ]
         if not found:

@@ -88,6 +88,56 @@ def test_rare_latin_words(text, known):
     )
 
 
+@needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(texts, ascii_texts), st.sets(st.sampled_from(["pika", "chuu", "abcd", "hello", "zzzz", "word", "abc", "Word", "café"])))
+def test_known_words_answer_as_the_sets_do(text, known):
+    """rare_latin_words with a KnownWords array of hashes gives what it gives with the sets it was built from."""
+    t = nm.normalize(text).text
+    common = {w: 30 for w in sorted(known)[::2]}
+    typo_free = frozenset(sorted(known)[1::2])
+    words = kernels.KnownWords(common, typo_free)
+    assert kernels.rare_latin_words(t, words) == _rare_latin_words_py(t, common, typo_free)
+    # Only words the typo pass can ask about are kept: four or more letters a-z.
+    assert len(words) == sum(1 for w in known if len(w) >= 4 and w.isascii() and w.isalpha() and w.islower())
+    assert all((w in words) == (len(w) >= 4 and w.isascii() and w.isalpha() and w.islower()) for w in known)
+
+
+@needs_kernels
+def test_known_words_on_the_lexicon_vocabulary(scanner):
+    """The scanner's KnownWords holds every a-z word of its sets, and the typo pass finds the same rare words
+    with it as with the sets, on real prompts."""
+    c = scanner.c
+    (words,) = scanner._known_words
+    lookup = [w for w in list(c.common) + list(c.typo_free) if len(w) >= 4 and w.isascii() and w.isalpha() and w.islower()]
+    assert len(words) == len(set(lookup)) and all(w in words for w in lookup)
+    assert "qzxv" not in words and "Pikachu" not in words and 3 not in words
+    assert words.nbytes >= 16 * len(words)  # at most half full
+    prompts = ["Pikachuu surfs at sunset with Bulbasaurr", "a knight walks through Mondstadt", "ピカチュウ and Raiden Shogunn"]
+    for p in prompts:
+        t = scanner._normalize(p).text
+        assert kernels.rare_latin_words(t, words) == _rare_latin_words_py(t, c.common, c.typo_free)
+
+
+@needs_kernels
+def test_known_words_refuse_bad_input():
+    with pytest.raises(TypeError, match="not a str but int"):
+        kernels.KnownWords({"word": 1, 3: 2})
+    with pytest.raises(TypeError):
+        kernels.KnownWords(5)
+    with pytest.raises(TypeError, match="no keyword"):
+        kernels.KnownWords(words={"abcd"})
+    empty = kernels.KnownWords.__new__(kernels.KnownWords)
+    with pytest.raises(ValueError, match="not initialized"):
+        kernels.rare_latin_words("some words", empty)
+    with pytest.raises(ValueError, match="not initialized"):
+        "abcd" in empty
+    assert kernels.rare_latin_words("some words here", kernels.KnownWords()) == [(0, 4, "some"), (5, 10, "words"), (11, 15, "here")]
+    words = kernels.KnownWords(["some"])
+    words.__init__(["here"])  # a second __init__ starts over
+    assert "here" in words and "some" not in words and len(words) == 1
+
+
 def test_a_table_the_kernel_cannot_hold_keeps_the_general_path():
     odd = nm.Normalizer({ord("x"): "", ord("y"): "zz"}, {}, {})
     assert odd._kernel_fold is None
@@ -298,6 +348,26 @@ def test_one_pass_maps_names_broken_by_separators(scanner):
     found = {(t[s:e], scanner.c.patterns[pid]) for pid, s, e in spanning}
     assert ("p i k a c h u", "pikachu") in found
     assert any(text.startswith("ピ・カ・チュ") for text, _ in found)
+
+
+@needs_kernels
+def test_automaton_with_thousands_of_first_characters():
+    """The root's children in its hash table: thousands of first characters of every width, probed where
+    they collide, give what ahocorasick-rs gives."""
+    import random
+
+    import ahocorasick_rs
+
+    rnd = random.Random(11)
+    firsts = rnd.sample(range(0x4E00, 0x9FFF), 3000) + rnd.sample(range(0xAC00, 0xD7A3), 500) + list(range(0x20000, 0x20200))
+    patterns = [chr(c) for c in firsts[::3]] + [chr(c) + chr(rnd.choice(firsts)) for c in firsts]
+    patterns += ["ab", "b", "x" + chr(firsts[0])]
+    automaton = kernels.Automaton(patterns)
+    standard = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+    pool = [chr(c) for c in firsts] + [chr(c) for c in rnd.sample(range(0x3000, 0xD800), 500)] + list("abx ")
+    for _ in range(200):
+        t = "".join(rnd.choice(pool) for _ in range(rnd.randint(1, 120)))
+        assert automaton.find(t) == standard.find_matches_as_indexes(t, overlapping=True)
 
 
 @needs_kernels
