@@ -323,14 +323,14 @@ static int known_contains(const KnownWords *k, uint64_t h) {
     }
 }
 
-static void known_insert(KnownWords *k, uint64_t h) {
-    for (Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)k->mask);; i = (i + 1) & k->mask) {
-        uint64_t v = k->slots[i];
-        if (v == h) return;
+/* Adds hash h to slots[0..mask] (never full); 1 if it was not there yet. */
+static int known_insert(uint64_t *slots, Py_ssize_t mask, uint64_t h) {
+    for (Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)mask);; i = (i + 1) & mask) {
+        uint64_t v = slots[i];
+        if (v == h) return 0;
         if (v == 0) {
-            k->slots[i] = h;
-            k->count++;
-            return;
+            slots[i] = h;
+            return 1;
         }
     }
 }
@@ -351,7 +351,9 @@ static void known_words_dealloc(KnownWords *k) {
     Py_TYPE(k)->tp_free((PyObject *)k);
 }
 
-/* KnownWords(*containers): the words of each container of str (sets, dicts: their keys, lists...). */
+/* KnownWords(*containers): the words of each container of str (sets, dicts: their keys, lists...). The new
+ * table is built aside and installed whole at the end: reading a container can run Python code, which could
+ * use or re-initialize this very object, and a failed call leaves the object as it was. */
 static int known_words_init(KnownWords *k, PyObject *args, PyObject *kwds) {
     if (kwds != NULL && PyDict_GET_SIZE(kwds) > 0) {
         PyErr_SetString(PyExc_TypeError, "KnownWords takes no keyword arguments");
@@ -367,17 +369,13 @@ static int known_words_init(KnownWords *k, PyObject *args, PyObject *kwds) {
         }
         total += size;
     }
-    Py_ssize_t cap = 8;
+    Py_ssize_t cap = 8, count = 0;
     while (cap < 2 * total) cap *= 2; /* at most half full: short probe runs */
     uint64_t *slots = PyMem_Calloc(cap, sizeof(uint64_t));
     if (slots == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    PyMem_Free(k->slots);
-    k->slots = slots;
-    k->mask = cap - 1;
-    k->count = 0;
     for (Py_ssize_t a = 0; a < PyTuple_GET_SIZE(args); a++) {
         PyObject *it = PyObject_GetIter(PyTuple_GET_ITEM(args, a));
         if (it == NULL) goto fail;
@@ -389,25 +387,27 @@ static int known_words_init(KnownWords *k, PyObject *args, PyObject *kwds) {
                 Py_DECREF(it);
                 goto fail;
             }
-            if (k->count * 2 >= cap) { /* the container grew while it was read */
+            if (count * 2 >= cap) { /* more words than the containers' sizes said */
                 PyErr_SetString(PyExc_RuntimeError, "KnownWords: a container changed size while it was read");
                 Py_DECREF(item);
                 Py_DECREF(it);
                 goto fail;
             }
             if (PyUnicode_READY(item) == 0 && is_lookup_word(item)) {
-                known_insert(k, word_hash(PyUnicode_1BYTE_KIND, PyUnicode_1BYTE_DATA(item), 0, PyUnicode_GET_LENGTH(item)));
+                count += known_insert(slots, cap - 1, word_hash(PyUnicode_1BYTE_KIND, PyUnicode_1BYTE_DATA(item), 0, PyUnicode_GET_LENGTH(item)));
             }
             Py_DECREF(item);
         }
         Py_DECREF(it);
         if (PyErr_Occurred()) goto fail;
     }
+    PyMem_Free(k->slots);
+    k->slots = slots;
+    k->mask = cap - 1;
+    k->count = count;
     return 0;
 fail:
-    PyMem_Free(k->slots);
-    k->slots = NULL;
-    k->mask = k->count = 0;
+    PyMem_Free(slots);
     return -1;
 }
 

@@ -136,6 +136,53 @@ def test_known_words_refuse_bad_input():
     words = kernels.KnownWords(["some"])
     words.__init__(["here"])  # a second __init__ starts over
     assert "here" in words and "some" not in words and len(words) == 1
+    with pytest.raises(TypeError, match="not a str"):
+        words.__init__(["more", 3])  # a failed __init__ leaves the words as they were
+    assert "here" in words and "more" not in words and len(words) == 1
+
+
+@needs_kernels
+def test_known_words_survive_python_code_that_reinitializes_them():
+    """Reading a container, or a set lookup (a key's __eq__), can run Python code that re-initializes the very
+    KnownWords being built or read; the table in use is never freed or left empty under the caller."""
+    words = kernels.KnownWords.__new__(kernels.KnownWords)
+
+    class Sneaky:
+        def __len__(self):
+            return 2
+
+        def __iter__(self):
+            yield "abcd"
+            with pytest.raises(TypeError):
+                words.__init__([1])
+            words.__init__()  # an empty table of 8 slots, installed while the outer build goes on
+            yield "efgh"
+
+    words.__init__(Sneaky())
+    assert "abcd" in words and "efgh" in words and len(words) == 2
+
+    class Grower:
+        def __len__(self):
+            return 1
+
+        def __iter__(self):
+            return iter(["w" + chr(97 + i % 26) * 3 + chr(97 + i // 26) for i in range(200)])
+
+    with pytest.raises(RuntimeError, match="changed size"):
+        words.__init__(Grower())
+    assert len(words) == 2
+
+    class Evil:
+        def __hash__(self):
+            return hash("pika")
+
+        def __eq__(self, other):
+            with pytest.raises(TypeError):
+                words.__init__([0])
+            words.__init__(["chuu"])
+            return False
+
+    assert kernels.rare_latin_words("pika chuu", {Evil()}, words) == [(0, 4, "pika")]
 
 
 def test_a_table_the_kernel_cannot_hold_keeps_the_general_path():

@@ -40,12 +40,36 @@ from guard.policy.themes import ThemeHit, ThemeLexicon, evidence
 UNKNOWN_ACTIONS = ("reject", "rewrite", "tag", "allow")
 
 
+_ID_BATCH = 256
+_ids: list[str] = []  # random UUID4s not handed out yet, drawn from os.urandom a batch at a time
+
+
+def _draw_ids() -> list[str]:
+    raw = bytearray(os.urandom(16 * _ID_BATCH))
+    for i in range(0, len(raw), 16):
+        raw[i + 6] = (raw[i + 6] & 0x0F) | 0x40
+        raw[i + 8] = (raw[i + 8] & 0x3F) | 0x80
+    text = raw.hex()
+    return [text[i : i + 32] for i in range(0, len(text), 32)]
+
+
 def new_decision_id() -> str:
-    """A random UUID4 as 32 hex digits (like uuid.uuid4().hex, at a third of the cost)."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    return b.hex()
+    """A random UUID4 as 32 hex digits (like uuid.uuid4().hex). One getrandom system call per 256 ids: in a
+    busy server a call per decision cost a few microseconds. list.pop is atomic, so threads never share an
+    id, and a forked child drops the ids it inherited (`_forget_ids`) instead of repeating its parent's."""
+    try:
+        return _ids.pop()
+    except IndexError:
+        _ids.extend(_draw_ids())
+        return _ids.pop()
+
+
+def _forget_ids() -> None:
+    _ids.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_ids)
 
 
 def _direct_constructor(model: type) -> Callable[..., Any]:
