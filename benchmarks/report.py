@@ -1,4 +1,5 @@
-"""Turns the benchmark results into results.json, results.md and latency_vs_size.png."""
+"""Turns the benchmark results into results.json, results.md and latency_vs_size.png, and the summary block of
+the README (between README_BEGIN and README_END)."""
 from __future__ import annotations
 
 import json
@@ -38,6 +39,8 @@ def q(stats: Optional[dict], which: str) -> Optional[float]:
 def _fmt_us(v) -> str:
     if v is None:
         return "–"
+    if v >= 1_000_000:
+        return f"{v / 1_000_000:.1f} s"
     if v >= 10_000:
         return f"{v / 1000:.0f} ms"
     if v >= 1000:
@@ -54,7 +57,11 @@ def _ratio(a, b) -> Optional[float]:
 def _fmt_ratio(r: Optional[float]) -> str:
     if r is None:
         return "–"
-    return f"{r:.1f}×" if r >= 0.95 else f"1/{1 / r:.0f}" if r > 0 else "–"
+    if r >= 0.95:
+        return f"{r:.1f}×"
+    if r >= 0.1:
+        return f"{r:.2f}×"
+    return f"1/{1 / r:,.0f}" if r > 0 else "–"
 
 
 def _pf(ok: Optional[bool]) -> str:
@@ -189,7 +196,7 @@ def markdown(results: dict) -> str:
         "timed call. Sampled baselines (too slow for the whole corpus) ran once on an evenly spread sample of prompts, and "
         "their ratios compare with the guard's scan on the same sample.",
         "",
-        "Below 1 the guard is faster (1/10 = ten times faster); above 1 it is slower (2.0× = twice the time).",
+        "Below 1 the guard is faster (0.50× = half the time, 1/20 = twenty times faster); above 1 it is slower (2.0× = twice the time).",
         "",
         "## Build, start-up and memory",
         "",
@@ -248,6 +255,89 @@ def markdown(results: dict) -> str:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     lines += ["", "![latency vs lexicon size](latency_vs_size.png)", ""]
     return "\n".join(lines)
+
+
+README_BEGIN = "<!-- benchmark-results:begin (written by python -m benchmarks.run; edit the text around it) -->"
+README_END = "<!-- benchmark-results:end -->"
+
+_SHORT_METHODS = ("scan", "check", "ahocorasick", "flashtext", "regex", "rapidfuzz")
+
+
+def _p50_p99(lat: dict, sampled: dict, method: str) -> str:
+    if method in lat:
+        a = lat[method]["all"]
+        return f"{_fmt_us(q(a, 'p50'))} / {_fmt_us(q(a, 'p99'))}"
+    if method in sampled:
+        d = sampled[method]
+        return f"{_fmt_us(d[method]['p50_us'])} / {_fmt_us(d[method]['p99_us'])} ({d['prompts']} prompts)"
+    return "–"
+
+
+def readme_block(results: dict) -> str:
+    """The README's summary of a run: targets, latency by lexicon size, ratios and the middleware, as markdown
+    between the README markers. The full tables stay in results.md."""
+    meta = results["meta"]
+    commit = f", commit {meta['commit']}" if meta.get("commit") else ""
+    lines = [
+        README_BEGIN,
+        f"Run {meta['started']}{commit} (`{meta.get('command', 'python -m benchmarks.run')}`, {meta['elapsed_s']:.0f} s) on "
+        f"{meta['machine']}; Python {meta['python']}; text kernels: {meta.get('text_kernels', 'not recorded')}.",
+        "",
+        "| target | measured | limit | result |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for t in results["targets"]:
+        m = t["measured"]
+        if t["unit"] == "µs":
+            ms, lim = _fmt_us(m), _fmt_us(t["limit"])
+        elif t["unit"] == "":
+            ms, lim = ("–" if m is None else f"{m:.0%}"), f"{t['limit']:.0%}"
+        else:
+            ms = "–" if m is None else f"{m:,.2f} {t['unit']}" if t["unit"] == "s" else f"{m:,.0f} {t['unit']}"
+            lim = f"{t['limit']:g} {t['unit']}"
+        result = _pf(t["pass"])
+        lines.append(f"| {t['target']} | {ms} | {lim} | {'**FAIL**' if result == 'FAIL' else result} |")
+    lines += [
+        "",
+        "Latency per prompt, p50 / p99:",
+        "",
+        "| lexicon | aliases (patterns) | " + " | ".join(f"`{m}`" if m in ("scan", "check") else m for m in _SHORT_METHODS) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in _SHORT_METHODS) + " |",
+    ]
+    for size in results["sizes"]:
+        lat = _get(size, "serve", "latency", default={}) or {}
+        sampled = _get(size, "serve", "sampled", default={}) or {}
+        aliases, patterns = _get(size, "build", "lexicon_aliases"), _get(size, "build", "compiled_patterns")
+        count = f"{aliases:,} ({patterns:,})" if aliases and patterns else "–"
+        lines.append(f"| {size['label']} | {count} | " + " | ".join(_p50_p99(lat, sampled, m) for m in _SHORT_METHODS) + " |")
+    lines += ["", "Ratios of the guard's p50 to each baseline's, same run (below 1: the guard is faster):", ""]
+    lines += _ratio_rows(results)
+    http = results.get("http") or {}
+    if http.get("ran"):
+        lines += ["", f"Through the middleware ({http['server']}, {http['load_generator']}, median of {http['rounds']} rounds):", "",
+                  f"| app | p50, 1 connection | p99, 1 connection | requests/s, {http['connections']} connections |",
+                  "| --- | ---: | ---: | ---: |"]
+        names = {"bare": "bare JSON echo", "guarded": "with `GuardMiddleware`", "decided": "with `GuardMiddleware`, decisions made in advance"}
+        for kind, name in names.items():
+            sm = http["summary"].get(kind)
+            if sm:
+                lines.append(f"| {name} | {_fmt_us(sm['p50_us_1conn'])} | {_fmt_us(sm['p99_us_1conn'])} | {sm['rps']:,.0f} |")
+    lines.append(README_END)
+    return "\n".join(lines)
+
+
+def update_readme(path: Path, results: dict) -> None:
+    """Replaces the block between README_BEGIN and README_END in `path` with this run's summary; the rest of
+    the file is kept as it is. ValueError (naming the file) when the markers are missing or out of order."""
+    text = path.read_text(encoding="utf-8")
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < 0 or end < begin:
+        missing = "in the wrong order" if begin >= 0 and end >= 0 else f"missing: {README_BEGIN if begin < 0 else README_END}"
+        raise ValueError(f"{path}: the benchmark block markers are {missing}")
+    new = text[:begin] + readme_block(results) + text[end + len(README_END):]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new, encoding="utf-8")
+    tmp.replace(path)
 
 
 def plot(results: dict, path: Path) -> Optional[str]:

@@ -119,6 +119,7 @@ def run(
     lexicon_paths: Optional[list[str]] = None,
     dev_path: Optional[Path] = None,
     profile: bool = False,
+    readme: Optional[Path] = None,
     log=print,
 ) -> dict:
     from benchmarks import corpus as corpus_mod
@@ -235,9 +236,13 @@ def run(
             "text_kernels": _text_kernels(),
             "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "command": "python -m benchmarks.run" + (" --quick" if quick else ""),
+            "commit": _commit(),
         }
         paths = report.write(results, out_dir)
         log(f"wrote {paths['md']}, {paths['json']}, {paths['png']} in {results['meta']['elapsed_s']:.0f} s")
+        if readme is not None:
+            report.update_readme(readme, results)
+            log(f"updated the benchmark block of {readme}")
         return results
     finally:
         if keep_tmp:
@@ -253,13 +258,36 @@ def _digest_first() -> bool:
     return hasattr(guard.engine, "load_compiled")
 
 
+def _commit() -> Optional[str]:
+    """The checkout's commit (with "+changes" when the tree differs from it), or None outside git."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "guard", "middleware", "lexicons", "benchmarks/*.py"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if sha.returncode != 0:
+        return None
+    return sha.stdout.strip() + ("+changes" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+
+
 def _bundled_dir() -> Path:
     from guard.lexicon.loader import bundled_lexicon_dir
 
     return bundled_lexicon_dir()
 
 
-def main(argv=None) -> int:
+def readme_target(args: argparse.Namespace) -> Optional[Path]:
+    """The README whose benchmark block a run rewrites: --readme, else README.md after a full run with the
+    default sizes, corpus and output directory (the run the README describes), else none."""
+    if args.readme:
+        return Path(args.readme)
+    if args.no_readme or args.quick or args.sizes or args.prompts:
+        return None
+    return ROOT / "README.md" if Path(args.out).resolve() == DEFAULT_OUT.resolve() else None
+
+
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description="character-guard benchmarks (issue 6)")
     ap.add_argument("--quick", action="store_true", help="bundled and 30k aliases, 400 prompts, short HTTP runs")
     ap.add_argument("--sizes", help="comma-separated sizes, e.g. bundled,100k,1m")
@@ -269,10 +297,18 @@ def main(argv=None) -> int:
     ap.add_argument("--http-duration", type=float, help="seconds per HTTP measurement")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (synthetic lexicons, caches)")
     ap.add_argument("--profile", action="store_true", help="pyinstrument profiles of compile, scan and check at the largest size, in OUT/profiles")
+    ap.add_argument("--readme", help="the README whose benchmark block to rewrite (default: README.md after a full run "
+                    "with the default sizes and output directory; never after --quick)")
+    ap.add_argument("--no-readme", action="store_true", help="leave the README as it is")
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = parser()
     args = ap.parse_args(argv)
     sizes = [_label_size(s) for s in args.sizes.split(",")] if args.sizes else None
     run(quick=args.quick, sizes=sizes, out_dir=Path(args.out), prompts=args.prompts, http=not args.no_http,
-        http_duration=args.http_duration, keep_tmp=args.keep_tmp, profile=args.profile)
+        http_duration=args.http_duration, keep_tmp=args.keep_tmp, profile=args.profile, readme=readme_target(args))
     return 0
 
 

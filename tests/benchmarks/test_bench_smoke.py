@@ -65,6 +65,8 @@ def test_run_end_to_end_on_a_tiny_lexicon(tmp_path):
     lex = tmp_path / "lex"
     synth.write_lexicons(lex, 160, per_file=20)
     out = tmp_path / "results"
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nintro\n\n{report.README_BEGIN}\nold figures\n{report.README_END}\n\nafter\n", encoding="utf-8")
     results = run.run(
         quick=True,
         sizes=[("bundled", None), ("400", 400)],
@@ -73,8 +75,13 @@ def test_run_end_to_end_on_a_tiny_lexicon(tmp_path):
         http=False,
         out_dir=out,
         dev_path=tmp_path / "none.jsonl",
+        readme=readme,
         log=lambda *a: None,
     )
+    text = readme.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\nintro\n\n" + report.README_BEGIN) and text.endswith(report.README_END + "\n\nafter\n")
+    assert "old figures" not in text and text.count(report.README_BEGIN) == 1
+    assert "| bundled |" in text and "| 400 |" in text and "| check on bundled lexicons, p50 |" in text
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [s["label"] for s in data["sizes"]] == ["bundled", "400"]
     for size in data["sizes"]:
@@ -133,3 +140,48 @@ def test_http_run_measures_bare_guarded_and_decided_servers():
     md = report.markdown(results)
     assert "| with GuardMiddleware, decisions made in advance |" in md
     assert f"the middleware and its JSON handling take {out['added_p50_us_middleware_only']:.0f} µs" in md
+
+
+def test_readme_block_from_a_full_run():
+    """The README summary of the stored full run: every target with its verdict, every size, the middleware."""
+    data = json.loads((ROOT / "benchmarks" / "results" / "results.json").read_text(encoding="utf-8"))
+    block = report.readme_block(data)
+    lines = block.splitlines()
+    assert lines[0] == report.README_BEGIN and lines[-1] == report.README_END
+    for t in data["targets"]:
+        row = next(line for line in lines if line.startswith(f"| {t['target']} |"))
+        verdict = {True: "PASS", False: "**FAIL**", None: "–"}[t["pass"]]
+        assert row.endswith(f"| {verdict} |")
+    for size in data["sizes"]:
+        assert any(line.startswith(f"| {size['label']} | {size['build']['lexicon_aliases']:,} (") for line in lines)
+    if data["http"].get("ran"):
+        assert f"{data['http']['summary']['bare']['rps']:,.0f} |" in block
+
+
+def test_readme_update_refuses_a_file_without_its_markers(tmp_path):
+    data = json.loads((ROOT / "benchmarks" / "results" / "results.json").read_text(encoding="utf-8"))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"no markers here\n{report.README_END}\n", encoding="utf-8")
+    import pytest
+
+    with pytest.raises(ValueError, match="README.md: the benchmark block markers are missing"):
+        report.update_readme(readme, data)
+    readme.write_text(f"{report.README_END}\n{report.README_BEGIN}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="in the wrong order"):
+        report.update_readme(readme, data)
+    assert readme.read_text(encoding="utf-8") == f"{report.README_END}\n{report.README_BEGIN}\n"  # left as it was
+
+
+def test_which_runs_rewrite_the_readme(tmp_path):
+    target = lambda *argv: run.readme_target(run.parser().parse_args(list(argv)))  # noqa: E731
+    assert target() == ROOT / "README.md"
+    assert target("--profile") == ROOT / "README.md"
+    assert target("--quick") is None and target("--sizes", "bundled") is None and target("--prompts", "50") is None
+    assert target("--no-readme") is None and target("--out", str(tmp_path)) is None
+    assert target("--quick", "--readme", str(tmp_path / "R.md")) == tmp_path / "R.md"
+
+
+def test_ratios_and_times_read_plainly():
+    assert report._fmt_ratio(3.24) == "3.2×" and report._fmt_ratio(0.79) == "0.79×"
+    assert report._fmt_ratio(1 / 307) == "1/307" and report._fmt_ratio(1 / 16667) == "1/16,667"
+    assert report._fmt_us(8_625_000) == "8.6 s" and report._fmt_us(30_000) == "30 ms" and report._fmt_us(42.4) == "42 µs"
