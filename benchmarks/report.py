@@ -68,6 +68,17 @@ def _pf(ok: Optional[bool]) -> str:
     return "–" if ok is None else ("PASS" if ok else "FAIL")
 
 
+def _target_cells(t: dict) -> tuple[str, str]:
+    """The measured value and the limit of a target, formatted for its unit."""
+    m, unit = t["measured"], t["unit"]
+    if unit == "µs":
+        return _fmt_us(m), _fmt_us(t["limit"])
+    if unit == "":
+        return ("–" if m is None else f"{m:.0%}"), f"{t['limit']:.0%}"
+    measured = "–" if m is None else f"{m:,.2f} {unit}" if unit == "s" else f"{m:,.0f} {unit}"
+    return measured, f"{t['limit']:g} {unit}"
+
+
 def evaluate_targets(results: dict) -> list[dict]:
     sizes = results["sizes"]
     bundled = next((s for s in sizes if s["label"] == "bundled"), None)
@@ -179,13 +190,7 @@ def markdown(results: dict) -> str:
         "| --- | ---: | ---: | --- | --- |",
     ]
     for t in results["targets"]:
-        m = t["measured"]
-        if t["unit"] == "µs":
-            ms, lim = _fmt_us(m), _fmt_us(t["limit"])
-        elif t["unit"] == "":
-            ms, lim = ("–" if m is None else f"{m:.0%}"), f"{t['limit']:.0%}"
-        else:
-            ms, lim = ("–" if m is None else f"{m:,.2f} {t['unit']}" if t["unit"] == "s" else f"{m:,.0f} {t['unit']}"), f"{t['limit']:g} {t['unit']}"
+        ms, lim = _target_cells(t)
         lines.append(f"| {t['target']} | {ms} | {lim} | {_pf(t['pass'])} | {t['note']} |")
     lines += ["", "## Latency per prompt", ""] + _size_rows(results)
     lines += ["", "## Ratios against the baselines (p50, same run)", ""] + _ratio_rows(results)
@@ -287,14 +292,7 @@ def readme_block(results: dict) -> str:
         "| --- | ---: | ---: | --- |",
     ]
     for t in results["targets"]:
-        m = t["measured"]
-        if t["unit"] == "µs":
-            ms, lim = _fmt_us(m), _fmt_us(t["limit"])
-        elif t["unit"] == "":
-            ms, lim = ("–" if m is None else f"{m:.0%}"), f"{t['limit']:.0%}"
-        else:
-            ms = "–" if m is None else f"{m:,.2f} {t['unit']}" if t["unit"] == "s" else f"{m:,.0f} {t['unit']}"
-            lim = f"{t['limit']:g} {t['unit']}"
+        ms, lim = _target_cells(t)
         result = _pf(t["pass"])
         lines.append(f"| {t['target']} | {ms} | {lim} | {'**FAIL**' if result == 'FAIL' else result} |")
     lines += [
