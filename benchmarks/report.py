@@ -39,13 +39,13 @@ def q(stats: Optional[dict], which: str) -> Optional[float]:
 def _fmt_us(v) -> str:
     if v is None:
         return "–"
-    if v >= 1_000_000:
+    if v >= 999_500:
         return f"{v / 1_000_000:.1f} s"
-    if v >= 10_000:
+    if v >= 9_995:
         return f"{v / 1000:.0f} ms"
-    if v >= 1000:
+    if v >= 999.5:
         return f"{v / 1000:.2f} ms"
-    return f"{v:.0f} µs" if v >= 10 else f"{v:.1f} µs"
+    return f"{v:.0f} µs" if v >= 9.95 else f"{v:.1f} µs"
 
 
 def _ratio(a, b) -> Optional[float]:
@@ -57,7 +57,7 @@ def _ratio(a, b) -> Optional[float]:
 def _fmt_ratio(r: Optional[float]) -> str:
     if r is None:
         return "–"
-    if r >= 0.95:
+    if r >= 1:
         return f"{r:.1f}×"
     if r >= 0.1:
         return f"{r:.2f}×"
@@ -324,15 +324,26 @@ def readme_block(results: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(path: Path, results: dict) -> None:
-    """Replaces the block between README_BEGIN and README_END in `path` with this run's summary; the rest of
-    the file is kept as it is. ValueError (naming the file) when the markers are missing or out of order."""
-    text = path.read_text(encoding="utf-8")
+def _block_span(path: Path, text: str) -> tuple[int, int]:
     begin, end = text.find(README_BEGIN), text.find(README_END)
     if begin < 0 or end < 0 or end < begin:
         missing = "in the wrong order" if begin >= 0 and end >= 0 else f"missing: {README_BEGIN if begin < 0 else README_END}"
         raise ValueError(f"{path}: the benchmark block markers are {missing}")
-    new = text[:begin] + readme_block(results) + text[end + len(README_END):]
+    return begin, end + len(README_END)
+
+
+def check_readme(path: Path) -> None:
+    """ValueError (naming the file) unless `path` has the benchmark block markers, in order; OSError if it
+    cannot be read."""
+    _block_span(path, path.read_text(encoding="utf-8"))
+
+
+def update_readme(path: Path, results: dict) -> None:
+    """Replaces the block between README_BEGIN and README_END in `path` with this run's summary; the rest of
+    the file is kept as it is. ValueError (naming the file) when the markers are missing or out of order."""
+    text = path.read_text(encoding="utf-8")
+    begin, end = _block_span(path, text)
+    new = text[:begin] + readme_block(results) + text[end:]
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(new, encoding="utf-8")
     tmp.replace(path)

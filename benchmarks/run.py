@@ -279,10 +279,10 @@ def _bundled_dir() -> Path:
 
 def readme_target(args: argparse.Namespace) -> Optional[Path]:
     """The README whose benchmark block a run rewrites: --readme, else README.md after a full run with the
-    default sizes, corpus and output directory (the run the README describes), else none."""
+    default sizes, corpus, HTTP runs and output directory (the run the README describes), else none."""
     if args.readme:
         return Path(args.readme)
-    if args.no_readme or args.quick or args.sizes or args.prompts:
+    if args.no_readme or args.quick or args.sizes or args.prompts or args.no_http or args.http_duration:
         return None
     return ROOT / "README.md" if Path(args.out).resolve() == DEFAULT_OUT.resolve() else None
 
@@ -307,8 +307,13 @@ def main(argv=None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
     sizes = [_label_size(s) for s in args.sizes.split(",")] if args.sizes else None
+    readme = readme_target(args)
+    if readme is not None:
+        from benchmarks import report
+
+        report.check_readme(readme)  # before a run of ten minutes, not after it
     run(quick=args.quick, sizes=sizes, out_dir=Path(args.out), prompts=args.prompts, http=not args.no_http,
-        http_duration=args.http_duration, keep_tmp=args.keep_tmp, profile=args.profile, readme=readme_target(args))
+        http_duration=args.http_duration, keep_tmp=args.keep_tmp, profile=args.profile, readme=readme)
     return 0
 
 

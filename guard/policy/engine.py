@@ -56,12 +56,15 @@ def _draw_ids() -> list[str]:
 def new_decision_id() -> str:
     """A random UUID4 as 32 hex digits (like uuid.uuid4().hex). One getrandom system call per 256 ids: in a
     busy server a call per decision cost a few microseconds. list.pop is atomic, so threads never share an
-    id, and a forked child drops the ids it inherited (`_forget_ids`) instead of repeating its parent's."""
+    id, and a forked child drops the ids it inherited (`_forget_ids`, run by os.fork, multiprocessing and
+    servers that fork workers through Python) instead of repeating its parent's."""
     try:
         return _ids.pop()
-    except IndexError:
-        _ids.extend(_draw_ids())
-        return _ids.pop()
+    except IndexError:  # keep one id of the new batch: other threads may empty the pool before a second pop
+        batch = _draw_ids()
+        mine = batch.pop()
+        _ids.extend(batch)
+        return mine
 
 
 def _forget_ids() -> None:

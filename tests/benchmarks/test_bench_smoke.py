@@ -178,10 +178,29 @@ def test_which_runs_rewrite_the_readme(tmp_path):
     assert target("--profile") == ROOT / "README.md"
     assert target("--quick") is None and target("--sizes", "bundled") is None and target("--prompts", "50") is None
     assert target("--no-readme") is None and target("--out", str(tmp_path)) is None
+    assert target("--no-http") is None and target("--http-duration", "2") is None
     assert target("--quick", "--readme", str(tmp_path / "R.md")) == tmp_path / "R.md"
 
 
 def test_ratios_and_times_read_plainly():
-    assert report._fmt_ratio(3.24) == "3.2×" and report._fmt_ratio(0.79) == "0.79×"
+    assert report._fmt_ratio(3.24) == "3.2×" and report._fmt_ratio(0.79) == "0.79×" and report._fmt_ratio(0.96) == "0.96×"
     assert report._fmt_ratio(1 / 307) == "1/307" and report._fmt_ratio(1 / 16667) == "1/16,667"
     assert report._fmt_us(8_625_000) == "8.6 s" and report._fmt_us(30_000) == "30 ms" and report._fmt_us(42.4) == "42 µs"
+    # Values that round up to the next unit are written in it.
+    assert report._fmt_us(999_999) == "1.0 s" and report._fmt_us(9_996) == "10 ms" and report._fmt_us(999.7) == "1.00 ms"
+    assert report._fmt_us(9.97) == "10 µs" and report._fmt_us(9.2) == "9.2 µs"
+
+
+def test_the_command_checks_the_readme_before_it_runs(tmp_path, monkeypatch):
+    """A README without the markers stops `python -m benchmarks.run --readme` at once, not after the run."""
+    import pytest
+
+    readme = tmp_path / "README.md"
+    readme.write_text("no block here\n", encoding="utf-8")
+    monkeypatch.setattr(run, "run", lambda **kw: pytest.fail("the run started"))
+    with pytest.raises(ValueError, match="markers are missing"):
+        run.main(["--quick", "--readme", str(readme)])
+    readme.write_text(f"{report.README_BEGIN}\n{report.README_END}\n", encoding="utf-8")
+    called = {}
+    monkeypatch.setattr(run, "run", lambda **kw: called.update(kw))
+    assert run.main(["--quick", "--readme", str(readme)]) == 0 and called["readme"] == readme

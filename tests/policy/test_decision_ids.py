@@ -35,6 +35,36 @@ def test_threads_never_share_an_id():
     assert len(every) == 8000 and len(set(every)) == 8000
 
 
+def test_threads_that_empty_the_pool_while_it_is_refilled_still_get_ids():
+    """With threads switching every microsecond, others empty the pool between a refill and the refiller's own
+    pop; the refiller keeps one id of its batch, so no call fails."""
+    import sys
+
+    engine._forget_ids()
+    out: list[list[str]] = [[] for _ in range(8)]
+    errors: list[BaseException] = []
+
+    def take(k: int) -> None:
+        try:
+            out[k].extend(engine.new_decision_id() for _ in range(20_000))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=take, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors
+    every = [i for part in out for i in part]
+    assert len(every) == 160_000 and len(set(every)) == 160_000
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_does_not_repeat_its_parents_ids():
     engine._forget_ids()
