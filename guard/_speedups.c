@@ -335,14 +335,16 @@ static int known_insert(uint64_t *slots, Py_ssize_t mask, uint64_t h) {
     }
 }
 
-/* Whether a str is a word the typo pass can look up: four or more characters, all a-z. */
-static int is_lookup_word(PyObject *s) {
+/* Whether a (ready) str is a word the typo pass can look up, four or more characters all a-z; if so, its hash
+ * goes to *h. */
+static int lookup_word_hash(PyObject *s, uint64_t *h) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
     if (n < 4 || !PyUnicode_IS_ASCII(s)) return 0;
     const Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
     for (Py_ssize_t i = 0; i < n; i++) {
         if (!is_ascii_lower(d[i])) return 0;
     }
+    *h = word_hash(PyUnicode_1BYTE_KIND, d, 0, n);
     return 1;
 }
 
@@ -393,9 +395,8 @@ static int known_words_init(KnownWords *k, PyObject *args, PyObject *kwds) {
                 Py_DECREF(it);
                 goto fail;
             }
-            if (PyUnicode_READY(item) == 0 && is_lookup_word(item)) {
-                count += known_insert(slots, cap - 1, word_hash(PyUnicode_1BYTE_KIND, PyUnicode_1BYTE_DATA(item), 0, PyUnicode_GET_LENGTH(item)));
-            }
+            uint64_t h;
+            if (PyUnicode_READY(item) == 0 && lookup_word_hash(item, &h)) count += known_insert(slots, cap - 1, h);
             Py_DECREF(item);
         }
         Py_DECREF(it);
@@ -421,10 +422,9 @@ static int known_words_ready(const KnownWords *k) {
 
 static int known_words_contains(KnownWords *k, PyObject *word) {
     if (known_words_ready(k) < 0) return -1;
-    if (!PyUnicode_Check(word) || PyUnicode_READY(word) < 0 || !is_lookup_word(word)) {
-        return 0;
-    }
-    return known_contains(k, word_hash(PyUnicode_1BYTE_KIND, PyUnicode_1BYTE_DATA(word), 0, PyUnicode_GET_LENGTH(word)));
+    uint64_t h;
+    if (!PyUnicode_Check(word) || PyUnicode_READY(word) < 0 || !lookup_word_hash(word, &h)) return 0;
+    return known_contains(k, h);
 }
 
 static Py_ssize_t known_words_len(KnownWords *k) { return k->count; }

@@ -133,7 +133,15 @@ def _class_table() -> bytes:
 
 
 _BMP_CLASS = _class_table()
+_ASTRAL_RANGES = tuple((first, last, cls) for first, last, cls in _RANGES if last > 0xFFFF)
 _SHORT = 64  # up to this length a loop over the characters beats numpy's fixed cost (3 us against 25)
+
+
+def _astral_class(o: int) -> int:
+    for first, last, cls in _ASTRAL_RANGES:
+        if first <= o <= last:
+            return cls
+    return _NONE
 
 
 def script_counts(text: str) -> dict[str, int]:
@@ -145,7 +153,7 @@ def script_counts(text: str) -> dict[str, int]:
         table = _BMP_CLASS
         for ch in text:
             o = ord(ch)
-            tally[table[o] if o <= 0xFFFF else (3 if 0x20000 <= o <= 0x2FFFF else _NONE)] += 1
+            tally[table[o] if o <= 0xFFFF else _astral_class(o)] += 1
         return {cls: n for cls, n in zip(_CLASSES, tally) if n}
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     # searchsorted(side="right") - 1 is the range boundary at or before each code point; before the first: none.
