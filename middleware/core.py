@@ -12,6 +12,7 @@ import anyio.to_thread
 
 from guard.models import CheckContext, Decision
 from middleware.audit import AuditLog, AuditTarget, as_audit_sink, utc_now
+from middleware.batching import CheckBatcher
 from middleware.context import DEFAULT_CONTEXT_HEADERS, ContextBuilder, ContextError, ContextFactory, validate_context
 from middleware.decide import decide
 from middleware.holder import as_engine_getter
@@ -82,6 +83,11 @@ class GuardMiddleware:
     become attribution records. A durable ledger is waited for in a worker thread. A ledger failure is logged
     and reported as a "ledger-error" event; the request goes on.
 
+    Checks run inline on the event loop, or in a worker thread for bodies over `offload_threshold` (`offload`).
+    With `batch_checks`, the inline checks of requests that reach the guard in the same turn of an asyncio loop
+    run back to back in the next turn (`middleware.batching`): under load they find the check's data still in
+    the CPU caches, and an idle server's request waits one turn of the loop.
+
     Bad input: non-JSON / invalid UTF-8 / too deep / duplicate keys: 400; body over the limit: 413 (reading
     stops there); compressed body: 415; no prompt found or invalid context: 422; engine failure: 503, or,
     for routes with fail_open, the request goes on unchecked (X-Guard-Action: unchecked, logged and audited).
@@ -108,6 +114,7 @@ class GuardMiddleware:
         offload: Literal["auto", "inline", "thread"] = "auto",
         offload_threshold: int = DEFAULT_OFFLOAD_THRESHOLD,
         max_threads: Optional[int] = None,
+        batch_checks: bool = True,
         response_headers: bool = True,
         state_key: str = "guard_decision",
         case_sensitive_paths: bool = False,
@@ -137,6 +144,7 @@ class GuardMiddleware:
         self.offload = offload
         self.offload_threshold = int(offload_threshold)
         self._limiter = anyio.CapacityLimiter(max_threads or max(2, min(8, os.cpu_count() or 2)))
+        self.batcher: Optional[CheckBatcher] = CheckBatcher() if batch_checks else None
         self.response_headers = response_headers
         self.state_key = state_key
 
@@ -222,6 +230,8 @@ class GuardMiddleware:
     async def _run(self, threaded: bool, fn: Callable[..., Any], *args: Any) -> Any:
         if threaded:
             return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+        if self.batcher is not None:
+            return await self.batcher.run(fn, *args)
         return fn(*args)
 
     # -- the synchronous work (inline or in a worker thread) -----------------------------------------------
@@ -231,7 +241,8 @@ class GuardMiddleware:
         parts = route.locator.locate(doc)
         if not parts:
             raise BodyError(422, "missing-prompt", f"No prompt found in the JSON body at {route.locator.describe()}.")
-        check_text(parts)
+        if b"\\u" in raw:  # a lone surrogate can only come from a \u escape: UTF-8 decoding gives none
+            check_text(parts)
         return doc, parts
 
     def _check(self, engine: Any, doc: Any, parts: list[tuple[JsonPath, str]], context: CheckContext) -> _Result:

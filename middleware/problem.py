@@ -38,6 +38,27 @@ def header_value(text: str) -> bytes:
     return quote(text, safe=_HEADER_SAFE).encode("ascii")
 
 
+# Character ids come from the lexicons, a bounded set: their header values are remembered.
+_CHARACTER_VALUES: dict[str, bytes] = {}
+_CHARACTER_VALUES_MAX = 16384
+
+
+def _character_value(character_id: str) -> bytes:
+    value = _CHARACTER_VALUES.get(character_id)
+    if value is None:
+        value = header_value(character_id)
+        if len(_CHARACTER_VALUES) >= _CHARACTER_VALUES_MAX:
+            _CHARACTER_VALUES.clear()
+        _CHARACTER_VALUES[character_id] = value
+    return value
+
+
+def _decision_id_value(decision_id: str) -> bytes:
+    if decision_id.isalnum() and decision_id.isascii():  # the engine's ids: 32 hex digits
+        return decision_id.encode("ascii")
+    return header_value(decision_id)
+
+
 _ACTION, _CHARACTERS, _DECISION_ID = HEADER_ACTION.encode(), HEADER_CHARACTERS.encode(), HEADER_DECISION_ID.encode()
 
 
@@ -47,8 +68,8 @@ def decision_headers(decision: Optional[Decision], *, action: Optional[str] = No
     characters = decision.characters
     return [
         (_ACTION, (action or decision.action).encode()),
-        (_CHARACTERS, b",".join(header_value(c) for c in characters) if characters else b""),
-        (_DECISION_ID, header_value(decision.decision_id)),
+        (_CHARACTERS, b",".join([_character_value(c) for c in characters]) if characters else b""),
+        (_DECISION_ID, _decision_id_value(decision.decision_id)),
     ]
 
 

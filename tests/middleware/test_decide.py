@@ -78,3 +78,27 @@ def test_header_values_are_visible_ascii():
     d = decision("x", "allow")
     assert dict(decision_headers(d))[b"x-guard-action"] == b"allow"
     assert decision_headers(None) == [(b"x-guard-action", b"unchecked")]
+
+
+def test_decision_headers_encode_ids_from_any_engine():
+    from guard.models import MatchDecision
+    from middleware import problem
+
+    def with_ids(decision_id, character_ids):
+        matches = [MatchDecision(character_id=c, franchise="f", rightsholder=None, start=0, end=1, surface="x", alias="x",
+                                 method="exact", score=1.0, action="allow", rule="r", reason="why") for c in character_ids]
+        return decision("x", "allow").model_copy(update={"decision_id": decision_id, "matches": matches})
+
+    plain = dict(decision_headers(with_ids("0123abcdef", ["pokemon/pikachu", "pokemon/eevee"])))
+    assert plain[b"x-guard-decision-id"] == b"0123abcdef"
+    assert plain[b"x-guard-characters"] == b"pokemon/eevee,pokemon/pikachu"
+    # a custom engine's ids: the same encoding as header_value, and the same on a second call (remembered)
+    odd_ids = ["ポケモン/ピカチュウ", "a b\r\nX-Evil: 1"]
+    for _ in range(2):
+        odd = dict(decision_headers(with_ids("ïd 1\r\n", odd_ids)))
+        assert odd[b"x-guard-decision-id"] == header_value("ïd 1\r\n") == b"%C3%AFd%201%0D%0A"
+        assert odd[b"x-guard-characters"] == b",".join(header_value(c) for c in sorted(odd_ids))
+    # the memory of character values is bounded
+    for i in range(problem._CHARACTER_VALUES_MAX + 10):
+        problem._character_value(f"franchise/c{i}")
+    assert len(problem._CHARACTER_VALUES) <= problem._CHARACTER_VALUES_MAX

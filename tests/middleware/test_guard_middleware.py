@@ -219,6 +219,8 @@ def test_default_pointer_and_multiple_pointers():
         (b'{"prompt": "a", "prompt": "Mickey"}', 400, "duplicate-key"),
         (b'{"prompt": "a", "n": NaN}', 400, "invalid-json"),
         (b'{"prompt": "\\ud800 lone surrogate"}', 400, "invalid-unicode"),
+        (b'{"pr\\u006fmpt": "upper-case \\uDC00 escape"}', 400, "invalid-unicode"),
+        (b'{"prompt": "encoded \xed\xa0\x80 surrogate"}', 400, "invalid-utf8"),  # UTF-8 decoding refuses it
         (b'{"prompt": "a"} trailing', 400, "invalid-json"),
         (b'{"n": 1' + b"1" * 5000 + b'}', 400, "invalid-json"),  # integer too long to convert
         (b'{"text": "no prompt here"}', 422, "missing-prompt"),
