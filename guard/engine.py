@@ -47,7 +47,9 @@ class Guard:
         if compiled is None:
             loaded = load_lexicons(files)
             compiled = compile_cached(loaded, cache_dir=cache, use_cache=use_cache)
-        policy = _load_policy(policies, unknown_action)
+        # The policy engine folds its theme terms with the lexicon's normalizer: the same folding as the prompts,
+        # and no second set of tables to build at start-up.
+        policy = _load_policy(policies, unknown_action, compiled.normalizer)
         return cls(
             compiled,
             policy,
@@ -116,12 +118,12 @@ class Guard:
         return chars + found, nt
 
 
-def _load_policy(policies, unknown_action):
+def _load_policy(policies, unknown_action, normalizer=None):
     from guard.policy.engine import PolicyEngine
 
     if policies:
-        return PolicyEngine.from_paths(policies, unknown_action=unknown_action)
-    return PolicyEngine.default(unknown_action=unknown_action)
+        return PolicyEngine.from_paths(policies, unknown_action=unknown_action, normalizer=normalizer)
+    return PolicyEngine.default(unknown_action=unknown_action, normalizer=normalizer)
 
 
 _default: Optional[Guard] = None

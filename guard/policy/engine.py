@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from guard.models import ACTION_SEVERITY, DEFAULT_CONTEXT, CheckContext, Decision, Match, MatchDecision, Rejection, RevenueTag
-from guard.normalize import normalize
+from guard.normalize import Normalizer, normalize
 from guard.policy import lang as langmod
 from guard.policy.loader import LoadedFiles, bundled_dir, load_files
 from guard.policy.messages import BUILTIN_GENERIC, BUILTIN_MESSAGES, BUILTIN_TITLE_GENERIC, _s2t, pick_lang
@@ -391,7 +391,10 @@ class PolicyEngine:
     """Rightsholder policies compiled for `decide`. Build with `from_paths` or `default`; immutable."""
 
     def __init__(self, loaded: LoadedFiles, *, unknown_action: str = "reject", unknown_share_rate: float = 0.0,
-                 max_rounds: int = 3):
+                 max_rounds: int = 3, normalizer: Optional[Normalizer] = None):
+        """`normalizer`: the one the scanner normalizes prompts with (`Guard` passes its compiled lexicon's), so
+        theme terms are folded exactly as the text they are looked for in; default: the process-wide one,
+        built on first use."""
         if unknown_action not in UNKNOWN_ACTIONS:
             raise ValueError(f"unknown_action must be one of {', '.join(UNKNOWN_ACTIONS)}, not {unknown_action!r}")
         if not 0.0 <= unknown_share_rate <= 1.0:
@@ -403,7 +406,8 @@ class PolicyEngine:
         self.policies = tuple(_Policy(path, p) for path, p in loaded.policies)
         self._by_holder = {p.rightsholder.casefold(): p for p in self.policies}
         self.has_title_rules = any(p.title_rules for p in self.policies)
-        self.themes = ThemeLexicon(loaded.themes)
+        self._normalize = normalizer.normalize if normalizer is not None else normalize
+        self.themes = ThemeLexicon(loaded.themes, normalize=self._normalize)
         self._verdicts: dict[tuple, Optional[_Verdict]] = {}
         self._chains: dict[tuple, Optional[_Chain]] = {}  # (rightsholder, id, franchise, title) -> its rules
         self.theme_names = tuple(sorted(self.themes.themes))
@@ -420,11 +424,12 @@ class PolicyEngine:
     # -- construction -----------------------------------------------------------------------------------
     @classmethod
     def from_paths(cls, paths: Sequence[Union[str, Path]], *, unknown_action: str = "reject",
-                   unknown_share_rate: float = 0.0, max_rounds: int = 3) -> "PolicyEngine":
+                   unknown_share_rate: float = 0.0, max_rounds: int = 3,
+                   normalizer: Optional[Normalizer] = None) -> "PolicyEngine":
         """Policy and theme files (or folders of them). The bundled theme lexicon is added unless a given
         theme file says `replace: true`."""
         return cls(load_files(paths), unknown_action=unknown_action, unknown_share_rate=unknown_share_rate,
-                   max_rounds=max_rounds)
+                   max_rounds=max_rounds, normalizer=normalizer)
 
     @staticmethod
     def default_dir() -> Path:
@@ -432,16 +437,16 @@ class PolicyEngine:
         return bundled_dir()
 
     @classmethod
-    def default(cls, *, unknown_action: str = "reject") -> "PolicyEngine":
+    def default(cls, *, unknown_action: str = "reject", normalizer: Optional[Normalizer] = None) -> "PolicyEngine":
         """The bundled example policies and theme lexicon (policies/*.yaml)."""
-        return cls.from_paths([bundled_dir()], unknown_action=unknown_action)
+        return cls.from_paths([bundled_dir()], unknown_action=unknown_action, normalizer=normalizer)
 
     def policy_for(self, rightsholder: Optional[str]) -> Optional[_Policy]:
         return self._by_holder.get(rightsholder.casefold()) if rightsholder else None
 
     def detect_themes(self, text: str) -> list[str]:
         """Themes of a prompt (sorted names)."""
-        return sorted(self.themes.detect(normalize(text).text))
+        return sorted(self.themes.detect(self._normalize(text).text))
 
     # -- judging one match ------------------------------------------------------------------------------
     def _unknown(self, rule: str, why: str, policy: Optional[_Policy], chain: Optional[_Chain], code: str) -> _Verdict:
@@ -606,7 +611,7 @@ class PolicyEngine:
         """
         t0 = started if started is not None else time.perf_counter()
         ctx = self._context(context)
-        nt = normalized if normalized is not None else normalize(prompt)
+        nt = normalized if normalized is not None else self._normalize(prompt)
         confirmed = [m for m in matches if m.confirmed] if matches else []
         named = [t for t in titles if t.confirmed] if titles else []
         if named and self.has_title_rules:
@@ -621,7 +626,7 @@ class PolicyEngine:
             )
         if rescan_normalized is None and rescan is not None:
             def rescan_normalized(text: str) -> tuple[list[Match], Any]:
-                return rescan(text), normalize(text)
+                return rescan(text), self._normalize(text)
 
         return self._decide_matches(prompt, confirmed, ctx, nt, hits, rescan_normalized, t0)
 

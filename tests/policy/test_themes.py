@@ -248,3 +248,42 @@ def test_decision_lists_themes(eng):
     d = eng.decide("a zombie at an election", [], None)
     assert d.themes == ["horror", "politics"]
     assert d.action == "allow"
+
+
+def test_the_engine_folds_theme_terms_with_the_normalizer_it_is_given():
+    """Guard passes its compiled lexicon's normalizer, so terms are folded exactly as the prompts they are looked
+    for in; the engine uses it for every theme lookup, not the process-wide one."""
+    from guard.normalize import Normalizer, default_normalizer
+
+    base = default_normalizer()
+    seen: list[str] = []
+
+    class Spy(Normalizer):
+        def normalize(self, text):
+            seen.append(text)
+            return super().normalize(text)
+
+    spy = Spy(*base.to_state())
+    eng = PolicyEngine.default(normalizer=spy)
+    assert "bloody" in seen or any("blood" in t for t in seen)  # the theme terms went through it
+    seen.clear()
+    assert eng.detect_themes("a BLOODY battlefield") == ["violence"]
+    assert seen == ["a BLOODY battlefield"]
+
+
+def test_guard_start_up_builds_no_second_normalizer(guard, subprocess_env):
+    """Start-up from the compiled cache takes the normalizer from the cache for the themes too (building the
+    default tables cost 0.3-0.7 s per start). `guard` (the session's Guard.default()) fills the cache first."""
+    import subprocess
+    import sys
+
+    code = (
+        "from guard import Guard\n"
+        "from guard.normalize import default_normalizer\n"
+        "g = Guard.default()\n"
+        "assert g.policy.detect_themes('a bloody battlefield') == ['violence']\n"
+        "print(default_normalizer.cache_info().currsize)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=subprocess_env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "0"

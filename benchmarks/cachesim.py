@@ -1,0 +1,190 @@
+"""Instructions and simulated cache misses per guarded request, counted by valgrind's cachegrind.
+
+On a shared machine wall-clock A/B runs of the middleware move by 10-20% from one hour to the next. Counts do
+not: this tool runs the benchmark's three apps (`http_bench.make_app`: bare echo app, guarded, decisions made in
+advance) in process over ASGI, one request at a time, each after a turn of the event loop as on an idle server,
+under `valgrind --tool=cachegrind` with a simulated cache (L1 32 KiB, last level 1 MiB like one core's L2 here).
+Each app runs twice, over the corpus once and three times after a warm-up pass; the difference divided by the
+extra requests is the cost of one request, without start-up. Then "middleware" is decided - bare and "check"
+is guarded - decided.
+
+    python -m benchmarks.cachesim [--kinds bare,decided,guarded] [--prompts 200] [--ll-kib 1024]
+
+Needs valgrind (Debian package `valgrind`); a run takes a few minutes, most of it the apps' start-up under
+valgrind. The server around the app (uvicorn, h11, the kernel's network stack) is not in the count: inside a
+real server its work also evicts the guard's data, so the counted misses are a lower bound.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("bare", "decided", "guarded")
+EVENTS = ("instructions", "I1 misses", "D1 misses", "LL misses")
+
+_SUMMARY = {
+    "instructions": re.compile(r"I\s+refs:\s+([\d,]+)"),
+    "I1 misses": re.compile(r"I1\s+misses:\s+([\d,]+)"),
+    "LLi misses": re.compile(r"LLi\s+misses:\s+([\d,]+)"),
+    "D1 misses": re.compile(r"D1\s+misses:\s+([\d,]+)"),
+    "LLd misses": re.compile(r"LLd\s+misses:\s+([\d,]+)"),
+}
+
+
+def parse_summary(text: str) -> dict[str, int]:
+    """The totals of cachegrind's summary (its stderr): instructions, I1, D1 and last-level misses."""
+    found = {}
+    for name, pattern in _SUMMARY.items():
+        m = pattern.search(text)
+        if m is None:
+            raise ValueError(f"cachegrind summary has no {name!r} line")
+        found[name] = int(m.group(1).replace(",", ""))
+    return {
+        "instructions": found["instructions"],
+        "I1 misses": found["I1 misses"],
+        "D1 misses": found["D1 misses"],
+        "LL misses": found["LLi misses"] + found["LLd misses"],
+    }
+
+
+def per_request(short: dict[str, int], long: dict[str, int], extra_requests: int) -> dict[str, float]:
+    return {k: (long[k] - short[k]) / extra_requests for k in EVENTS}
+
+
+def breakdown(costs: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per request: each app, and the parts: middleware = decided - bare, check = guarded - decided."""
+    out = dict(costs)
+    if "bare" in costs and "decided" in costs:
+        out["middleware"] = {k: costs["decided"][k] - costs["bare"][k] for k in EVENTS}
+    if "decided" in costs and "guarded" in costs:
+        out["check"] = {k: costs["guarded"][k] - costs["decided"][k] for k in EVENTS}
+    return out
+
+
+def table(rows: dict[str, dict[str, float]]) -> str:
+    lines = ["| per request | " + " | ".join(EVENTS) + " |", "| --- |" + " ---: |" * len(EVENTS)]
+    for name, row in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{row[k]:,.0f}" for k in EVENTS) + " |")
+    return "\n".join(lines)
+
+
+# -- the measured process -------------------------------------------------------------------------------------
+
+
+def _scope(body: bytes) -> dict:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/v1/generate", "raw_path": b"/v1/generate", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    }
+
+
+async def _request(app, body: bytes) -> None:
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        pass
+
+    await app(_scope(body), receive, send)
+    await asyncio.sleep(0)  # end the loop's turn, as between two requests of an idle server
+
+
+def child(kind: str, passes: int, prompts_path: str, cache_dir: str) -> None:
+    from benchmarks import http_bench
+
+    prompts = json.loads(Path(prompts_path).read_text(encoding="utf-8"))
+    bodies = [json.dumps({"prompt": p, "n": 1, "size": "1024x1024"}, ensure_ascii=False).encode() for p in prompts]
+    app = http_bench.make_app(kind, cache_dir, prompts=prompts)
+
+    async def main() -> None:
+        for _ in range(1 + passes):  # a warm-up pass, then the counted ones
+            for body in bodies:
+                await _request(app, body)
+
+    asyncio.run(main())
+
+
+# -- the driver -------------------------------------------------------------------------------------------------
+
+
+def _cachegrind(kind: str, passes: int, prompts_path: Path, cache_dir: Path, ll_bytes: int, tmp: Path) -> dict[str, int]:
+    cmd = [
+        "valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--LL={ll_bytes},16,64", "--D1=32768,8,64", "--I1=32768,8,64",
+        f"--cachegrind-out-file={tmp / f'{kind}.{passes}.out'}",
+        sys.executable, "-m", "benchmarks.cachesim", "--child", kind, str(passes), str(prompts_path), str(cache_dir),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"cachegrind run of {kind} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return parse_summary(done.stderr)
+
+
+def measure(kinds=KINDS, *, prompts: int = 200, ll_kib: int = 1024, log=print) -> dict[str, dict[str, float]]:
+    if shutil.which("valgrind") is None:
+        raise RuntimeError("valgrind is not installed (Debian package `valgrind`)")
+    from benchmarks.corpus import build_corpus
+    from guard import Guard
+
+    tmp = Path(tempfile.mkdtemp(prefix="guard-cachesim-"))
+    try:
+        cache_dir = tmp / "cache"
+        Guard.from_paths(cache_dir=str(cache_dir))  # compile once; the measured processes load the cache
+        prompts_path = tmp / "prompts.json"
+        texts = [c["text"] for c in build_corpus(prompts)]
+        prompts_path.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+        costs = {}
+        for kind in kinds:
+            short = _cachegrind(kind, 1, prompts_path, cache_dir, ll_kib * 1024, tmp)
+            long = _cachegrind(kind, 3, prompts_path, cache_dir, ll_kib * 1024, tmp)
+            costs[kind] = per_request(short, long, 2 * len(texts))
+            log(f"  {kind}: " + ", ".join(f"{k} {v:,.0f}" for k, v in costs[kind].items()))
+        return breakdown(costs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--kinds", default=",".join(KINDS), help="apps to count, of: " + ", ".join(KINDS))
+    ap.add_argument("--prompts", type=int, default=200, help="corpus prompts per pass")
+    ap.add_argument("--ll-kib", type=int, default=1024, help="simulated last-level cache, KiB")
+    ap.add_argument("--child", nargs=4, metavar=("KIND", "PASSES", "PROMPTS", "CACHE"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        kind, passes, prompts_path, cache_dir = args.child
+        child(kind, int(passes), prompts_path, cache_dir)
+        return 0
+    kinds = [k for k in args.kinds.split(",") if k]
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        ap.error(f"unknown kinds: {', '.join(unknown)}")
+    try:
+        rows = measure(kinds, prompts=args.prompts, ll_kib=args.ll_kib)
+    except RuntimeError as exc:
+        print(f"cachesim: {exc}", file=sys.stderr)
+        return 2
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
