@@ -3,10 +3,10 @@
 On a shared machine wall-clock A/B runs of the middleware move by 10-20% from one hour to the next. Counts do
 not: this tool runs the benchmark's three apps (`http_bench.make_app`: bare echo app, guarded, decisions made in
 advance) in process over ASGI, one request at a time, each after a turn of the event loop as on an idle server,
-under `valgrind --tool=cachegrind` with a simulated cache (L1 32 KiB, last level 1 MiB like one core's L2 here).
-Each app runs twice, over the corpus once and three times after a warm-up pass; the difference divided by the
-extra requests is the cost of one request, without start-up. Then "middleware" is decided - bare and "check"
-is guarded - decided.
+under `valgrind --tool=cachegrind` with a simulated cache (L1 32 KiB, last level 1 MiB like one core's L2
+here) and a fixed hash seed, so a run repeats its counts. Each app runs twice, over the corpus once and three
+times after a warm-up pass; the difference divided by the extra requests is the cost of one request, without
+start-up. Then "middleware" is decided - bare and "check" is guarded - decided.
 
     python -m benchmarks.cachesim [--kinds bare,decided,guarded] [--prompts 200] [--ll-kib 1024]
 
@@ -131,7 +131,7 @@ def _cachegrind(kind: str, passes: int, prompts_path: Path, cache_dir: Path, ll_
         f"--cachegrind-out-file={tmp / f'{kind}.{passes}.out'}",
         sys.executable, "-m", "benchmarks.cachesim", "--child", kind, str(passes), str(prompts_path), str(cache_dir),
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OPENBLAS_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"cachegrind run of {kind} failed ({done.returncode}): {done.stderr[-2000:]}")
