@@ -91,14 +91,10 @@ def _scope(body: bytes) -> dict:
 
 
 async def _request(app, body: bytes) -> None:
-    sent = False
+    messages = iter(({"type": "http.request", "body": body, "more_body": False},))
 
     async def receive() -> dict:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return next(messages, {"type": "http.disconnect"})
 
     async def send(message: dict) -> None:
         pass

@@ -12,13 +12,27 @@ Only the asyncio event loop is batched. Elsewhere (trio through anyio, or no run
 inline.
 """
 import asyncio
+import contextvars
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable
+
+
+class _Turns:
+    """The batching state of one event loop: whether its current turn has run a check, and the calls waiting
+    for the next turn. The loop's callbacks hold this object, so a thread that drives two loops in turn never
+    mixes their batches."""
+
+    __slots__ = ("loop", "busy", "pending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.busy = False
+        self.pending: list[tuple[asyncio.Future, contextvars.Context, Callable[..., Any], tuple]] = []
 
 
 class CheckBatcher:
     """Runs the first call of each turn of an asyncio event loop at once, and the later ones of the same turn
-    together in the next. State is kept per thread, since a thread runs at most one event loop at a time."""
+    together in the next. A thread runs one event loop at a time; its current loop's state is kept per thread."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -28,34 +42,34 @@ class CheckBatcher:
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)`: now if it is the first call of this turn of the loop, else in the next turn with the
-        other calls made after the first."""
+        other calls made after the first. Either way it runs in the caller's context (contextvars)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not on asyncio
             return fn(*args)
-        state = self._local
-        if getattr(state, "loop", None) is not loop:
-            state.loop, state.busy, state.pending = loop, False, []
-        if not state.busy:
-            state.busy = True
-            loop.call_soon(_end_turn, state)
+        turns = getattr(self._local, "turns", None)
+        if turns is None or turns.loop is not loop:
+            turns = self._local.turns = _Turns(loop)
+        if not turns.busy:
+            turns.busy = True
+            loop.call_soon(_end_turn, turns)
             self.inline += 1
             return fn(*args)
         future = loop.create_future()
-        state.pending.append((future, fn, args))
-        if len(state.pending) == 1:
-            loop.call_soon(self._run_batch, state)
+        turns.pending.append((future, contextvars.copy_context(), fn, args))
+        if len(turns.pending) == 1:
+            loop.call_soon(self._run_batch, turns)
         return await future
 
-    def _run_batch(self, state: threading.local) -> None:
-        batch, state.pending = state.pending, []
+    def _run_batch(self, turns: _Turns) -> None:
+        batch, turns.pending = turns.pending, []
         self.batches += 1
-        for future, fn, args in batch:
+        for future, context, fn, args in batch:
             if future.cancelled():  # its request is gone: nobody waits for the answer
                 continue
             self.batched += 1
             try:
-                result = fn(*args)
+                result = context.run(fn, *args)
             except StopIteration as exc:  # a future cannot hold StopIteration; the task must still wake up
                 future.set_exception(RuntimeError(f"the check raised StopIteration: {exc}"))
             except BaseException as exc:  # the waiting task raises it, as it would have inline
@@ -64,5 +78,5 @@ class CheckBatcher:
                 future.set_result(result)
 
 
-def _end_turn(state: threading.local) -> None:
-    state.busy = False
+def _end_turn(turns: _Turns) -> None:
+    turns.busy = False

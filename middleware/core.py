@@ -85,8 +85,8 @@ class GuardMiddleware:
 
     Checks run inline on the event loop, or in a worker thread for bodies over `offload_threshold` (`offload`).
     With `batch_checks`, the inline checks of requests that reach the guard in the same turn of an asyncio loop
-    run back to back in the next turn (`middleware.batching`): under load they find the check's data still in
-    the CPU caches, and an idle server's request waits one turn of the loop.
+    after its first run back to back in the next turn (`middleware.batching`): under load they find the check's
+    data still in the CPU caches; on an idle server every check is the first of its turn and nothing waits.
 
     Bad input: non-JSON / invalid UTF-8 / too deep / duplicate keys: 400; body over the limit: 413 (reading
     stops there); compressed body: 415; no prompt found or invalid context: 422; engine failure: 503, or,

@@ -103,6 +103,47 @@ def test_one_batcher_serves_successive_event_loops():
     assert batcher.batched == 4 and batcher.batches == 2
 
 
+def test_each_batched_call_runs_in_its_callers_context():
+    """A request id or tenant set in a ContextVar by an outer middleware is the one of the request being checked."""
+    import contextvars
+
+    request_id = contextvars.ContextVar("request_id")
+    batcher = CheckBatcher()
+
+    async def request(i):
+        request_id.set(f"req-{i}")
+        return await batcher.run(lambda: request_id.get())
+
+    async def main():
+        return await asyncio.gather(*(request(i) for i in range(5)))
+
+    assert asyncio.run(main()) == [f"req-{i}" for i in range(5)]
+    assert batcher.batched == 4
+
+
+def test_two_loops_taking_turns_in_one_thread_keep_their_own_batches():
+    batcher = CheckBatcher()
+
+    async def req(name):
+        return await batcher.run(lambda: f"decision-{name}")
+
+    loop_a = asyncio.new_event_loop()
+    try:
+        async def start_two():  # two requests in one turn; loop A stops with their batch still queued
+            return loop_a.create_task(req("A1")), loop_a.create_task(req("A2"))
+
+        first, second = loop_a.run_until_complete(start_two())
+        assert first.done() and not second.done()
+
+        async def on_loop_b():
+            return await asyncio.wait_for(asyncio.gather(req("B1"), req("B2")), 5)
+
+        assert asyncio.run(on_loop_b()) == ["decision-B1", "decision-B2"]
+        assert loop_a.run_until_complete(asyncio.wait_for(second, 5)) == "decision-A2"
+    finally:
+        loop_a.close()
+
+
 def test_without_an_asyncio_loop_the_call_runs_inline(monkeypatch):
     # trio (through anyio) has no asyncio loop: asyncio.get_running_loop raises there
     batcher = CheckBatcher()
@@ -121,7 +162,7 @@ def test_without_an_asyncio_loop_the_call_runs_inline(monkeypatch):
     assert batcher.inline == batcher.batched == 0
 
 
-# -- through the middleware, on a real server ---------------------------------------------------------------
+# -- through the middleware: in process, and on a real uvicorn server ----------------------------------------
 
 
 def _echo_app(engine, **options):
@@ -177,6 +218,47 @@ def test_an_engine_failure_in_a_batch_fails_only_its_own_request_closed():
         else:
             assert r.status_code == 200 and r.json()["prompt"] == p
     assert len(engine.calls) == len(prompts)  # every request was checked exactly once
+
+
+def test_a_burst_through_the_middleware_is_batched_and_fails_closed():
+    """In process, deterministically: requests that reach the guard in one turn go through the batch path; an
+    engine failure answers 503 for its own request only."""
+    engine = FakeGuard()
+    app = _echo_app(engine)
+    prompts = ["a quiet lake", "explode now", "Mickey at the beach", "Mario jumping", "a red fox", "explode later"]
+
+    async def one(prompt):
+        body = json.dumps({"prompt": prompt}).encode()
+        messages = iter(({"type": "http.request", "body": body, "more_body": False},))
+        sent: list[dict] = []
+
+        async def receive():
+            return next(messages, {"type": "http.disconnect"})
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/v1/generate", "raw_path": b"/v1/generate",
+                 "query_string": b"", "root_path": "", "headers": [(b"content-type", b"application/json")],
+                 "scheme": "http", "server": ("test", 80), "client": ("test", 1), "asgi": {"version": "3.0"}, "http_version": "1.1"}
+        await app(scope, receive, send)
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return start["status"], body
+
+    async def main():
+        return await asyncio.gather(*(one(p) for p in prompts))
+
+    results = asyncio.run(main())
+    assert app.batcher.inline == 1 and app.batcher.batched == len(prompts) - 1
+    for prompt, (status, body) in zip(prompts, results):
+        if "explode" in prompt:
+            assert status == 503
+        elif "Mickey" in prompt:
+            assert status == 451
+        else:
+            assert status == 200 and json.loads(body)["prompt"] == prompt
+    assert sorted(p for p, _ in engine.calls) == sorted(prompts)
 
 
 def test_batching_can_be_switched_off():

@@ -102,3 +102,4 @@ def test_decision_headers_encode_ids_from_any_engine():
     for i in range(problem._CHARACTER_VALUES_MAX + 10):
         problem._character_value(f"franchise/c{i}")
     assert len(problem._CHARACTER_VALUES) <= problem._CHARACTER_VALUES_MAX
+    problem._CHARACTER_VALUES.clear()
