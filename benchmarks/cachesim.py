@@ -10,9 +10,16 @@ start-up. Then "middleware" is decided - bare and "check" is guarded - decided.
 
     python -m benchmarks.cachesim [--kinds bare,decided,guarded] [--prompts 200] [--ll-kib 1024]
 
-Needs valgrind (Debian package `valgrind`); a run takes a few minutes, most of it the apps' start-up under
-valgrind. The server around the app (uvicorn, h11, the kernel's network stack) is not in the count: inside a
-real server its work also evicts the guard's data, so the counted misses are a lower bound.
+With `--server`, each app runs instead in the benchmark's own uvicorn server (`http_bench serve`) under
+valgrind, loaded over loopback with 16 connections (wrk if installed, else the benchmark's asyncio client) for
+two durations; the difference per request then includes uvicorn and h11, whose work between requests evicts
+the guard's data from the simulated cache as it does from the real one. The kernel's network stack is not
+simulated. This takes about a quarter of an hour.
+
+    python -m benchmarks.cachesim --server [--seconds 15,45]
+
+Needs valgrind (Debian package `valgrind`); an in-process run takes a few minutes, most of it the apps'
+start-up under valgrind.
 """
 from __future__ import annotations
 
@@ -122,9 +129,7 @@ def child(kind: str, passes: int, prompts_path: str, cache_dir: str) -> None:
 
 
 def _cachegrind(kind: str, passes: int, prompts_path: Path, cache_dir: Path, ll_bytes: int, tmp: Path) -> dict[str, int]:
-    cmd = [
-        "valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--LL={ll_bytes},16,64", "--D1=32768,8,64", "--I1=32768,8,64",
-        f"--cachegrind-out-file={tmp / f'{kind}.{passes}.out'}",
+    cmd = _valgrind_cmd(tmp / f"{kind}.{passes}.out", ll_bytes) + [
         sys.executable, "-m", "benchmarks.cachesim", "--child", kind, str(passes), str(prompts_path), str(cache_dir),
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
@@ -158,11 +163,81 @@ def measure(kinds=KINDS, *, prompts: int = 200, ll_kib: int = 1024, log=print) -
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _valgrind_cmd(out_file: Path, ll_bytes: int) -> list[str]:
+    return ["valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--LL={ll_bytes},16,64", "--D1=32768,8,64",
+            "--I1=32768,8,64", f"--cachegrind-out-file={out_file}"]
+
+
+def _served(kind: str, seconds: float, bodies_path: Path, script: Path, cache_dir: Path, ll_bytes: int, tmp: Path) -> tuple[dict[str, int], int]:
+    """(cachegrind totals, requests answered) of one server of `kind` under valgrind, loaded for `seconds`."""
+    import signal
+
+    from benchmarks import http_bench
+
+    port = http_bench._free_port()
+    cmd = _valgrind_cmd(tmp / f"server-{kind}-{seconds}.out", ll_bytes) + [
+        sys.executable, "-m", "benchmarks.http_bench", "serve", "--kind", kind, "--port", str(port), "--cache-dir", str(cache_dir)]
+    if kind == "decided":
+        cmd += ["--bodies", str(bodies_path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    err_path = tmp / f"server-{kind}-{seconds}.err"
+    with open(err_path, "w", encoding="utf-8") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            http_bench._wait_ready(port, proc, timeout=900.0)
+            if shutil.which("wrk"):
+                requests = http_bench.run_wrk(port, script, 16, seconds)["requests"]
+            else:
+                requests = http_bench.load(port, str(bodies_path), 16, seconds)["requests"]
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)  # uvicorn shuts down cleanly; valgrind then writes its summary
+                try:
+                    proc.wait(timeout=300)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    return parse_summary(err_path.read_text(encoding="utf-8", errors="replace")), int(requests)
+
+
+def measure_servers(kinds=KINDS, *, seconds: tuple[float, float] = (15.0, 45.0), prompts: int = 200, ll_kib: int = 1024,
+                    log=print) -> dict[str, dict[str, float]]:
+    if shutil.which("valgrind") is None:
+        raise RuntimeError("valgrind is not installed (Debian package `valgrind`)")
+    from benchmarks import http_bench
+    from benchmarks.corpus import build_corpus
+    from guard import Guard
+
+    tmp = Path(tempfile.mkdtemp(prefix="guard-cachesim-"))
+    try:
+        cache_dir = tmp / "cache"
+        Guard.from_paths(cache_dir=str(cache_dir))
+        bodies = [json.dumps({"prompt": c["text"], "n": 1, "size": "1024x1024"}, ensure_ascii=False) for c in build_corpus(prompts)]
+        bodies_path = tmp / "bodies.json"
+        bodies_path.write_text(json.dumps(bodies, ensure_ascii=False), encoding="utf-8")
+        script = tmp / "bodies.lua"
+        http_bench._wrk_script(bodies, script)
+        costs = {}
+        for kind in kinds:
+            (short, n_short), (long, n_long) = (
+                _served(kind, sec, bodies_path, script, cache_dir, ll_kib * 1024, tmp) for sec in seconds)
+            if n_long <= n_short:
+                raise RuntimeError(f"{kind}: the longer run answered no more requests ({n_long} vs {n_short})")
+            costs[kind] = per_request(short, long, n_long - n_short)
+            log(f"  {kind} (server, {n_short} and {n_long} requests): " + ", ".join(f"{k} {v:,.0f}" for k, v in costs[kind].items()))
+        return breakdown(costs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kinds", default=",".join(KINDS), help="apps to count, of: " + ", ".join(KINDS))
     ap.add_argument("--prompts", type=int, default=200, help="corpus prompts per pass")
     ap.add_argument("--ll-kib", type=int, default=1024, help="simulated last-level cache, KiB")
+    ap.add_argument("--server", action="store_true", help="count inside the benchmark's uvicorn servers under load")
+    ap.add_argument("--seconds", default="15,45", help="with --server: the two load durations, seconds")
     ap.add_argument("--child", nargs=4, metavar=("KIND", "PASSES", "PROMPTS", "CACHE"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -174,7 +249,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     if unknown:
         ap.error(f"unknown kinds: {', '.join(unknown)}")
     try:
-        rows = measure(kinds, prompts=args.prompts, ll_kib=args.ll_kib)
+        if args.server:
+            try:
+                short, long = (float(x) for x in args.seconds.split(","))
+            except ValueError:
+                ap.error("--seconds takes two durations, e.g. 15,45")
+            if not 0 < short < long:
+                ap.error("--seconds: the second duration must be longer than the first")
+            rows = measure_servers(kinds, seconds=(short, long), prompts=args.prompts, ll_kib=args.ll_kib)
+        else:
+            rows = measure(kinds, prompts=args.prompts, ll_kib=args.ll_kib)
     except RuntimeError as exc:
         print(f"cachesim: {exc}", file=sys.stderr)
         return 2

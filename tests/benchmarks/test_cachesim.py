@@ -85,3 +85,16 @@ def test_the_measured_loop_drives_each_app(guard, tmp_path, monkeypatch):
         checked.clear()
         cachesim.child(kind, 2, str(prompts), str(default_cache_dir()))  # the session's Guard filled this cache
         assert len(checked) == (0 if kind == "bare" else 9), kind  # a warm-up pass and two counted ones
+
+
+@pytest.mark.parametrize("seconds, message", [("15", "two durations"), ("a,b", "two durations"), ("30,10", "longer than the first")])
+def test_server_mode_checks_its_durations(seconds, message, capsys):
+    with pytest.raises(SystemExit):
+        cachesim.main(["--server", "--seconds", seconds])
+    assert message in capsys.readouterr().err
+
+
+def test_server_mode_without_valgrind_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert cachesim.main(["--server", "--kinds", "bare"]) == 2
+    assert "valgrind is not installed" in capsys.readouterr().err
