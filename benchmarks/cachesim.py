@@ -32,8 +32,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("bare", "decided", "guarded")
@@ -132,14 +133,21 @@ def _cachegrind(kind: str, passes: int, prompts_path: Path, cache_dir: Path, ll_
     cmd = _valgrind_cmd(tmp / f"{kind}.{passes}.out", ll_bytes) + [
         sys.executable, "-m", "benchmarks.cachesim", "--child", kind, str(passes), str(prompts_path), str(cache_dir),
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
+    done = subprocess.run(cmd, cwd=ROOT, env=_measured_env(), capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"cachegrind run of {kind} failed ({done.returncode}): {done.stderr[-2000:]}")
     return parse_summary(done.stderr)
 
 
-def measure(kinds=KINDS, *, prompts: int = 200, ll_kib: int = 1024, log=print) -> dict[str, dict[str, float]]:
+def _measured_env() -> dict[str, str]:
+    """The measured processes import this checkout, keep numpy to one thread and fix the hash seed."""
+    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+
+
+@contextmanager
+def _workspace(prompts: int) -> Iterator[tuple[Path, Path, list[str]]]:
+    """(a temporary directory, a compiled cache in it, the first `prompts` corpus prompts); removed after."""
     if shutil.which("valgrind") is None:
         raise RuntimeError("valgrind is not installed (Debian package `valgrind`)")
     from benchmarks.corpus import build_corpus
@@ -149,8 +157,14 @@ def measure(kinds=KINDS, *, prompts: int = 200, ll_kib: int = 1024, log=print) -
     try:
         cache_dir = tmp / "cache"
         Guard.from_paths(cache_dir=str(cache_dir))  # compile once; the measured processes load the cache
+        yield tmp, cache_dir, [c["text"] for c in build_corpus(prompts)]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(kinds=KINDS, *, prompts: int = 200, ll_kib: int = 1024, log=print) -> dict[str, dict[str, float]]:
+    with _workspace(prompts) as (tmp, cache_dir, texts):
         prompts_path = tmp / "prompts.json"
-        texts = [c["text"] for c in build_corpus(prompts)]
         prompts_path.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
         costs = {}
         for kind in kinds:
@@ -159,8 +173,6 @@ def measure(kinds=KINDS, *, prompts: int = 200, ll_kib: int = 1024, log=print) -
             costs[kind] = per_request(short, long, 2 * len(texts))
             log(f"  {kind}: " + ", ".join(f"{k} {v:,.0f}" for k, v in costs[kind].items()))
         return breakdown(costs)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _valgrind_cmd(out_file: Path, ll_bytes: int) -> list[str]:
@@ -179,11 +191,9 @@ def _served(kind: str, seconds: float, bodies_path: Path, script: Path, cache_di
         sys.executable, "-m", "benchmarks.http_bench", "serve", "--kind", kind, "--port", str(port), "--cache-dir", str(cache_dir)]
     if kind == "decided":
         cmd += ["--bodies", str(bodies_path)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
     err_path = tmp / f"server-{kind}-{seconds}.err"
     with open(err_path, "w", encoding="utf-8") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=_measured_env(), stdout=subprocess.DEVNULL, stderr=err)
         try:
             http_bench._wait_ready(port, proc, timeout=900.0)
             if shutil.which("wrk"):
@@ -203,17 +213,10 @@ def _served(kind: str, seconds: float, bodies_path: Path, script: Path, cache_di
 
 def measure_servers(kinds=KINDS, *, seconds: tuple[float, float] = (15.0, 45.0), prompts: int = 200, ll_kib: int = 1024,
                     log=print) -> dict[str, dict[str, float]]:
-    if shutil.which("valgrind") is None:
-        raise RuntimeError("valgrind is not installed (Debian package `valgrind`)")
     from benchmarks import http_bench
-    from benchmarks.corpus import build_corpus
-    from guard import Guard
 
-    tmp = Path(tempfile.mkdtemp(prefix="guard-cachesim-"))
-    try:
-        cache_dir = tmp / "cache"
-        Guard.from_paths(cache_dir=str(cache_dir))
-        bodies = [json.dumps({"prompt": c["text"], "n": 1, "size": "1024x1024"}, ensure_ascii=False) for c in build_corpus(prompts)]
+    with _workspace(prompts) as (tmp, cache_dir, texts):
+        bodies = [json.dumps({"prompt": t, "n": 1, "size": "1024x1024"}, ensure_ascii=False) for t in texts]
         bodies_path = tmp / "bodies.json"
         bodies_path.write_text(json.dumps(bodies, ensure_ascii=False), encoding="utf-8")
         script = tmp / "bodies.lua"
@@ -227,8 +230,6 @@ def measure_servers(kinds=KINDS, *, seconds: tuple[float, float] = (15.0, 45.0),
             costs[kind] = per_request(short, long, n_long - n_short)
             log(f"  {kind} (server, {n_short} and {n_long} requests): " + ", ".join(f"{k} {v:,.0f}" for k, v in costs[kind].items()))
         return breakdown(costs)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

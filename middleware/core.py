@@ -241,8 +241,7 @@ class GuardMiddleware:
         parts = route.locator.locate(doc)
         if not parts:
             raise BodyError(422, "missing-prompt", f"No prompt found in the JSON body at {route.locator.describe()}.")
-        if b"\\u" in raw:  # a lone surrogate can only come from a \u escape: UTF-8 decoding gives none
-            check_text(parts)
+        check_text(parts, raw)
         return doc, parts
 
     def _check(self, engine: Any, doc: Any, parts: list[tuple[JsonPath, str]], context: CheckContext) -> _Result:

@@ -283,8 +283,13 @@ def _document_order(doc: Any, path: JsonPath, cache: dict[int, dict[str, int]]) 
     return tuple(key)
 
 
-def check_text(parts: Sequence[tuple[JsonPath, str]]) -> None:
-    """Reject prompt strings that cannot be UTF-8 encoded (lone surrogates from `\\ud800` escapes)."""
+def check_text(parts: Sequence[tuple[JsonPath, str]], raw: Optional[bytes] = None) -> None:
+    """Reject prompt strings that cannot be UTF-8 encoded (lone surrogates from `\\ud800` escapes).
+
+    `raw`: the body the strings were parsed from. Strict UTF-8 decoding never yields a surrogate, so only a `\\u`
+    escape can make one, and a body without any needs no check."""
+    if raw is not None and b"\\u" not in raw:
+        return
     for path, text in parts:
         if text.isascii():
             continue

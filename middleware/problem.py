@@ -33,6 +33,8 @@ _PLAIN_HEADER_VALUE = re.compile(r"[A-Za-z0-9_.\-/]*")
 
 def header_value(text: str) -> bytes:
     """A header-safe (visible ASCII) rendering: anything else is percent-encoded."""
+    if text.isascii() and text.isalnum():  # the engine's decision ids (hex digits): no regex needed
+        return text.encode("ascii")
     if _PLAIN_HEADER_VALUE.fullmatch(text):  # ids such as pokemon/pikachu: nothing to encode
         return text.encode("ascii")
     return quote(text, safe=_HEADER_SAFE).encode("ascii")
@@ -53,12 +55,6 @@ def _character_value(character_id: str) -> bytes:
     return value
 
 
-def _decision_id_value(decision_id: str) -> bytes:
-    if decision_id.isalnum() and decision_id.isascii():  # the engine's ids: 32 hex digits
-        return decision_id.encode("ascii")
-    return header_value(decision_id)
-
-
 _ACTION, _CHARACTERS, _DECISION_ID = HEADER_ACTION.encode(), HEADER_CHARACTERS.encode(), HEADER_DECISION_ID.encode()
 
 
@@ -69,7 +65,7 @@ def decision_headers(decision: Optional[Decision], *, action: Optional[str] = No
     return [
         (_ACTION, (action or decision.action).encode()),
         (_CHARACTERS, b",".join([_character_value(c) for c in characters]) if characters else b""),
-        (_DECISION_ID, _decision_id_value(decision.decision_id)),
+        (_DECISION_ID, header_value(decision.decision_id)),
     ]
 
 

@@ -211,7 +211,7 @@ class GuardService:
                 raise BodyError(422, "missing-prompt", 'No prompt found in the JSON body at /prompt.')
             if not isinstance(prompt, str):
                 raise BodyError(422, "invalid-prompt", "The prompt at /prompt must be a string.")
-            check_text([(("prompt",), prompt)])
+            check_text([(("prompt",), prompt)], raw)
             ctx = doc.get("context")
             if ctx is not None and not isinstance(ctx, dict):
                 raise BodyError(422, "invalid-context", "The context must be a JSON object.")

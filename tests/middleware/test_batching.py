@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from http_testkit import FakeGuard, ServerThread
+from http_testkit import ChunkedReceive, Collect, FakeGuard, ServerThread, http_scope
 from middleware import GuardMiddleware
 from middleware.batching import CheckBatcher
 
@@ -228,23 +228,9 @@ def test_a_burst_through_the_middleware_is_batched_and_fails_closed():
     prompts = ["a quiet lake", "explode now", "Mickey at the beach", "Mario jumping", "a red fox", "explode later"]
 
     async def one(prompt):
-        body = json.dumps({"prompt": prompt}).encode()
-        messages = iter(({"type": "http.request", "body": body, "more_body": False},))
-        sent: list[dict] = []
-
-        async def receive():
-            return next(messages, {"type": "http.disconnect"})
-
-        async def send(message):
-            sent.append(message)
-
-        scope = {"type": "http", "method": "POST", "path": "/v1/generate", "raw_path": b"/v1/generate",
-                 "query_string": b"", "root_path": "", "headers": [(b"content-type", b"application/json")],
-                 "scheme": "http", "server": ("test", 80), "client": ("test", 1), "asgi": {"version": "3.0"}, "http_version": "1.1"}
-        await app(scope, receive, send)
-        start = next(m for m in sent if m["type"] == "http.response.start")
-        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        return start["status"], body
+        send = Collect()
+        await app(http_scope(), ChunkedReceive([json.dumps({"prompt": prompt}).encode()]), send)
+        return send.status, send.body
 
     async def main():
         return await asyncio.gather(*(one(p) for p in prompts))
