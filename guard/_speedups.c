@@ -231,6 +231,24 @@ static PyObject *separator_cuts(PyObject *self, PyObject *args) {
 /* leet_tokens(text) -> list[tuple[int, int]]: (start, end) of each maximal run of a-z 0-9 @ $ ! | that could
  * be leetspeak: it holds one of 0 1 3-9 @ $ ! | (2 is no letter), at least two letters, and three characters
  * or more. guard.normalize._fold_leet decides about each; other runs never fold. */
+static inline int is_leet_token_char(Py_UCS4 c) { return is_ascii_lower(c) || is_leet(c) || c == '2'; }
+static inline int is_ascii_lower_or_digit(Py_UCS4 c) { return is_ascii_lower(c) || (c >= '0' && c <= '9'); }
+
+/* The next maximal run of characters that `in_run` accepts, at or after *at: its start, or -1 when there is
+ * none. *at becomes the run's end. */
+static inline Py_ssize_t next_run(int kind, const void *data, Py_ssize_t n, Py_ssize_t *at, int (*in_run)(Py_UCS4)) {
+    Py_ssize_t i = *at;
+    while (i < n && !in_run(PyUnicode_READ(kind, data, i))) i++;
+    if (i == n) {
+        *at = n;
+        return -1;
+    }
+    Py_ssize_t start = i;
+    while (i < n && in_run(PyUnicode_READ(kind, data, i))) i++;
+    *at = i;
+    return start;
+}
+
 static PyObject *leet_tokens(PyObject *self, PyObject *arg) {
     if (check_str(arg, "leet_tokens") < 0) {
         return NULL;
@@ -242,30 +260,16 @@ static PyObject *leet_tokens(PyObject *self, PyObject *arg) {
     if (spans == NULL) {
         return NULL;
     }
-    Py_ssize_t i = 0;
-    while (i < n) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (!(is_ascii_lower(c) || is_leet(c) || c == '2')) {
-            i++;
-            continue;
-        }
-        Py_ssize_t start = i;
+    Py_ssize_t end = 0, start;
+    while ((start = next_run(kind, data, n, &end, is_leet_token_char)) >= 0) {
         int letters = 0, leet = 0;
-        while (i < n) {
-            c = PyUnicode_READ(kind, data, i);
-            if (is_ascii_lower(c)) {
-                letters++;
-            } else if (c == '2') {
-                /* a token character, but not a leet one */
-            } else if (is_leet(c)) {
-                leet = 1;
-            } else {
-                break;
-            }
-            i++;
+        for (Py_ssize_t i = start; i < end; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            letters += is_ascii_lower(c);
+            leet |= c != '2' && is_leet(c); /* 2 is a token character, but no leet one */
         }
-        if (leet && letters >= 2 && i - start >= 3) {
-            PyObject *span = Py_BuildValue("(nn)", start, i);
+        if (leet && letters >= 2 && end - start >= 3) {
+            PyObject *span = Py_BuildValue("(nn)", start, end);
             if (span == NULL || PyList_Append(spans, span) < 0) {
                 Py_XDECREF(span);
                 Py_DECREF(spans);
@@ -485,27 +489,14 @@ static PyObject *rare_latin_words(PyObject *self, PyObject *args) {
     if (out == NULL) {
         return NULL;
     }
-    Py_ssize_t i = 0;
-    while (i < n) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (!(is_ascii_lower(c) || (c >= '0' && c <= '9'))) {
-            i++;
+    Py_ssize_t i = 0, start;
+    while ((start = next_run(kind, data, n, &i, is_ascii_lower_or_digit)) >= 0) {
+        if (i - start < 4) {
             continue;
         }
-        Py_ssize_t start = i;
         int digits = 0;
-        while (i < n) {
-            c = PyUnicode_READ(kind, data, i);
-            if (is_ascii_lower(c)) {
-                i++;
-            } else if (c >= '0' && c <= '9') {
-                digits = 1;
-                i++;
-            } else {
-                break;
-            }
-        }
-        if (digits || i - start < 4) {
+        for (Py_ssize_t k = start; k < i && !digits; k++) digits = !is_ascii_lower(PyUnicode_READ(kind, data, k));
+        if (digits) {
             continue;
         }
         PyObject *word = NULL; /* made only when a set or dict is asked, or the word is rare */

@@ -13,7 +13,14 @@ from typing import Optional
 from guard import speedups
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
-from guard.normalize import _SEPARATOR_BITMAP, fold_long_vowels, remove_separators, run_around, separator_cut_list, separator_cuts
+from guard.normalize import (
+    SEPARATOR_BITMAP,
+    fold_long_vowels,
+    remove_separators,
+    run_around,
+    separator_cut_list,
+    separator_cuts,
+)
 from guard.normalize import is_latin_or_digit as _is_latin_or_digit  # shared with guard.exact
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
@@ -223,12 +230,12 @@ class Scanner:
         # can fold anew, so an ASCII text's joined form is the text without its separators.
         native = self._native
         if native is not None and t.isascii():
-            return native.find_with_joined(t, _SEPARATOR_BITMAP, *self._accept_rules)
+            return native.find_with_joined(t, SEPARATOR_BITMAP, *self._accept_rules)
         flat = remove_separators(t) if len(t) > 2 else t
         joined = t if flat is t else fold_long_vowels(flat)
         if native is not None:
             if joined == flat:  # one pass follows the text and its joined form
-                return native.find_with_joined(t, _SEPARATOR_BITMAP, *self._accept_rules)
+                return native.find_with_joined(t, SEPARATOR_BITMAP, *self._accept_rules)
             return native.find_accepted(t, *self._accept_rules), _spanning(native.find(joined), separator_cut_list(t))
         if joined == t:
             return self._on_boundaries(t, self._find(t)), []

@@ -479,7 +479,7 @@ def fold_long_vowels(text: str) -> str:
 
 def remove_separators(text: str) -> str:
     if _KERNELS is not None:
-        return _KERNELS.remove_separators(text, _SEPARATOR_BITMAP)
+        return _KERNELS.remove_separators(text, SEPARATOR_BITMAP)
     return _remove_separators_py(text)
 
 
@@ -498,7 +498,7 @@ def _remove_separators_py(text: str) -> str:
 def separator_cut_list(text: str) -> list[int]:
     """`separator_cuts` as a list (what the automaton's joined pass maps hits back with)."""
     if _KERNELS is not None:
-        return _KERNELS.separator_cuts(text, _SEPARATOR_BITMAP)
+        return _KERNELS.separator_cuts(text, SEPARATOR_BITMAP)
     return separator_cuts(text).tolist()
 
 
@@ -531,4 +531,6 @@ _BMP_SEPARATOR_TABLE = np.zeros(0x10000, dtype=bool)
 _BMP_SEPARATOR_TABLE[[ord(c) for c in SEPARATORS]] = True
 _ASCII_SEPARATOR_TABLE = _BMP_SEPARATOR_TABLE[:128].copy()
 _RUN = re.compile("[^" + "".join(_class_escape(c) for c in sorted(SEPARATORS)) + "]+")
-_SEPARATOR_BITMAP = speedups.bmp_bitmap(SEPARATORS)  # every separator is in the BMP (a test checks it)
+# The separators as a bitmap over the BMP, the form the C kernels take them in (remove_separators here; the
+# matcher's one pass over a text and its joined form). Every separator is in the BMP; a test checks it.
+SEPARATOR_BITMAP = speedups.bmp_bitmap(SEPARATORS)

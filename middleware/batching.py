@@ -14,18 +14,19 @@ inline.
 import asyncio
 import contextvars
 import threading
+import weakref
 from typing import Any, Callable
 
 
 class _Turns:
     """The batching state of one event loop: whether its current turn has run a check, and the calls waiting
     for the next turn. The loop's callbacks hold this object, so a thread that drives two loops in turn never
-    mixes their batches."""
+    mixes their batches. It refers to its loop weakly: a thread's last loop is not kept alive by it."""
 
     __slots__ = ("loop", "busy", "pending")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        self.loop = weakref.ref(loop)
         self.busy = False
         self.pending: list[tuple[asyncio.Future, contextvars.Context, Callable[..., Any], tuple]] = []
 
@@ -48,7 +49,7 @@ class CheckBatcher:
         except RuntimeError:  # not on asyncio
             return fn(*args)
         turns = getattr(self._local, "turns", None)
-        if turns is None or turns.loop is not loop:
+        if turns is None or turns.loop() is not loop:
             turns = self._local.turns = _Turns(loop)
         if not turns.busy:
             turns.busy = True
@@ -64,7 +65,7 @@ class CheckBatcher:
     def _run_batch(self, turns: _Turns) -> None:
         batch, turns.pending = turns.pending, []
         self.batches += 1
-        for future, context, fn, args in batch:
+        for index, (future, context, fn, args) in enumerate(batch):
             if future.cancelled():  # its request is gone: nobody waits for the answer
                 continue
             self.batched += 1
@@ -72,10 +73,23 @@ class CheckBatcher:
                 result = context.run(fn, *args)
             except StopIteration as exc:  # a future cannot hold StopIteration; the task must still wake up
                 future.set_exception(RuntimeError(f"the check raised StopIteration: {exc}"))
+            except (KeyboardInterrupt, SystemExit):
+                # Inline, these stop the loop at once and end the task that raised them; so here. The calls
+                # after this one go back to the front of the queue for the next turn, if the loop runs again.
+                future.cancel()
+                self._requeue(turns, batch[index + 1 :])
+                raise
             except BaseException as exc:  # the waiting task raises it, as it would have inline
                 future.set_exception(exc)
             else:
                 future.set_result(result)
+
+    def _requeue(self, turns: _Turns, calls: list) -> None:
+        if not calls:
+            return
+        if not turns.pending:
+            asyncio.get_running_loop().call_soon(self._run_batch, turns)
+        turns.pending[:0] = calls
 
 
 def _end_turn(turns: _Turns) -> None:

@@ -63,14 +63,38 @@ def test_leet_tokens_fold_as_the_walk_does(text):
     assert nm._fold_leet_kernel(out) == nm._fold_leet_text(out)
 
 
+def _leet_tokens_reference(text):
+    """The rule leet_tokens documents, written out: maximal runs of a-z 0-9 @ $ ! | that hold one of
+    0 1 3-9 @ $ ! | (2 is no letter), at least two letters, and three characters or more."""
+    import re
+
+    return [
+        m.span()
+        for m in re.finditer(r"[a-z0-9@$!|]+", text)
+        if re.search(r"[013-9@$!|]", m.group()) and len(re.findall("[a-z]", m.group())) >= 2 and len(m.group()) >= 3
+    ]
+
+
+@needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(texts, ascii_texts, st.text(alphabet="ab2c3@ .", max_size=30)))
+def test_leet_tokens_follow_their_rule(text):
+    assert kernels.leet_tokens(text) == _leet_tokens_reference(text)
+
+
+@needs_kernels
+def test_a_two_alone_makes_no_leet_token():
+    assert kernels.leet_tokens("ab2c abc2 a3bc") == [(10, 14)]
+
+
 @needs_kernels
 @settings(max_examples=400, deadline=None)
 @given(texts)
 def test_separators(text):
     t = nm.normalize(text).text
-    assert kernels.remove_separators(t, nm._SEPARATOR_BITMAP) == nm._remove_separators_py(t)
+    assert kernels.remove_separators(t, nm.SEPARATOR_BITMAP) == nm._remove_separators_py(t)
     assert nm._remove_separators_py(t) == "".join(c for c in t if c not in nm.SEPARATORS)
-    assert kernels.separator_cuts(t, nm._SEPARATOR_BITMAP) == nm.separator_cuts(t).tolist()
+    assert kernels.separator_cuts(t, nm.SEPARATOR_BITMAP) == nm.separator_cuts(t).tolist()
 
 
 @needs_kernels
@@ -380,7 +404,7 @@ def test_one_pass_for_the_text_and_its_joined_form(scanner, text):
     joined = nm.remove_separators(t)
     native = scanner._native
     rules = (scanner._info_codes, scanner._info_codes.itemsize, scanner._edges, scanner._flags, _PARTICLE_SUFFIXES)
-    accepted, spanning = native.find_with_joined(t, nm._SEPARATOR_BITMAP, *rules)
+    accepted, spanning = native.find_with_joined(t, nm.SEPARATOR_BITMAP, *rules)
     assert accepted == native.find_accepted(t, *rules)
     assert spanning == _spanning(native.find(joined), nm.separator_cut_list(t))
 
@@ -391,7 +415,7 @@ def test_one_pass_maps_names_broken_by_separators(scanner):
 
     t = nm.normalize("a P i k a c h u plush, ピ・カ・チュウ").text
     rules = (scanner._info_codes, scanner._info_codes.itemsize, scanner._edges, scanner._flags, _PARTICLE_SUFFIXES)
-    _accepted, spanning = scanner._native.find_with_joined(t, nm._SEPARATOR_BITMAP, *rules)
+    _accepted, spanning = scanner._native.find_with_joined(t, nm.SEPARATOR_BITMAP, *rules)
     found = {(t[s:e], scanner.c.patterns[pid]) for pid, s, e in spanning}
     assert ("p i k a c h u", "pikachu") in found
     assert any(text.startswith("ピ・カ・チュ") for text, _ in found)

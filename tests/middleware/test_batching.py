@@ -91,6 +91,48 @@ def test_a_cancelled_caller_is_skipped():
     assert log == [0, 1, 3]
 
 
+def test_an_interrupt_in_a_batch_stops_the_loop_once_and_the_rest_run_next_turn():
+    """As inline: KeyboardInterrupt leaves the loop at once, and only once; its own caller ends (cancelled) and
+    the calls queued after it run if the loop goes on."""
+    batcher = CheckBatcher()
+    log: list = []
+
+    def fn(x):
+        log.append(x)
+        if x == 2:
+            raise KeyboardInterrupt
+        return x * 10
+
+    loop = asyncio.new_event_loop()
+    try:
+        tasks = [loop.create_task(batcher.run(fn, i)) for i in range(5)]
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        assert log == [0, 1, 2]  # 3 and 4 have not run: the loop stopped inside the batch
+        results = loop.run_until_complete(asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5))
+    finally:
+        loop.close()
+    assert log == [0, 1, 2, 3, 4]  # each call ran once
+    assert results[0] == 0 and results[1] == 10 and results[3] == 30 and results[4] == 40
+    assert isinstance(results[2], asyncio.CancelledError)
+
+
+def test_the_batcher_does_not_keep_a_finished_loop_alive():
+    import gc
+    import weakref
+
+    batcher = CheckBatcher()
+    refs = []
+
+    async def main():
+        refs.append(weakref.ref(asyncio.get_running_loop()))
+        await asyncio.gather(*(batcher.run(_record([]), i) for i in range(3)))
+
+    asyncio.run(main())
+    gc.collect()
+    assert refs[0]() is None
+
+
 def test_one_batcher_serves_successive_event_loops():
     batcher = CheckBatcher()
     log: list = []
