@@ -228,9 +228,6 @@ static PyObject *separator_cuts(PyObject *self, PyObject *args) {
     return cuts;
 }
 
-/* leet_tokens(text) -> list[tuple[int, int]]: (start, end) of each maximal run of a-z 0-9 @ $ ! | that could
- * be leetspeak: it holds one of 0 1 3-9 @ $ ! | (2 is no letter), at least two letters, and three characters
- * or more. guard.normalize._fold_leet decides about each; other runs never fold. */
 static inline int is_leet_token_char(Py_UCS4 c) { return is_ascii_lower(c) || is_leet(c) || c == '2'; }
 static inline int is_ascii_lower_or_digit(Py_UCS4 c) { return is_ascii_lower(c) || (c >= '0' && c <= '9'); }
 
@@ -249,6 +246,9 @@ static inline Py_ssize_t next_run(int kind, const void *data, Py_ssize_t n, Py_s
     return start;
 }
 
+/* leet_tokens(text) -> list[tuple[int, int]]: (start, end) of each maximal run of a-z 0-9 @ $ ! | that could
+ * be leetspeak: it holds one of 0 1 3-9 @ $ ! | (2 is no letter), at least two letters, and three characters
+ * or more. guard.normalize._fold_leet decides about each; other runs never fold. */
 static PyObject *leet_tokens(PyObject *self, PyObject *arg) {
     if (check_str(arg, "leet_tokens") < 0) {
         return NULL;

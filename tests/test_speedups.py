@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,8 +67,6 @@ def test_leet_tokens_fold_as_the_walk_does(text):
 def _leet_tokens_reference(text):
     """The rule leet_tokens documents, written out: maximal runs of a-z 0-9 @ $ ! | that hold one of
     0 1 3-9 @ $ ! | (2 is no letter), at least two letters, and three characters or more."""
-    import re
-
     return [
         m.span()
         for m in re.finditer(r"[a-z0-9@$!|]+", text)
