@@ -8,8 +8,8 @@ one callback in the next turn runs the whole batch, one check after the other; t
 own answer. On an idle server every check is the first of its turn, so nothing waits. Each check is the same
 call, with the same result or exception, and no request goes on before its own check has run.
 
-Only the asyncio event loop is batched. Elsewhere (trio through anyio, or no running loop) the check runs
-inline.
+Only the asyncio event loop is batched. Elsewhere (trio through anyio, no running loop, or a loop class that
+cannot be weakly referenced) the check runs inline.
 """
 import asyncio
 import contextvars
@@ -50,7 +50,10 @@ class CheckBatcher:
             return fn(*args)
         turns = getattr(self._local, "turns", None)
         if turns is None or turns.loop() is not loop:
-            turns = self._local.turns = _Turns(loop)
+            try:
+                turns = self._local.turns = _Turns(loop)
+            except TypeError:  # a loop class that cannot be weakly referenced: no batching on it
+                return fn(*args)
         if not turns.busy:
             turns.busy = True
             loop.call_soon(_end_turn, turns)

@@ -204,6 +204,30 @@ def test_without_an_asyncio_loop_the_call_runs_inline(monkeypatch):
     assert batcher.inline == batcher.batched == 0
 
 
+def test_on_a_loop_that_cannot_be_weakly_referenced_the_call_runs_inline(monkeypatch):
+    # No known asyncio loop lacks weak references, but a loop class with __slots__ and no __weakref__ would.
+    import middleware.batching as batching
+
+    class NoWeakRefs:
+        @staticmethod
+        def ref(obj):
+            raise TypeError(f"cannot create weak reference to {type(obj).__name__!r} object")
+
+    batcher = CheckBatcher()
+    log: list = []
+
+    async def main():
+        monkeypatch.setattr(batching, "weakref", NoWeakRefs)
+        try:
+            return await asyncio.gather(*(batcher.run(_record(log), i) for i in range(3)))
+        finally:
+            monkeypatch.undo()
+
+    assert asyncio.run(main()) == [0, 10, 20]
+    assert log == [0, 1, 2]
+    assert batcher.inline == batcher.batched == 0
+
+
 # -- through the middleware: in process, and on a real uvicorn server ----------------------------------------
 
 
