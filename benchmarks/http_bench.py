@@ -298,24 +298,6 @@ def run(prompts: list[str], *, duration: float, connections: int, rounds: int, c
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def med(kind: str, part: str, key: str) -> float:
-        vals = sorted(x[part][key] for x in runs[kind])
-        return vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
-
-    summary = {}
-    for kind in runs:
-        summary[kind] = {
-            "p50_us_1conn": med(kind, "latency", "p50_us"),
-            "p99_us_1conn": med(kind, "latency", "p99_us"),
-            "rps": med(kind, "throughput", "rps"),
-            "p50_us_loaded": med(kind, "throughput", "p50_us"),
-            "p99_us_loaded": med(kind, "throughput", "p99_us"),
-        }
-    added = summary["guarded"]["p50_us_1conn"] - summary["bare"]["p50_us_1conn"]
-    share = summary["guarded"]["rps"] / summary["bare"]["rps"] if summary["bare"]["rps"] else 0.0
-    # The split of the added latency: the middleware with its JSON handling (decisions made in advance), and
-    # the check itself as it runs inside the server.
-    middleware_only = summary["decided"]["p50_us_1conn"] - summary["bare"]["p50_us_1conn"]
     return {
         "ran": True,
         "load_generator": "wrk 1 thread" if use_wrk else "python asyncio client",
@@ -325,13 +307,61 @@ def run(prompts: list[str], *, duration: float, connections: int, rounds: int, c
         "rounds": rounds,
         "prompts": len(bodies),
         "runs": runs,
+        **summarize(runs),
+    }
+
+
+def summarize(runs: dict[str, list[dict]]) -> dict:
+    """Each server's medians over the rounds, and the middleware's figures: the medians of the rounds' own
+    differences and ratios (`paired_rounds`)."""
+    summary = {}
+    for kind in runs:
+        summary[kind] = {
+            "p50_us_1conn": _median([x["latency"]["p50_us"] for x in runs[kind]]),
+            "p99_us_1conn": _median([x["latency"]["p99_us"] for x in runs[kind]]),
+            "rps": _median([x["throughput"]["rps"] for x in runs[kind]]),
+            "p50_us_loaded": _median([x["throughput"]["p50_us"] for x in runs[kind]]),
+            "p99_us_loaded": _median([x["throughput"]["p99_us"] for x in runs[kind]]),
+        }
+    per_round = paired_rounds(runs)
+    added = _median([r["added_p50_us"] for r in per_round])
+    # The split of the added latency: the middleware with its JSON handling (decisions made in advance), and
+    # the check itself as it runs inside the server (the difference of the two medians).
+    middleware_only = _median([r["added_p50_us_middleware_only"] for r in per_round])
+    return {
         "summary": summary,
+        "per_round": per_round,
         "added_p50_us": round(added, 1),
         "added_p50_us_middleware_only": round(middleware_only, 1),
         "added_p50_us_check_in_server": round(added - middleware_only, 1),
-        "rps_share": round(share, 3),
-        "rps_share_middleware_only": round(summary["decided"]["rps"] / summary["bare"]["rps"], 3) if summary["bare"]["rps"] else 0.0,
+        "rps_share": round(_median([r["rps_share"] for r in per_round]), 3),
+        "rps_share_middleware_only": round(_median([r["rps_share_middleware_only"] for r in per_round]), 3),
     }
+
+
+def paired_rounds(runs: dict[str, list[dict]]) -> list[dict]:
+    """Per round, the guarded and the decided server against the bare one of the same round: the three ran one
+    after the other, so a machine that is slower for a while weighs on all three. The noise of a shared machine
+    moves the bare app's requests/s by 10% or more from one round to the next, and a ratio of medians taken
+    from different rounds carries it; the median of the rounds' own ratios does less."""
+    out = []
+    for bare, guarded, decided in zip(runs["bare"], runs["guarded"], runs["decided"]):
+        b_lat, b_rps = bare["latency"]["p50_us"], bare["throughput"]["rps"]
+        out.append({
+            "added_p50_us": round(guarded["latency"]["p50_us"] - b_lat, 1),
+            "added_p50_us_middleware_only": round(decided["latency"]["p50_us"] - b_lat, 1),
+            "rps_share": round(guarded["throughput"]["rps"] / b_rps, 3) if b_rps else 0.0,
+            "rps_share_middleware_only": round(decided["throughput"]["rps"] / b_rps, 3) if b_rps else 0.0,
+        })
+    return out
+
+
+def _median(values: list[float]) -> float:
+    vals = sorted(values)
+    if not vals:
+        return 0.0
+    mid = len(vals) // 2
+    return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
 
 
 def main(argv=None) -> int:

@@ -208,7 +208,7 @@ def run(
                 hp,
                 duration=http_duration or (3.0 if quick else 8.0),
                 connections=16,
-                rounds=1 if quick else 3,
+                rounds=1 if quick else 5,
                 cache_dir=bundled_cache or str(tmp / "cache-http"),
                 log=log,
             )
