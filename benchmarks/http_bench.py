@@ -341,23 +341,25 @@ def summarize(runs: dict[str, list[dict]]) -> dict:
 
 def paired_rounds(runs: dict[str, list[dict]]) -> list[dict]:
     """Per round, the guarded and the decided server against the bare one of the same round: the three ran one
-    after the other, so a machine that is slower for a while weighs on all three. The noise of a shared machine
-    moves the bare app's requests/s by 10% or more from one round to the next, and a ratio of medians taken
-    from different rounds carries it; the median of the rounds' own ratios does less."""
+    after the other, so a machine that is slower for a while weighs on all three. On a shared machine the bare
+    app's latency moves by up to 30% from one round to the next and its requests/s by up to 10%, and a difference
+    or ratio of medians can take its two terms from different rounds. A round whose bare server answered nothing
+    has no share (None)."""
     out = []
     for bare, guarded, decided in zip(runs["bare"], runs["guarded"], runs["decided"]):
         b_lat, b_rps = bare["latency"]["p50_us"], bare["throughput"]["rps"]
         out.append({
             "added_p50_us": round(guarded["latency"]["p50_us"] - b_lat, 1),
             "added_p50_us_middleware_only": round(decided["latency"]["p50_us"] - b_lat, 1),
-            "rps_share": round(guarded["throughput"]["rps"] / b_rps, 3) if b_rps else 0.0,
-            "rps_share_middleware_only": round(decided["throughput"]["rps"] / b_rps, 3) if b_rps else 0.0,
+            "rps_share": round(guarded["throughput"]["rps"] / b_rps, 3) if b_rps else None,
+            "rps_share_middleware_only": round(decided["throughput"]["rps"] / b_rps, 3) if b_rps else None,
         })
     return out
 
 
-def _median(values: list[float]) -> float:
-    vals = sorted(values)
+def _median(values: list[Optional[float]]) -> float:
+    """The median of the values that are not None; 0.0 when there are none."""
+    vals = sorted(v for v in values if v is not None)
     if not vals:
         return 0.0
     mid = len(vals) // 2

@@ -108,7 +108,7 @@ def evaluate_targets(results: dict) -> list[dict]:
         rounds = http.get("per_round") or []
         v = http["added_p50_us"]
         add("middleware: added median latency", v, TARGETS["middleware_added_p50_us"], v <= TARGETS["middleware_added_p50_us"], "µs",
-            _per_round_note([r["added_p50_us"] for r in rounds], "{:.0f} µs"))
+            _per_round_note([r["added_p50_us"] for r in rounds], "{:.0f}", " µs"))
         v = http["rps_share"]
         add("middleware: share of bare app requests/s", v, TARGETS["middleware_rps_share"], v >= TARGETS["middleware_rps_share"], "",
             _per_round_note([r["rps_share"] for r in rounds], "{:.0%}"))
@@ -120,19 +120,20 @@ def evaluate_targets(results: dict) -> list[dict]:
 
 
 def _middleware_sentence(http: dict) -> str:
-    """"Added median latency: N µs (rounds: ...); requests/s kept: P% (rounds: ...)."."""
+    """The middleware's two figures in a sentence, each with its rounds when there was more than one."""
     rounds = http.get("per_round") or []
-    added_note = _per_round_note([r["added_p50_us"] for r in rounds], "{:.0f}")
+    added_note = _per_round_note([r["added_p50_us"] for r in rounds], "{:.0f}", " µs")
     share_note = _per_round_note([r["rps_share"] for r in rounds], "{:.0%}")
-    return (f"Added median latency: {http['added_p50_us']:.0f} µs" + (f" ({added_note} µs)" if added_note else "")
+    return (f"Added median latency: {http['added_p50_us']:.0f} µs" + (f" ({added_note})" if added_note else "")
             + f"; requests/s kept: {http['rps_share']:.0%}" + (f" ({share_note})" if share_note else "") + ".")
 
 
-def _per_round_note(values: list[float], fmt: str) -> str:
-    """"rounds: a, b, c" when there was more than one round (the figure is their median)."""
+def _per_round_note(values: list[Optional[float]], fmt: str, unit: str = "") -> str:
+    """The rounds' figures ("rounds: 168, 139, 146 µs") when there was more than one round; a round without a
+    figure shows as "–"."""
     if len(values) < 2:
         return ""
-    return "rounds: " + ", ".join(fmt.format(v) for v in values)
+    return "rounds: " + ", ".join("–" if v is None else fmt.format(v) for v in values) + unit
 
 
 def _size_rows(results: dict) -> list[str]:
@@ -253,9 +254,10 @@ def markdown(results: dict) -> str:
         sb, sg = http["summary"]["bare"], http["summary"]["guarded"]
         lines += [
             f"{http['server']}; load generator: {http['load_generator']} on loopback; {http['prompts']} corpus prompts as JSON bodies; "
-            f"{http['rounds']} round(s) of {http['duration_s']} s per measurement. The table gives each server's median "
-            "over the rounds; the added latency and the share are the medians of each round's own difference and ratio "
-            "(the servers of a round ran one after the other).",
+            + (f"{http['rounds']} rounds of {http['duration_s']} s per measurement. The table gives each server's median "
+             "over the rounds; the added latency and the share are the medians of each round's own difference and ratio "
+             "(the servers of a round ran one after the other)."
+             if http["rounds"] > 1 else f"1 round of {http['duration_s']} s per measurement."),
             "",
             "| app | p50, 1 connection | p99, 1 connection | requests/s, " + f"{http['connections']} connections | p99, {http['connections']} connections |",
             "| --- | ---: | ---: | ---: | ---: |",

@@ -150,25 +150,31 @@ def test_the_middleware_figures_pair_each_round_with_its_own_bare_server():
     runs = {
         "bare": [_server_run(200, 6000), _server_run(260, 7000), _server_run(210, 6500)],
         "guarded": [_server_run(330, 3600), _server_run(350, 3500), _server_run(300, 3000)],
-        "decided": [_server_run(240, 4800), _server_run(300, 5600), _server_run(250, 5200)],
+        "decided": [_server_run(240, 5400), _server_run(300, 5600), _server_run(260, 5200)],
     }
     rounds = http_bench.paired_rounds(runs)
     assert [r["added_p50_us"] for r in rounds] == [130, 90, 90]
     assert [r["rps_share"] for r in rounds] == [0.6, 0.5, 0.462]
-    assert [r["added_p50_us_middleware_only"] for r in rounds] == [40, 40, 40]
-    assert [r["rps_share_middleware_only"] for r in rounds] == [0.8, 0.8, 0.8]
-    # The medians of the rounds' own figures (90 µs, 50%), where a ratio of the servers' medians would say
-    # 3,500 / 6,500 = 54% and a difference of medians 120 µs.
+    assert [r["added_p50_us_middleware_only"] for r in rounds] == [40, 40, 50]
+    assert [r["rps_share_middleware_only"] for r in rounds] == [0.9, 0.8, 0.8]
+    # The medians of the rounds' own figures (90 µs, 50%; 40 µs, 80%), where the servers' medians would give
+    # 330 - 210 = 120 µs, 3,500 / 6,500 = 54%, 260 - 210 = 50 µs and 5,400 / 6,500 = 83%.
     http = {"ran": True, **http_bench.summarize(runs)}
     assert (http["added_p50_us"], http["rps_share"]) == (90.0, 0.5)
-    assert (http["added_p50_us_middleware_only"], http["added_p50_us_check_in_server"]) == (40.0, 50.0)
+    assert (http["added_p50_us_middleware_only"], http["rps_share_middleware_only"]) == (40.0, 0.8)
+    assert http["added_p50_us_check_in_server"] == 50.0
     assert (http["summary"]["bare"]["rps"], http["summary"]["guarded"]["rps"]) == (6500, 3500)
     targets = {t["target"]: t for t in report.evaluate_targets({"sizes": [], "http": http})}
-    assert targets["middleware: added median latency"]["note"] == "rounds: 130 µs, 90 µs, 90 µs"
+    assert targets["middleware: added median latency"]["note"] == "rounds: 130, 90, 90 µs"
     assert targets["middleware: share of bare app requests/s"]["note"] == "rounds: 60%, 50%, 46%"
     assert report._middleware_sentence(http) == (
         "Added median latency: 90 µs (rounds: 130, 90, 90 µs); requests/s kept: 50% (rounds: 60%, 50%, 46%)."
     )
+    # A round whose bare server answered nothing has no share, and the others decide the median.
+    silent = {kind: [_server_run(200, 0 if kind == "bare" else 3000)] + rs[1:] for kind, rs in runs.items()}
+    assert http_bench.paired_rounds(silent)[0]["rps_share"] is None
+    assert http_bench.summarize(silent)["rps_share"] == round((0.5 + 0.462) / 2, 3)
+    assert report._per_round_note([r["rps_share"] for r in http_bench.paired_rounds(silent)], "{:.0%}") == "rounds: –, 50%, 46%"
     # One round: no per-round note, the figure is that round's.
     one = {"ran": True, "per_round": rounds[:1], "added_p50_us": 130.0, "rps_share": 0.6}
     assert report._middleware_sentence(one) == "Added median latency: 130 µs; requests/s kept: 60%."

@@ -205,7 +205,8 @@ def test_without_an_asyncio_loop_the_call_runs_inline(monkeypatch):
 
 
 def test_on_a_loop_that_cannot_be_weakly_referenced_the_call_runs_inline(monkeypatch):
-    # No known asyncio loop lacks weak references, but a loop class with __slots__ and no __weakref__ would.
+    # No known loop lacks weak references (every subclass of asyncio's loop classes has them), but a loop type
+    # written in C without that support would.
     import middleware.batching as batching
 
     class NoWeakRefs:
