@@ -135,6 +135,87 @@ static PyObject *fold_text(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* fold_homoglyphs(text, table) -> str or None
+ *
+ * guard.normalize's homoglyph rule in one pass: in each word (a maximal run of letters and digits, as `re`'s
+ * [^\W_]+ finds it) that holds a character of `table` (its ASCII letter per BMP code point, 0 for none), those
+ * characters are replaced by their letters when the word also holds a Latin letter (alphabetic, below U+0250),
+ * or when it has three characters or more and would fold entirely to Latin letters and digits. Returns the text
+ * itself when nothing changes, and None when it holds a character above the BMP: the caller's path then. */
+static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
+    PyObject *text, *table_obj;
+    if (!PyArg_ParseTuple(args, "UO:fold_homoglyphs", &text, &table_obj)) {
+        return NULL;
+    }
+    Py_buffer table_view;
+    if (get_table(table_obj, &table_view, 65536 * 4, "table") < 0) {
+        return NULL;
+    }
+    const uint32_t *table = (const uint32_t *)table_view.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 *out = NULL; /* allocated at the first word that folds */
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c > 0xFFFF) {
+            goto astral;
+        }
+        if (!Py_UNICODE_ISALNUM(c)) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        int has_key = 0, has_latin = 0, folds_to_latin = 1;
+        for (; i < n; i++) {
+            c = PyUnicode_READ(kind, data, i);
+            if (c > 0xFFFF) {
+                goto astral;
+            }
+            if (!Py_UNICODE_ISALNUM(c)) {
+                break;
+            }
+            int latin = c < 0x250 && Py_UNICODE_ISALPHA(c);
+            has_latin |= latin;
+            if (table[c] != 0) {
+                has_key = 1;
+            } else if (!latin && !Py_UNICODE_ISDIGIT(c)) {
+                folds_to_latin = 0;
+            }
+        }
+        if (!has_key || !(has_latin || (i - start >= 3 && folds_to_latin))) {
+            continue;
+        }
+        if (out == NULL) {
+            out = PyMem_New(Py_UCS4, n);
+            if (out == NULL) {
+                PyBuffer_Release(&table_view);
+                return PyErr_NoMemory();
+            }
+            for (Py_ssize_t k = 0; k < n; k++) {
+                out[k] = PyUnicode_READ(kind, data, k);
+            }
+        }
+        for (Py_ssize_t k = start; k < i; k++) {
+            if (table[out[k]] != 0) {
+                out[k] = table[out[k]];
+            }
+        }
+    }
+    PyBuffer_Release(&table_view);
+    if (out == NULL) {
+        return Py_NewRef(text);
+    }
+    PyObject *folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, n);
+    PyMem_Free(out);
+    return folded;
+astral:
+    PyMem_Free(out);
+    PyBuffer_Release(&table_view);
+    Py_RETURN_NONE;
+}
+
 /* The (text, separators bitmap) arguments of remove_separators and separator_cuts; the caller releases `view`. */
 static int text_and_separators(PyObject *args, const char *format, PyObject **text, Py_buffer *view) {
     PyObject *sep_obj;
@@ -1417,6 +1498,7 @@ static PyMethodDef methods[] = {
     {"rare_latin_words", rare_latin_words, METH_VARARGS, "Latin words of the typo pass that no known set holds."},
     {"leet_tokens", leet_tokens, METH_O, "Spans of the runs that could be leetspeak."},
     {"fold_text", fold_text, METH_VARARGS, "Fold BMP characters in one step; None when the slow path is needed."},
+    {"fold_homoglyphs", fold_homoglyphs, METH_VARARGS, "Fold homoglyphs by the word rule; None above the BMP."},
     {"remove_separators", remove_separators, METH_VARARGS, "The text without its separators."},
     {"separator_cuts", separator_cuts, METH_VARARGS, "Joined-text index before which each separator was removed."},
     {NULL, NULL, 0, NULL},

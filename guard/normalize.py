@@ -160,13 +160,23 @@ class Normalizer:
         self.one_to_one = one_to_one
         self.special = special
         self.homoglyphs = homoglyphs
-        slow_chars = set(special) | set(homoglyphs) | set(_KANA_MARKS)
-        # One class of BMP characters only: `re` matches it with a bitmap, while a class that also holds
+        # Irregular characters fold to none or several characters (ß -> ss, a soft hyphen -> nothing) or are kana
+        # voicing marks, which compose with the character before them: only they move offsets.
+        irregular = set(special) | set(_KANA_MARKS) | {chr(cp) for cp, out in one_to_one.items() if len(out) != 1}
+        # Classes of BMP characters only: `re` matches such a class with a bitmap, while a class that also holds
         # astral characters is searched entry by entry (about 1 ms instead of 5 us for a 300-character prompt).
         # The astral ones are checked with a set, only when the text has an astral character at all.
-        self._slow_re = re.compile("[" + "".join(_class_escape(c) for c in sorted(slow_chars) if c <= "\uffff") + "]")
-        self._slow_astral = frozenset(c for c in slow_chars if c > "\uffff")
+        self._irregular_re = re.compile(_bmp_class(irregular))
+        self._irregular_astral = frozenset(c for c in irregular if c > "\uffff")
         self._homoglyph_table = str.maketrans(homoglyphs)
+        # Homoglyphs are letters, so the words `_fold_homoglyphs` may change are the ones that hold one.
+        self._homoglyph_re = re.compile(_bmp_class(homoglyphs))
+        self._homoglyph_word = re.compile(r"[^\W_]*" + _bmp_class(homoglyphs) + r"[^\W_]*")
+        self._homoglyph_astral = frozenset(c for c in homoglyphs if c > "\uffff")
+        self._kernel_homoglyphs = None
+        if _KERNELS is not None and all(len(v) == 1 for v in homoglyphs.values()):
+            self._homoglyph_fold_table = speedups.bmp_fold_table({ord(k): v for k, v in homoglyphs.items()})
+            self._kernel_homoglyphs = _KERNELS.fold_homoglyphs
         # str.translate looks every character up in a dict of Python ints (about 70 ns each outside ASCII).
         # Most characters of a prompt fold to themselves, so the ones that change are found with one BMP class
         # and replaced one by one; a prompt where many change (upper case, traditional hanzi) is translated.
@@ -180,7 +190,7 @@ class Normalizer:
         self._kernel_fold = None
         if _KERNELS is not None and all(len(out) == 1 and out != "\0" for out in one_to_one.values()):
             self._fold_table = speedups.bmp_fold_table(one_to_one)
-            self._slow_bitmap = speedups.bmp_bitmap(slow_chars)
+            self._slow_bitmap = speedups.bmp_bitmap(irregular)
             self._kernel_fold = _KERNELS.fold_text
 
     # -- construction ---------------------------------------------------------------------------------
@@ -223,9 +233,14 @@ class Normalizer:
             return NormalizedText(text, out, None)
         if self._kernel_fold is not None:
             folded = self._kernel_fold(text, self._fold_table, self._slow_bitmap)
-            if folded is not None:  # no character for the slow path, none above the BMP
+            if folded is not None:  # no irregular character, none above the BMP
                 out, flags = folded
-                if flags & speedups.FLAG_LEET_NEXT_TO_LETTER:
+                leet = flags & speedups.FLAG_LEET_NEXT_TO_LETTER
+                if self._homoglyph_re.search(out) is not None:
+                    out = self._fold_homoglyphs(out)
+                    # Folded homoglyphs are Latin letters, which can stand next to a leet character now.
+                    leet = _LETTER_BY_LEET.search(out) is not None
+                if leet:
                     out = _fold_leet_tokens(out)
                 if flags & speedups.FLAG_KATAKANA:
                     out = _LONG_VOWEL.sub("ー", out)
@@ -233,17 +248,15 @@ class Normalizer:
         return self._normalize_general(text)
 
     def _normalize_general(self, text: str) -> NormalizedText:
-        """Non-ASCII text the C kernel does not fold (above the BMP, a slow-path character, or no kernel), and the
-        reference the kernel's path must equal."""
+        """Non-ASCII text the C kernel does not fold (above the BMP, an irregular character, or no kernel), and
+        the reference the kernel's path must equal."""
         astral = _ASTRAL.search(text) is not None
-        if self._slow_re.search(text) is None and not (
-            astral and self._slow_astral and not self._slow_astral.isdisjoint(text)
+        if self._irregular_re.search(text) is None and not (
+            astral and self._irregular_astral and not self._irregular_astral.isdisjoint(text)
         ):
             out = self._fold_one_to_one(text, astral)
-            if len(out) == len(text):
-                out = self._post(out)
-                return NormalizedText(text, out, None)
-        return self._normalize_slow(text)
+            return NormalizedText(text, self._post(self._fold_homoglyphs_in(out)), None)
+        return self._normalize_slow(text, astral)
 
     def _fold_one_to_one(self, text: str, astral: Optional[bool] = None) -> str:
         if astral or (astral is None and _ASTRAL.search(text) is not None):
@@ -271,47 +284,107 @@ class Normalizer:
         out = fold_long_vowels(out)
         return out
 
-    def _normalize_slow(self, text: str) -> NormalizedText:
-        chars: list[str] = []
+    def _normalize_slow(self, text: str, astral: bool) -> NormalizedText:
+        """Text with irregular characters: the runs between them fold one to one in bulk, and the offsets record
+        where each character of the result came from."""
+        parts: list[str] = []
         offsets: list[int] = []
         one, special = self.one_to_one, self.special
-        for i, ch in enumerate(text):
-            if ch in _KANA_MARKS and chars:
+        done = 0  # text[:done] is folded into parts
+        for i in self._irregular_positions(text, astral):
+            if done < i:  # a run that folds one to one
+                parts.append(self._fold_one_to_one(text[done:i], astral))
+                offsets.extend(range(done, i))
+            done = i + 1
+            ch = text[i]
+            if ch in _KANA_MARKS and parts:
                 # Compose a voicing mark with the kana before it: ﾊﾞ -> バ, か + ゛ -> が.
                 mark = "\u3099" if ch in "\u3099\u309b\uff9e" else "\u309a"
-                composed = unicodedata.normalize("NFC", chars[-1] + mark)
+                last = parts[-1]
+                composed = unicodedata.normalize("NFC", last[-1] + mark)
                 if len(composed) == 1:
-                    chars[-1] = composed
+                    parts[-1] = last[:-1] + composed
                 continue
             rep = special.get(ch)
             if rep is None:
                 rep = one.get(ord(ch), ch)
-            for r in rep:
-                chars.append(r)
-                offsets.append(i)
+            if rep:
+                parts.append(rep)
+                offsets.extend([i] * len(rep))
+        if done < len(text):
+            parts.append(self._fold_one_to_one(text[done:], astral))
+            offsets.extend(range(done, len(text)))
         offsets.append(len(text))
-        out = "".join(chars)
-        if self.homoglyphs:
-            out = self._fold_homoglyphs(out)
-        return NormalizedText(text, self._post(out), offsets)
+        return NormalizedText(text, self._post(self._fold_homoglyphs_in("".join(parts))), offsets)
+
+    def _irregular_positions(self, text: str, astral: bool) -> list[int]:
+        positions = [m.start() for m in self._irregular_re.finditer(text)]
+        if astral and self._irregular_astral:
+            extra = [m.start() for m in _ASTRAL.finditer(text) if m.group() in self._irregular_astral]
+            if extra:
+                positions = sorted(positions + extra)
+        return positions
+
+    def _fold_homoglyphs_in(self, out: str) -> str:
+        """`_fold_homoglyphs(out)`, skipped when the folded text holds no homoglyph. (The folding itself can make
+        one: upper-case П folds to п.)"""
+        if self._homoglyph_re.search(out) is not None or (
+            self._homoglyph_astral and _ASTRAL.search(out) is not None and not self._homoglyph_astral.isdisjoint(out)
+        ):
+            return self._fold_homoglyphs(out)
+        return out
 
     def _fold_homoglyphs(self, out: str) -> str:
-        table = self._homoglyph_table
-
-        def fold(m: re.Match) -> str:
-            token = m.group(0)
-            folded = token.translate(table)
-            if folded == token:
-                return token
-            has_latin = any(_is_latin_letter(c) for c in token)
-            if has_latin or (len(token) >= 3 and all(_is_latin_letter(c) or c.isdigit() for c in folded)):
+        """Homoglyphs folded to Latin inside each word that mixes them with Latin letters, or that folds entirely to
+        Latin letters and digits (three characters or more)."""
+        if self._kernel_homoglyphs is not None:
+            folded = self._kernel_homoglyphs(out, self._homoglyph_fold_table)
+            if folded is not None:  # None: a character above the BMP
                 return folded
-            return token
+        if self._homoglyph_astral and _ASTRAL.search(out) is not None:
+            # A class with astral characters is slow to search: every word is looked at.
+            return _WORD.sub(self._fold_word, out)
+        folded = out.translate(self._homoglyph_table)
+        pieces: list[str] = []
+        kept = 0  # out[:kept] is in pieces
+        # Only a word that holds a homoglyph can change; `folded` has every such word folded already.
+        for m in self._homoglyph_word.finditer(out):
+            start, end = m.span()
+            word = folded[start:end]
+            if _LATIN_LETTER.search(out, start, end) is None and not (end - start >= 3 and _latin_or_digits(word)):
+                continue
+            pieces.append(out[kept:start])
+            pieces.append(word)
+            kept = end
+        if not pieces:
+            return out
+        pieces.append(out[kept:])
+        return "".join(pieces)
 
-        return _WORD.sub(fold, out)
+    def _fold_word(self, m: re.Match) -> str:
+        token = m.group(0)
+        folded = token.translate(self._homoglyph_table)
+        if folded == token:
+            return token
+        if _LATIN_LETTER.search(token) is not None or (len(token) >= 3 and _latin_or_digits(folded)):
+            return folded
+        return token
+
+
+def _latin_or_digits(word: str) -> bool:
+    """Whether every character of `word` (a run of letters and digits) is a Latin letter or a digit."""
+    if word.isascii():
+        return True
+    return all(_is_latin_letter(c) or c.isdigit() for c in word)
 
 
 _WORD = re.compile(r"[^\W_]+")
+
+
+def _bmp_class(chars) -> str:
+    """A regular-expression class of the BMP characters among `chars` (one that matches nothing if none)."""
+    inside = "".join(_class_escape(c) for c in sorted(chars) if c <= "\uffff")
+    return f"[{inside}]" if inside else r"[^\s\S]"
 _FULLWIDTH_PUNCTUATION = "\uff0c\uff01\uff1f\uff1a\uff1b\uff08\uff09\u3000"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
@@ -385,6 +458,10 @@ def _fold_leet(token: str) -> Optional[str]:
 
 def _class_escape(ch: str) -> str:
     return "\\" + ch if ch in "\\]^-[" else ch
+
+
+# The letters `_is_latin_letter` accepts: alphabetic, below U+0250.
+_LATIN_LETTER = re.compile("[" + "".join(_class_escape(chr(o)) for o in range(0x250) if chr(o).isalpha()) + "]")
 
 
 def _fold_char(ch: str, t2s) -> str:

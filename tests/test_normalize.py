@@ -204,6 +204,72 @@ def test_folding_by_replaces_equals_folding_by_table(chars):
     assert nz._fold_one_to_one(text) == "".join(nz._fold_str.get(c, c) for c in text)
 
 
+def test_a_homoglyph_that_the_folding_makes_is_folded_too():
+    # Upper-case П is not in the confusables data, but it folds to п, which is: the rule looks at the folded text,
+    # so the word folds whether or not another character of the prompt takes the slow path.
+    assert normalize("LYПETTE").text == "lynette"
+    assert normalize("LYПETTE ß").text == "lynette ss"
+    assert normalize("ПРИВЕТ").text == "привет"  # all Cyrillic, and not all look-alikes: stays
+
+
+def test_upper_case_homoglyph_obfuscation_is_found(guard):
+    assert ids(guard.scan("stained glass window depicting LYПETTE")) == ["genshin_impact/lynette"]
+
+
+# Characters that fold irregularly (to none or several), voicing marks, homoglyphs and characters that fold to one,
+# with plain text around them and characters above the BMP.
+_SLOW_ALPHABET = list(
+    "abcxyzPIK 135@!-、カハかはﾊｶ皮卡丘空"
+    "ß\u00ad\u200b\u200d\ufe0f¼ﬁĲŀ"
+    "\uff9e\uff9f\u309b\u309c\u3099\u309a"
+    "ПГРасеорхуквнмтΣςΕΑβΓᏢᎥ²①"
+    "ＡＢａｂ１"
+) + ["\U0001d40f", "\U0001d41a", "\U0001f600", "\U00020000"]
+
+
+def _per_character(nz: Normalizer, text: str) -> tuple[str, list[int]]:
+    """The slow path's result computed one character at a time, with the homoglyph rule applied to every word."""
+    import re
+    import unicodedata
+
+    chars: list[str] = []
+    offsets: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in "\u3099\u309a\u309b\u309c\uff9e\uff9f" and chars:
+            mark = "\u3099" if ch in "\u3099\u309b\uff9e" else "\u309a"
+            composed = unicodedata.normalize("NFC", chars[-1] + mark)
+            if len(composed) == 1:
+                chars[-1] = composed
+            continue
+        rep = nz.special.get(ch)
+        if rep is None:
+            rep = nz.one_to_one.get(ord(ch), ch)
+        for r in rep:
+            chars.append(r)
+            offsets.append(i)
+    offsets.append(len(text))
+
+    def fold(m):
+        token = m.group(0)
+        folded = token.translate(str.maketrans(nz.homoglyphs))
+        latin = [c < "\u0250" and c.isalpha() for c in token]
+        if any(latin) or (len(token) >= 3 and all(c < "\u0250" and c.isalpha() or c.isdigit() for c in folded)):
+            return folded
+        return token
+
+    return nz._post(re.sub(r"[^\W_]+", fold, "".join(chars))), offsets
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_SLOW_ALPHABET), max_size=40))
+def test_the_fold_equals_a_fold_one_character_at_a_time(text):
+    nz = default_normalizer()
+    expected, offsets = _per_character(nz, text)
+    nt = nz.normalize(text)
+    assert nt.text == expected
+    assert (nt.offsets if nt.offsets is not None else list(range(len(text) + 1))) == offsets
+
+
 def test_state_round_trip():
     nz = default_normalizer()
     copy = Normalizer.from_state(nz.to_state())

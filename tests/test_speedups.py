@@ -208,6 +208,28 @@ def test_known_words_survive_python_code_that_reinitializes_them():
     assert kernels.rare_latin_words("pika chuu", {Evil()}, words) == [(0, 4, "pika")]
 
 
+@needs_kernels
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_the_homoglyph_kernel_follows_the_word_rule(text):
+    nz = nm.default_normalizer()
+    folded = kernels.fold_homoglyphs(text, nz._homoglyph_fold_table)
+    if any(c > "\uffff" for c in text):
+        assert folded is None  # the caller's path
+    else:
+        assert folded == nm._WORD.sub(nz._fold_word, text)
+
+
+@needs_kernels
+def test_the_homoglyph_kernel_reads_words_as_re_does():
+    nz = nm.default_normalizer()
+    table = nz._homoglyph_fold_table
+    for text in ("Рikасhu", "x_Рa", "Рa²b", "ПРИВЕТ Рikachu", "ᏢᎥkachu!", "аbc", "ас", "асо", "١ас", "Рíka"):
+        assert kernels.fold_homoglyphs(text, table) == nm._WORD.sub(nz._fold_word, text), text
+    unchanged = "plain text"
+    assert kernels.fold_homoglyphs(unchanged, table) is unchanged
+
+
 def test_a_table_the_kernel_cannot_hold_keeps_the_general_path():
     odd = nm.Normalizer({ord("x"): "", ord("y"): "zz"}, {}, {})
     assert odd._kernel_fold is None
