@@ -135,6 +135,141 @@ static PyObject *fold_text(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* A growing folded text and, for each of its characters, the index of the text character it came from. */
+typedef struct {
+    Py_UCS4 *chars;
+    Py_ssize_t *from;
+    Py_ssize_t len, cap;
+} FoldBuffer;
+
+static int fold_push(FoldBuffer *b, Py_UCS4 c, Py_ssize_t from) {
+    if (b->len == b->cap) {
+        Py_ssize_t cap = b->cap * 2 + 16;
+        Py_UCS4 *chars = PyMem_Realloc(b->chars, cap * sizeof(Py_UCS4));
+        if (chars == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->chars = chars;
+        Py_ssize_t *from_ = PyMem_Realloc(b->from, cap * sizeof(Py_ssize_t));
+        if (from_ == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->from = from_;
+        b->cap = cap;
+    }
+    b->chars[b->len] = c;
+    b->from[b->len] = from;
+    b->len++;
+    return 0;
+}
+
+/* fold_irregular(text, fold, irregular, special) -> (folded, offsets, flags) or None
+ *
+ * fold_text for a text that holds characters of the `irregular` bitmap: each of them is replaced by its value in
+ * `special` (a str of any length, possibly empty), every other character folds through `fold`. `offsets[i]` is
+ * the index of the text character that folded character i came from, and offsets[len(folded)] == len(text), as
+ * guard.normalize.NormalizedText keeps them. Returns None when the text holds a character above the BMP or an
+ * irregular character that `special` does not hold (a kana voicing mark, which composes with the character before
+ * it): the caller's path then. */
+static PyObject *fold_irregular(PyObject *self, PyObject *args) {
+    PyObject *text, *fold_obj, *irregular_obj, *special;
+    if (!PyArg_ParseTuple(args, "UOOO!:fold_irregular", &text, &fold_obj, &irregular_obj, &PyDict_Type, &special)) {
+        return NULL;
+    }
+    Py_buffer fold_view, irregular_view;
+    if (get_table(fold_obj, &fold_view, 65536 * 4, "fold") < 0) {
+        return NULL;
+    }
+    if (get_table(irregular_obj, &irregular_view, 8192, "irregular") < 0) {
+        PyBuffer_Release(&fold_view);
+        return NULL;
+    }
+    const uint32_t *fold = (const uint32_t *)fold_view.buf;
+    const unsigned char *irregular = (const unsigned char *)irregular_view.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    FoldBuffer b = {NULL, NULL, 0, 0};
+    PyObject *result = NULL;
+    int flags = 0;
+    Py_UCS4 prev = 0;
+
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c > 0xFFFF) {
+            goto fallback;
+        }
+        PyObject *rep = NULL;
+        if (bit_set(irregular, c)) {
+            PyObject *key = PyUnicode_FromOrdinal(c);
+            if (key == NULL) {
+                goto done;
+            }
+            rep = PyDict_GetItemWithError(special, key); /* borrowed */
+            Py_DECREF(key);
+            if (rep == NULL) {
+                if (PyErr_Occurred()) {
+                    goto done;
+                }
+                goto fallback;
+            }
+            if (check_str(rep, "special value") < 0) {
+                goto done;
+            }
+        }
+        Py_ssize_t m = rep != NULL ? PyUnicode_GET_LENGTH(rep) : 1;
+        for (Py_ssize_t k = 0; k < m; k++) {
+            Py_UCS4 f;
+            if (rep != NULL) {
+                f = PyUnicode_READ_CHAR(rep, k);
+            } else {
+                f = fold[c] != 0 ? fold[c] : c;
+            }
+            if (fold_push(&b, f, i) < 0) {
+                goto done;
+            }
+            if ((is_ascii_lower(prev) && is_leet(f)) || (is_leet(prev) && is_ascii_lower(f))) {
+                flags |= FLAG_LEET_NEXT_TO_LETTER;
+            }
+            if (f >= 0x30A1 && f <= 0x30FF) {
+                flags |= FLAG_KATAKANA;
+            }
+            prev = f;
+        }
+    }
+    Py_UCS4 nothing = 0;
+    PyObject *folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b.chars != NULL ? b.chars : &nothing, b.len);
+    if (folded == NULL) {
+        goto done;
+    }
+    PyObject *offsets = PyList_New(b.len + 1);
+    if (offsets == NULL) {
+        Py_DECREF(folded);
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k <= b.len; k++) {
+        PyObject *at = PyLong_FromSsize_t(k < b.len ? b.from[k] : n);
+        if (at == NULL) {
+            Py_DECREF(folded);
+            Py_DECREF(offsets);
+            goto done;
+        }
+        PyList_SET_ITEM(offsets, k, at);
+    }
+    result = Py_BuildValue("(NNi)", folded, offsets, flags);
+    goto done;
+fallback:
+    result = Py_NewRef(Py_None);
+done:
+    PyMem_Free(b.chars);
+    PyMem_Free(b.from);
+    PyBuffer_Release(&fold_view);
+    PyBuffer_Release(&irregular_view);
+    return result;
+}
+
 /* fold_homoglyphs(text, table) -> str or None
  *
  * guard.normalize's homoglyph rule in one pass: in each word (a maximal run of letters and digits, as `re`'s
@@ -1499,6 +1634,7 @@ static PyMethodDef methods[] = {
     {"leet_tokens", leet_tokens, METH_O, "Spans of the runs that could be leetspeak."},
     {"fold_text", fold_text, METH_VARARGS, "Fold BMP characters in one step; None when the slow path is needed."},
     {"fold_homoglyphs", fold_homoglyphs, METH_VARARGS, "Fold homoglyphs by the word rule; None above the BMP."},
+    {"fold_irregular", fold_irregular, METH_VARARGS, "fold_text with irregular characters and an offset map; None for the general path."},
     {"remove_separators", remove_separators, METH_VARARGS, "The text without its separators."},
     {"separator_cuts", separator_cuts, METH_VARARGS, "Joined-text index before which each separator was removed."},
     {NULL, NULL, 0, NULL},

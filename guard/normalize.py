@@ -191,6 +191,9 @@ class Normalizer:
         if _KERNELS is not None and all(len(out) == 1 and out != "\0" for out in one_to_one.values()):
             self._fold_table = speedups.bmp_fold_table(one_to_one)
             self._slow_bitmap = speedups.bmp_bitmap(irregular)
+            # Voicing marks compose with the character before them, which fold_irregular leaves to Python: it
+            # hands back the texts with an irregular character that this dict does not hold.
+            self._kernel_special = {c: out for c, out in special.items() if c not in _KANA_MARKS}
             self._kernel_fold = _KERNELS.fold_text
 
     # -- construction ---------------------------------------------------------------------------------
@@ -235,17 +238,25 @@ class Normalizer:
             folded = self._kernel_fold(text, self._fold_table, self._slow_bitmap)
             if folded is not None:  # no irregular character, none above the BMP
                 out, flags = folded
-                leet = flags & speedups.FLAG_LEET_NEXT_TO_LETTER
-                if self._homoglyph_re.search(out) is not None:
-                    out = self._fold_homoglyphs(out)
-                    # Folded homoglyphs are Latin letters, which can stand next to a leet character now.
-                    leet = _LETTER_BY_LEET.search(out) is not None
-                if leet:
-                    out = _fold_leet_tokens(out)
-                if flags & speedups.FLAG_KATAKANA:
-                    out = _LONG_VOWEL.sub("ー", out)
-                return NormalizedText(text, out, None)
+                return NormalizedText(text, self._after_kernel(out, flags), None)
+            folded = _KERNELS.fold_irregular(text, self._fold_table, self._slow_bitmap, self._kernel_special)
+            if folded is not None:  # no voicing mark, none above the BMP
+                out, offsets, flags = folded
+                return NormalizedText(text, self._after_kernel(out, flags), offsets)
         return self._normalize_general(text)
+
+    def _after_kernel(self, out: str, flags: int) -> str:
+        """`_post(_fold_homoglyphs_in(out))` for a text the C kernel folded, with the kernel's flags."""
+        leet = flags & speedups.FLAG_LEET_NEXT_TO_LETTER
+        if self._homoglyph_re.search(out) is not None:
+            out = self._fold_homoglyphs(out)
+            # Folded homoglyphs are Latin letters, which can stand next to a leet character now.
+            leet = _LETTER_BY_LEET.search(out) is not None
+        if leet:
+            out = _fold_leet_tokens(out)
+        if flags & speedups.FLAG_KATAKANA:
+            out = _LONG_VOWEL.sub("ー", out)
+        return out
 
     def _normalize_general(self, text: str) -> NormalizedText:
         """Non-ASCII text the C kernel does not fold (above the BMP, an irregular character, or no kernel), and

@@ -230,6 +230,31 @@ def test_the_homoglyph_kernel_reads_words_as_re_does():
     assert kernels.fold_homoglyphs(unchanged, table) is unchanged
 
 
+@needs_kernels
+def test_irregular_characters_fold_in_c_with_their_offsets():
+    nz = nm.default_normalizer()
+
+    def fold(text):
+        return kernels.fold_irregular(text, nz._fold_table, nz._slow_bitmap, nz._kernel_special)
+
+    assert fold("Straße") == ("strasse", [0, 1, 2, 3, 4, 4, 5, 6], 0)
+    assert fold("Pi\u00adka\u200bchu") == ("pikachu", [0, 1, 3, 4, 6, 7, 8, 9], 0)
+    assert fold("ß1") == ("ss1", [0, 0, 1, 2], speedups.FLAG_LEET_NEXT_TO_LETTER)
+    assert fold("¼ ピカ") == ("1⁄4 ピカ", [0, 0, 0, 1, 2, 3, 4], speedups.FLAG_KATAKANA)
+    assert fold("\u00ad") == ("", [1], 0)
+    assert fold("ﾊﾞ ß") is None  # a voicing mark composes with the character before it: Python's path
+    assert fold("ß \U0001f600") is None  # above the BMP: Python's path
+    for text in ("Fußgänger im Regen ❤\ufe0f", "Ｐｉ\u200bｋａ ß", "ﬁre Ĳ"):
+        assert nz.normalize(text) == nz._normalize_general(text)
+
+
+@needs_kernels
+def test_a_special_value_must_be_text():
+    nz = nm.default_normalizer()
+    with pytest.raises(TypeError):
+        kernels.fold_irregular("ß", nz._fold_table, nz._slow_bitmap, {"ß": 5})
+
+
 def test_a_table_the_kernel_cannot_hold_keeps_the_general_path():
     odd = nm.Normalizer({ord("x"): "", ord("y"): "zz"}, {}, {})
     assert odd._kernel_fold is None
