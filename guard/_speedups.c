@@ -165,17 +165,33 @@ static int fold_push(FoldBuffer *b, Py_UCS4 c, Py_ssize_t from) {
     return 0;
 }
 
-/* fold_irregular(text, fold, irregular, special) -> (folded, offsets, flags) or None
+/* The value of a character above the BMP in `map` (keyed by the code point as an int when `by_int`, else by the
+ * one-character str): a new reference, NULL with no error when it has none, NULL with an error on failure. */
+static PyObject *astral_lookup(PyObject *map, Py_UCS4 c, int by_int) {
+    PyObject *key = by_int ? PyLong_FromUnsignedLong(c) : PyUnicode_FromOrdinal(c);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *value = PyDict_GetItemWithError(map, key);
+    Py_DECREF(key);
+    Py_XINCREF(value);
+    return value;
+}
+
+/* fold_irregular(text, fold, irregular, special, one_to_one) -> (folded, offsets, flags) or None
  *
- * fold_text for a text that holds characters of the `irregular` bitmap: each of them is replaced by its value in
- * `special` (a str of any length, possibly empty), every other character folds through `fold`. `offsets[i]` is
- * the index of the text character that folded character i came from, and offsets[len(folded)] == len(text), as
- * guard.normalize.NormalizedText keeps them. Returns None when the text holds a character above the BMP or an
- * irregular character that `special` does not hold (a kana voicing mark, which composes with the character before
- * it): the caller's path then. */
+ * fold_text for any text: each character of the `irregular` bitmap, and each character above the BMP that
+ * `special` holds, is replaced by its value in `special` (a str of any length, possibly empty); every other BMP
+ * character folds through `fold`, and every other character above the BMP through `one_to_one` (code point ->
+ * one-character str). `offsets[i]` is the index of the text character that folded character i came from, and
+ * offsets[len(folded)] == len(text), as guard.normalize.NormalizedText keeps them; offsets is None when no
+ * character was irregular (each folded character is its text character's). Returns None when the text holds an
+ * irregular character that `special` does not hold (a kana voicing mark, which composes with the character
+ * before it) or a value that is not one character: the caller's path then. */
 static PyObject *fold_irregular(PyObject *self, PyObject *args) {
-    PyObject *text, *fold_obj, *irregular_obj, *special;
-    if (!PyArg_ParseTuple(args, "UOOO!:fold_irregular", &text, &fold_obj, &irregular_obj, &PyDict_Type, &special)) {
+    PyObject *text, *fold_obj, *irregular_obj, *special, *one_to_one;
+    if (!PyArg_ParseTuple(args, "UOOO!O!:fold_irregular", &text, &fold_obj, &irregular_obj, &PyDict_Type, &special,
+                          &PyDict_Type, &one_to_one)) {
         return NULL;
     }
     Py_buffer fold_view, irregular_view;
@@ -193,40 +209,55 @@ static PyObject *fold_irregular(PyObject *self, PyObject *args) {
     const void *data = PyUnicode_DATA(text);
     FoldBuffer b = {NULL, NULL, 0, 0};
     PyObject *result = NULL;
-    int flags = 0;
+    PyObject *rep = NULL; /* the current character's replacement, a new reference */
+    int flags = 0, any_irregular = 0;
     Py_UCS4 prev = 0;
 
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c > 0xFFFF) {
-            goto fallback;
-        }
-        PyObject *rep = NULL;
-        if (bit_set(irregular, c)) {
-            PyObject *key = PyUnicode_FromOrdinal(c);
-            if (key == NULL) {
-                goto done;
+        Py_UCS4 one = c; /* what a regular character folds to */
+        if (c <= 0xFFFF) {
+            if (bit_set(irregular, c)) {
+                rep = astral_lookup(special, c, 0); /* a BMP key works the same way */
+                if (rep == NULL) {
+                    goto fallback_or_error;
+                }
+            } else if (fold[c] != 0) {
+                one = fold[c];
             }
-            rep = PyDict_GetItemWithError(special, key); /* borrowed */
-            Py_DECREF(key);
+        } else {
+            rep = astral_lookup(special, c, 0);
             if (rep == NULL) {
                 if (PyErr_Occurred()) {
                     goto done;
                 }
-                goto fallback;
+                PyObject *v = astral_lookup(one_to_one, c, 1);
+                if (v == NULL) {
+                    if (PyErr_Occurred()) {
+                        goto done;
+                    }
+                } else {
+                    int single = PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 1;
+                    if (single) {
+                        one = PyUnicode_READ_CHAR(v, 0);
+                    }
+                    Py_DECREF(v);
+                    if (!single) {
+                        goto fallback;
+                    }
+                }
             }
+        }
+        Py_ssize_t m = 1;
+        if (rep != NULL) {
             if (check_str(rep, "special value") < 0) {
                 goto done;
             }
+            m = PyUnicode_GET_LENGTH(rep);
+            any_irregular = 1;
         }
-        Py_ssize_t m = rep != NULL ? PyUnicode_GET_LENGTH(rep) : 1;
         for (Py_ssize_t k = 0; k < m; k++) {
-            Py_UCS4 f;
-            if (rep != NULL) {
-                f = PyUnicode_READ_CHAR(rep, k);
-            } else {
-                f = fold[c] != 0 ? fold[c] : c;
-            }
+            Py_UCS4 f = rep != NULL ? PyUnicode_READ_CHAR(rep, k) : one;
             if (fold_push(&b, f, i) < 0) {
                 goto done;
             }
@@ -238,31 +269,42 @@ static PyObject *fold_irregular(PyObject *self, PyObject *args) {
             }
             prev = f;
         }
+        Py_CLEAR(rep);
     }
     Py_UCS4 nothing = 0;
     PyObject *folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b.chars != NULL ? b.chars : &nothing, b.len);
     if (folded == NULL) {
         goto done;
     }
-    PyObject *offsets = PyList_New(b.len + 1);
-    if (offsets == NULL) {
-        Py_DECREF(folded);
-        goto done;
-    }
-    for (Py_ssize_t k = 0; k <= b.len; k++) {
-        PyObject *at = PyLong_FromSsize_t(k < b.len ? b.from[k] : n);
-        if (at == NULL) {
+    PyObject *offsets = Py_None;
+    if (any_irregular) {
+        offsets = PyList_New(b.len + 1);
+        if (offsets == NULL) {
             Py_DECREF(folded);
-            Py_DECREF(offsets);
             goto done;
         }
-        PyList_SET_ITEM(offsets, k, at);
+        for (Py_ssize_t k = 0; k <= b.len; k++) {
+            PyObject *at = PyLong_FromSsize_t(k < b.len ? b.from[k] : n);
+            if (at == NULL) {
+                Py_DECREF(folded);
+                Py_DECREF(offsets);
+                goto done;
+            }
+            PyList_SET_ITEM(offsets, k, at);
+        }
+    } else {
+        Py_INCREF(offsets);
     }
     result = Py_BuildValue("(NNi)", folded, offsets, flags);
     goto done;
+fallback_or_error:
+    if (PyErr_Occurred()) {
+        goto done;
+    }
 fallback:
     result = Py_NewRef(Py_None);
 done:
+    Py_XDECREF(rep);
     PyMem_Free(b.chars);
     PyMem_Free(b.from);
     PyBuffer_Release(&fold_view);
@@ -270,16 +312,16 @@ done:
     return result;
 }
 
-/* fold_homoglyphs(text, table) -> str or None
+/* fold_homoglyphs(text, table, astral) -> str
  *
  * guard.normalize's homoglyph rule in one pass: in each word (a maximal run of letters and digits, as `re`'s
- * [^\W_]+ finds it) that holds a character of `table` (its ASCII letter per BMP code point, 0 for none), those
- * characters are replaced by their letters when the word also holds a Latin letter (alphabetic, below U+0250),
- * or when it has three characters or more and would fold entirely to Latin letters and digits. Returns the text
- * itself when nothing changes, and None when it holds a character above the BMP: the caller's path then. */
+ * [^\W_]+ finds it) that holds a homoglyph (`table`: its ASCII letter per BMP code point, 0 for none; `astral`:
+ * the ones above the BMP, one-character str -> one-character str), the homoglyphs are replaced by their letters
+ * when the word also holds a Latin letter (alphabetic, below U+0250), or when it has three characters or more
+ * and would fold entirely to Latin letters and digits. Returns the text itself when nothing changes. */
 static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
-    PyObject *text, *table_obj;
-    if (!PyArg_ParseTuple(args, "UO:fold_homoglyphs", &text, &table_obj)) {
+    PyObject *text, *table_obj, *astral;
+    if (!PyArg_ParseTuple(args, "UOO!:fold_homoglyphs", &text, &table_obj, &PyDict_Type, &astral)) {
         return NULL;
     }
     Py_buffer table_view;
@@ -291,12 +333,15 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_UCS4 *out = NULL; /* allocated at the first word that folds */
+    Py_UCS4 *letters = PyMem_New(Py_UCS4, n > 0 ? n : 1); /* each character's homoglyph letter, 0 for none */
+    PyObject *result = NULL;
+    if (letters == NULL) {
+        PyBuffer_Release(&table_view);
+        return PyErr_NoMemory();
+    }
     Py_ssize_t i = 0;
     while (i < n) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c > 0xFFFF) {
-            goto astral;
-        }
         if (!Py_UNICODE_ISALNUM(c)) {
             i++;
             continue;
@@ -305,15 +350,28 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
         int has_key = 0, has_latin = 0, folds_to_latin = 1;
         for (; i < n; i++) {
             c = PyUnicode_READ(kind, data, i);
-            if (c > 0xFFFF) {
-                goto astral;
-            }
             if (!Py_UNICODE_ISALNUM(c)) {
                 break;
             }
+            Py_UCS4 letter = 0;
+            if (c <= 0xFFFF) {
+                letter = table[c];
+            } else {
+                PyObject *v = astral_lookup(astral, c, 0);
+                if (v == NULL && PyErr_Occurred()) {
+                    goto done;
+                }
+                if (v != NULL) {
+                    if (PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 1) {
+                        letter = PyUnicode_READ_CHAR(v, 0);
+                    }
+                    Py_DECREF(v);
+                }
+            }
+            letters[i] = letter;
             int latin = c < 0x250 && Py_UNICODE_ISALPHA(c);
             has_latin |= latin;
-            if (table[c] != 0) {
+            if (letter != 0) {
                 has_key = 1;
             } else if (!latin && !Py_UNICODE_ISDIGIT(c)) {
                 folds_to_latin = 0;
@@ -325,30 +383,25 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
         if (out == NULL) {
             out = PyMem_New(Py_UCS4, n);
             if (out == NULL) {
-                PyBuffer_Release(&table_view);
-                return PyErr_NoMemory();
+                PyErr_NoMemory();
+                goto done;
             }
             for (Py_ssize_t k = 0; k < n; k++) {
                 out[k] = PyUnicode_READ(kind, data, k);
             }
         }
         for (Py_ssize_t k = start; k < i; k++) {
-            if (table[out[k]] != 0) {
-                out[k] = table[out[k]];
+            if (letters[k] != 0) {
+                out[k] = letters[k];
             }
         }
     }
-    PyBuffer_Release(&table_view);
-    if (out == NULL) {
-        return Py_NewRef(text);
-    }
-    PyObject *folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, n);
+    result = out == NULL ? Py_NewRef(text) : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, n);
+done:
     PyMem_Free(out);
-    return folded;
-astral:
-    PyMem_Free(out);
+    PyMem_Free(letters);
     PyBuffer_Release(&table_view);
-    Py_RETURN_NONE;
+    return result;
 }
 
 /* The (text, separators bitmap) arguments of remove_separators and separator_cuts; the caller releases `view`. */

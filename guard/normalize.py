@@ -176,6 +176,7 @@ class Normalizer:
         self._kernel_homoglyphs = None
         if _KERNELS is not None and all(len(v) == 1 for v in homoglyphs.values()):
             self._homoglyph_fold_table = speedups.bmp_fold_table({ord(k): v for k, v in homoglyphs.items()})
+            self._homoglyph_astral_map = {k: v for k, v in homoglyphs.items() if k > "\uffff"}
             self._kernel_homoglyphs = _KERNELS.fold_homoglyphs
         # str.translate looks every character up in a dict of Python ints (about 70 ns each outside ASCII).
         # Most characters of a prompt fold to themselves, so the ones that change are found with one BMP class
@@ -239,8 +240,8 @@ class Normalizer:
             if folded is not None:  # no irregular character, none above the BMP
                 out, flags = folded
                 return NormalizedText(text, self._after_kernel(out, flags), None)
-            folded = _KERNELS.fold_irregular(text, self._fold_table, self._slow_bitmap, self._kernel_special)
-            if folded is not None:  # no voicing mark, none above the BMP
+            folded = _KERNELS.fold_irregular(text, self._fold_table, self._slow_bitmap, self._kernel_special, self.one_to_one)
+            if folded is not None:  # no voicing mark
                 out, offsets, flags = folded
                 return NormalizedText(text, self._after_kernel(out, flags), offsets)
         return self._normalize_general(text)
@@ -248,7 +249,7 @@ class Normalizer:
     def _after_kernel(self, out: str, flags: int) -> str:
         """`_post(_fold_homoglyphs_in(out))` for a text the C kernel folded, with the kernel's flags."""
         leet = flags & speedups.FLAG_LEET_NEXT_TO_LETTER
-        if self._homoglyph_re.search(out) is not None:
+        if self._has_homoglyph(out):
             out = self._fold_homoglyphs(out)
             # Folded homoglyphs are Latin letters, which can stand next to a leet character now.
             leet = _LETTER_BY_LEET.search(out) is not None
@@ -339,19 +340,18 @@ class Normalizer:
     def _fold_homoglyphs_in(self, out: str) -> str:
         """`_fold_homoglyphs(out)`, skipped when the folded text holds no homoglyph. (The folding itself can make
         one: upper-case П folds to п.)"""
-        if self._homoglyph_re.search(out) is not None or (
-            self._homoglyph_astral and _ASTRAL.search(out) is not None and not self._homoglyph_astral.isdisjoint(out)
-        ):
-            return self._fold_homoglyphs(out)
-        return out
+        return self._fold_homoglyphs(out) if self._has_homoglyph(out) else out
+
+    def _has_homoglyph(self, out: str) -> bool:
+        return self._homoglyph_re.search(out) is not None or (
+            bool(self._homoglyph_astral) and _ASTRAL.search(out) is not None and not self._homoglyph_astral.isdisjoint(out)
+        )
 
     def _fold_homoglyphs(self, out: str) -> str:
         """Homoglyphs folded to Latin inside each word that mixes them with Latin letters, or that folds entirely to
         Latin letters and digits (three characters or more)."""
         if self._kernel_homoglyphs is not None:
-            folded = self._kernel_homoglyphs(out, self._homoglyph_fold_table)
-            if folded is not None:  # None: a character above the BMP
-                return folded
+            return self._kernel_homoglyphs(out, self._homoglyph_fold_table, self._homoglyph_astral_map)
         if self._homoglyph_astral and _ASTRAL.search(out) is not None:
             # A class with astral characters is slow to search: every word is looked at.
             return _WORD.sub(self._fold_word, out)

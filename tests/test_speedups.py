@@ -213,21 +213,21 @@ def test_known_words_survive_python_code_that_reinitializes_them():
 @given(texts)
 def test_the_homoglyph_kernel_follows_the_word_rule(text):
     nz = nm.default_normalizer()
-    folded = kernels.fold_homoglyphs(text, nz._homoglyph_fold_table)
-    if any(c > "\uffff" for c in text):
-        assert folded is None  # the caller's path
-    else:
-        assert folded == nm._WORD.sub(nz._fold_word, text)
+    folded = kernels.fold_homoglyphs(text, nz._homoglyph_fold_table, nz._homoglyph_astral_map)
+    assert folded == nm._WORD.sub(nz._fold_word, text)
 
 
 @needs_kernels
 def test_the_homoglyph_kernel_reads_words_as_re_does():
     nz = nm.default_normalizer()
-    table = nz._homoglyph_fold_table
-    for text in ("Рikасhu", "x_Рa", "Рa²b", "ПРИВЕТ Рikachu", "ᏢᎥkachu!", "аbc", "ас", "асо", "١ас", "Рíka"):
-        assert kernels.fold_homoglyphs(text, table) == nm._WORD.sub(nz._fold_word, text), text
+    table, astral = nz._homoglyph_fold_table, nz._homoglyph_astral_map
+    assert astral, "the confusables data has homoglyphs above the BMP; this test needs one"
+    above = next(iter(astral))
+    for text in ("Рikасhu", "x_Рa", "Рa²b", "ПРИВЕТ Рikachu", "ᏢᎥkachu!", "аbc", "ас", "асо", "\u0661ас", "Рi\u0301ka",
+                 f"{above}ikachu", f"Рika{above}hu \U0001f600 Рa", "\U0001d7cfРаc"):
+        assert kernels.fold_homoglyphs(text, table, astral) == nm._WORD.sub(nz._fold_word, text), text
     unchanged = "plain text"
-    assert kernels.fold_homoglyphs(unchanged, table) is unchanged
+    assert kernels.fold_homoglyphs(unchanged, table, astral) is unchanged
 
 
 @needs_kernels
@@ -235,7 +235,7 @@ def test_irregular_characters_fold_in_c_with_their_offsets():
     nz = nm.default_normalizer()
 
     def fold(text):
-        return kernels.fold_irregular(text, nz._fold_table, nz._slow_bitmap, nz._kernel_special)
+        return kernels.fold_irregular(text, nz._fold_table, nz._slow_bitmap, nz._kernel_special, nz.one_to_one)
 
     assert fold("Straße") == ("strasse", [0, 1, 2, 3, 4, 4, 5, 6], 0)
     assert fold("Pi\u00adka\u200bchu") == ("pikachu", [0, 1, 3, 4, 6, 7, 8, 9], 0)
@@ -243,8 +243,9 @@ def test_irregular_characters_fold_in_c_with_their_offsets():
     assert fold("¼ ピカ") == ("1⁄4 ピカ", [0, 0, 0, 1, 2, 3, 4], speedups.FLAG_KATAKANA)
     assert fold("\u00ad") == ("", [1], 0)
     assert fold("ﾊﾞ ß") is None  # a voicing mark composes with the character before it: Python's path
-    assert fold("ß \U0001f600") is None  # above the BMP: Python's path
-    for text in ("Fußgänger im Regen ❤\ufe0f", "Ｐｉ\u200bｋａ ß", "ﬁre Ĳ"):
+    assert fold("ß \U0001f600") == ("ss \U0001f600", [0, 0, 1, 2, 3], 0)  # above the BMP too
+    assert fold("\U0001d40f\U0001d422 x") == ("pi x", None, 0)  # math letters fold one to one: no offsets
+    for text in ("Fußgänger im Regen ❤\ufe0f", "Ｐｉ\u200bｋａ ß", "ﬁre Ĳ", "🌧\ufe0f Пикачу", "\U0002000b ß \U0001d40f"):
         assert nz.normalize(text) == nz._normalize_general(text)
 
 
@@ -252,7 +253,7 @@ def test_irregular_characters_fold_in_c_with_their_offsets():
 def test_a_special_value_must_be_text():
     nz = nm.default_normalizer()
     with pytest.raises(TypeError):
-        kernels.fold_irregular("ß", nz._fold_table, nz._slow_bitmap, {"ß": 5})
+        kernels.fold_irregular("ß", nz._fold_table, nz._slow_bitmap, {"ß": 5}, nz.one_to_one)
 
 
 def test_a_table_the_kernel_cannot_hold_keeps_the_general_path():
