@@ -15,9 +15,12 @@ What it folds:
 
 Speed: the per-character mapping is precomputed into two tables. Characters that map to exactly one character
 are folded in place, so offsets stay unchanged: by the C kernel `fold_text` (guard/_speedups.c) when it is built
-and the prompt has no character above the BMP, else with `str.replace`/`str.translate`. Only a prompt containing a
-character that maps to zero or several characters, a kana voicing mark or a homoglyph candidate takes the slower
-Python path that records offsets.
+and the prompt has no character above the BMP, else with `str.replace`/`str.translate`. A prompt with an irregular
+character (one that maps to none or several, as ß, a soft hyphen or a variation selector do) or a character above
+the BMP is folded by the kernel `fold_irregular`, which records the offsets; only kana voicing marks, which
+compose with the character before them, and installs without the kernels take the Python path
+(`_normalize_slow`), which folds the runs between irregular characters in bulk. Homoglyphs are folded last, on
+the folded text, by the kernel `fold_homoglyphs` or `_fold_homoglyphs`.
 """
 from __future__ import annotations
 
