@@ -237,7 +237,14 @@ static PyObject *fold_irregular(PyObject *self, PyObject *args) {
                         goto done;
                     }
                 } else {
-                    int single = PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 1;
+                    int single = 0;
+                    if (PyUnicode_Check(v)) {
+                        if (check_str(v, "one_to_one value") < 0) {
+                            Py_DECREF(v);
+                            goto done;
+                        }
+                        single = PyUnicode_GET_LENGTH(v) == 1;
+                    }
                     if (single) {
                         one = PyUnicode_READ_CHAR(v, 0);
                     }
@@ -362,8 +369,14 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
                     goto done;
                 }
                 if (v != NULL) {
-                    if (PyUnicode_Check(v) && PyUnicode_GET_LENGTH(v) == 1) {
-                        letter = PyUnicode_READ_CHAR(v, 0);
+                    if (PyUnicode_Check(v)) {
+                        if (check_str(v, "homoglyph value") < 0) {
+                            Py_DECREF(v);
+                            goto done;
+                        }
+                        if (PyUnicode_GET_LENGTH(v) == 1) {
+                            letter = PyUnicode_READ_CHAR(v, 0);
+                        }
                     }
                     Py_DECREF(v);
                 }
@@ -373,6 +386,9 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
             has_latin |= latin;
             if (letter != 0) {
                 has_key = 1;
+                if (!((letter < 0x250 && Py_UNICODE_ISALPHA(letter)) || Py_UNICODE_ISDIGIT(letter))) {
+                    folds_to_latin = 0;
+                }
             } else if (!latin && !Py_UNICODE_ISDIGIT(c)) {
                 folds_to_latin = 0;
             }
@@ -1686,7 +1702,7 @@ static PyMethodDef methods[] = {
     {"rare_latin_words", rare_latin_words, METH_VARARGS, "Latin words of the typo pass that no known set holds."},
     {"leet_tokens", leet_tokens, METH_O, "Spans of the runs that could be leetspeak."},
     {"fold_text", fold_text, METH_VARARGS, "Fold BMP characters in one step; None when the slow path is needed."},
-    {"fold_homoglyphs", fold_homoglyphs, METH_VARARGS, "Fold homoglyphs by the word rule; None above the BMP."},
+    {"fold_homoglyphs", fold_homoglyphs, METH_VARARGS, "Fold homoglyphs by the word rule of guard.normalize."},
     {"fold_irregular", fold_irregular, METH_VARARGS, "fold_text with irregular characters and an offset map; None for the general path."},
     {"remove_separators", remove_separators, METH_VARARGS, "The text without its separators."},
     {"separator_cuts", separator_cuts, METH_VARARGS, "Joined-text index before which each separator was removed."},

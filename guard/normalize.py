@@ -172,12 +172,17 @@ class Normalizer:
         self._irregular_re = re.compile(_bmp_class(irregular))
         self._irregular_astral = frozenset(c for c in irregular if c > "\uffff")
         self._homoglyph_table = str.maketrans(homoglyphs)
-        # Homoglyphs are letters, so the words `_fold_homoglyphs` may change are the ones that hold one.
-        self._homoglyph_re = re.compile(_bmp_class(homoglyphs))
-        self._homoglyph_word = re.compile(r"[^\W_]*" + _bmp_class(homoglyphs) + r"[^\W_]*")
-        self._homoglyph_astral = frozenset(c for c in homoglyphs if c > "\uffff")
+        # The rule folds inside words (runs of letters and digits), so only homoglyphs that are letters or digits
+        # can change anything, and only in the words that hold one. The word pattern starts at word starts: tried at
+        # every position of a long word without a homoglyph, it would take quadratic time.
+        in_words = [c for c in homoglyphs if c.isalnum()]
+        self._homoglyph_re = re.compile(_bmp_class(in_words))
+        self._homoglyph_word = re.compile(r"(?<![^\W_])[^\W_]*?" + _bmp_class(in_words) + r"[^\W_]*")
+        self._homoglyph_astral = frozenset(c for c in in_words if c > "\uffff")
+        # Folding a word's slice of the whole translated text needs one character for one.
+        self._homoglyphs_single = all(len(v) == 1 for v in homoglyphs.values())
         self._kernel_homoglyphs = None
-        if _KERNELS is not None and all(len(v) == 1 for v in homoglyphs.values()):
+        if _KERNELS is not None and self._homoglyphs_single and "\0" not in homoglyphs.values():
             self._homoglyph_fold_table = speedups.bmp_fold_table({ord(k): v for k, v in homoglyphs.items()})
             self._homoglyph_astral_map = {k: v for k, v in homoglyphs.items() if k > "\uffff"}
             self._kernel_homoglyphs = _KERNELS.fold_homoglyphs
@@ -305,10 +310,15 @@ class Normalizer:
         parts: list[str] = []
         offsets: list[int] = []
         one, special = self.one_to_one, self.special
+        # The runs between irregular characters are slices of the whole text folded one to one, when that keeps
+        # every character in place (it does unless a table maps a character to none or several: then run by run).
+        whole = self._fold_one_to_one(text, astral)
+        if len(whole) != len(text):
+            whole = None
         done = 0  # text[:done] is folded into parts
         for i in self._irregular_positions(text, astral):
             if done < i:  # a run that folds one to one
-                parts.append(self._fold_one_to_one(text[done:i], astral))
+                parts.append(whole[done:i] if whole is not None else self._fold_one_to_one(text[done:i], astral))
                 offsets.extend(range(done, i))
             done = i + 1
             ch = text[i]
@@ -327,7 +337,7 @@ class Normalizer:
                 parts.append(rep)
                 offsets.extend([i] * len(rep))
         if done < len(text):
-            parts.append(self._fold_one_to_one(text[done:], astral))
+            parts.append(whole[done:] if whole is not None else self._fold_one_to_one(text[done:], astral))
             offsets.extend(range(done, len(text)))
         offsets.append(len(text))
         return NormalizedText(text, self._post(self._fold_homoglyphs_in("".join(parts))), offsets)
@@ -355,8 +365,12 @@ class Normalizer:
         Latin letters and digits (three characters or more)."""
         if self._kernel_homoglyphs is not None:
             return self._kernel_homoglyphs(out, self._homoglyph_fold_table, self._homoglyph_astral_map)
-        if self._homoglyph_astral and _ASTRAL.search(out) is not None:
-            # A class with astral characters is slow to search: every word is looked at.
+        return self._fold_homoglyphs_py(out)
+
+    def _fold_homoglyphs_py(self, out: str) -> str:
+        """`_fold_homoglyphs` without the C kernel."""
+        if not self._homoglyphs_single or (self._homoglyph_astral and _ASTRAL.search(out) is not None):
+            # Every word is looked at (a class with astral characters is slow to search).
             return _WORD.sub(self._fold_word, out)
         folded = out.translate(self._homoglyph_table)
         pieces: list[str] = []
@@ -388,7 +402,7 @@ class Normalizer:
 def _latin_or_digits(word: str) -> bool:
     """Whether every character of `word` (a run of letters and digits) is a Latin letter or a digit."""
     if word.isascii():
-        return True
+        return word.isalnum()
     return all(_is_latin_letter(c) or c.isdigit() for c in word)
 
 

@@ -270,6 +270,55 @@ def test_the_fold_equals_a_fold_one_character_at_a_time(text):
     assert (nt.offsets if nt.offsets is not None else list(range(len(text) + 1))) == offsets
 
 
+def _every_word(nz: Normalizer, text: str) -> str:
+    import re
+
+    return re.sub(r"[^\W_]+", nz._fold_word, text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_SLOW_ALPHABET + list("‐-_ ")), max_size=60))
+def test_the_python_homoglyph_fold_looks_at_every_word_that_can_change(text):
+    nz = default_normalizer()
+    assert nz._fold_homoglyphs_py(text) == _every_word(nz, text)
+
+
+@pytest.mark.parametrize(
+    "homoglyphs",
+    [
+        {"п": "nn", "о": "o"},  # a value of two characters
+        {"п": "ж", "о": "o"},  # a value that is not Latin
+        {"п": "\0", "о": "o"},  # a value the kernel's table cannot hold
+        {"‐": "-", "о": "o"},  # a key that is not a letter: words never hold it
+    ],
+)
+def test_odd_homoglyph_tables_follow_the_word_rule(homoglyphs):
+    nz = Normalizer({ord("A"): "a"}, {}, homoglyphs)
+    for text in ("пaп xоy", "ппп оoo", "a‐b оo", "ппп", "оoо1", "Aп пп"):
+        assert nz._fold_homoglyphs(text) == _every_word(nz, text), text
+        assert nz._fold_homoglyphs_py(text) == _every_word(nz, text), text
+
+
+def test_the_homoglyph_word_pattern_matches_whole_words_from_their_start():
+    # Anchored at word starts, the pattern reads a long word without a homoglyph once; unanchored, `re` tried it
+    # again from each of its letters, and a 20,000-letter word took seconds (not timed here: the spans are checked).
+    nz = default_normalizer()
+    word = "x" * 20_000
+    text = word + " п Рikachu"
+    matches = [m.span() for m in nz._homoglyph_word.finditer(text)]
+    assert matches == [(20_001, 20_002), (20_003, 20_010)]
+    assert nz._fold_homoglyphs_py(text) == word + " п pikachu"
+
+
+def test_dense_irregular_text_folds_run_by_run_only_when_it_must():
+    nz = default_normalizer()
+    text = "aß" * 500 + "ﾊﾞ"
+    assert nz._normalize_general(text).text == "ass" * 500 + "バ"
+    odd = Normalizer({ord("x"): "", ord("y"): "zz"}, {"ß": "ss"}, {})
+    nt = odd._normalize_general("xyßa\u00ad")
+    assert (nt.text, nt.offsets) == ("zzssa\u00ad", [1, 1, 2, 2, 3, 4, 5])
+
+
 def test_state_round_trip():
     nz = default_normalizer()
     copy = Normalizer.from_state(nz.to_state())
