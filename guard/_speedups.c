@@ -55,6 +55,19 @@ static int get_table(PyObject *obj, Py_buffer *view, Py_ssize_t size, const char
     return 0;
 }
 
+/* The (fold table, BMP bitmap) arguments of fold_text and fold_irregular; the caller releases both views. */
+static int get_fold_tables(PyObject *fold_obj, PyObject *bitmap_obj, const char *bitmap_name, Py_buffer *fold_view,
+                           Py_buffer *bitmap_view) {
+    if (get_table(fold_obj, fold_view, 65536 * 4, "fold") < 0) {
+        return -1;
+    }
+    if (get_table(bitmap_obj, bitmap_view, 8192, bitmap_name) < 0) {
+        PyBuffer_Release(fold_view);
+        return -1;
+    }
+    return 0;
+}
+
 /* fold_text(text, fold, slow) -> (folded, flags) or None
  *
  * Folds every BMP character through `fold` in one step (like str.translate with the same mapping). Returns
@@ -66,11 +79,7 @@ static PyObject *fold_text(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_buffer fold_view, slow_view;
-    if (get_table(fold_obj, &fold_view, 65536 * 4, "fold") < 0) {
-        return NULL;
-    }
-    if (get_table(slow_obj, &slow_view, 8192, "slow") < 0) {
-        PyBuffer_Release(&fold_view);
+    if (get_fold_tables(fold_obj, slow_obj, "slow", &fold_view, &slow_view) < 0) {
         return NULL;
     }
     const uint32_t *fold = (const uint32_t *)fold_view.buf;
@@ -195,11 +204,7 @@ static PyObject *fold_irregular(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_buffer fold_view, irregular_view;
-    if (get_table(fold_obj, &fold_view, 65536 * 4, "fold") < 0) {
-        return NULL;
-    }
-    if (get_table(irregular_obj, &irregular_view, 8192, "irregular") < 0) {
-        PyBuffer_Release(&fold_view);
+    if (get_fold_tables(fold_obj, irregular_obj, "irregular", &fold_view, &irregular_view) < 0) {
         return NULL;
     }
     const uint32_t *fold = (const uint32_t *)fold_view.buf;
