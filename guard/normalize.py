@@ -248,7 +248,9 @@ class Normalizer:
             if folded is not None:  # no irregular character, none above the BMP
                 out, flags = folded
                 return NormalizedText(text, self._after_kernel(out, flags), None)
-            folded = _KERNELS.fold_irregular(text, self._fold_table, self._slow_bitmap, self._kernel_special, self.one_to_one)
+            folded = _KERNELS.fold_irregular(
+                text, self._fold_table, self._slow_bitmap, self._kernel_special, self.one_to_one
+            )
             if folded is not None:  # no voicing mark
                 out, offsets, flags = folded
                 return NormalizedText(text, self._after_kernel(out, flags), offsets)
@@ -356,9 +358,10 @@ class Normalizer:
         return self._fold_homoglyphs(out) if self._has_homoglyph(out) else out
 
     def _has_homoglyph(self, out: str) -> bool:
-        return self._homoglyph_re.search(out) is not None or (
-            bool(self._homoglyph_astral) and _ASTRAL.search(out) is not None and not self._homoglyph_astral.isdisjoint(out)
-        )
+        if self._homoglyph_re.search(out) is not None:
+            return True
+        astral = self._homoglyph_astral
+        return bool(astral) and _ASTRAL.search(out) is not None and not astral.isdisjoint(out)
 
     def _fold_homoglyphs(self, out: str) -> str:
         """Homoglyphs folded to Latin inside each word that mixes them with Latin letters, or that folds entirely to
@@ -413,6 +416,8 @@ def _bmp_class(chars) -> str:
     """A regular-expression class of the BMP characters among `chars` (one that matches nothing if none)."""
     inside = "".join(_class_escape(c) for c in sorted(chars) if c <= "\uffff")
     return f"[{inside}]" if inside else r"[^\s\S]"
+
+
 _FULLWIDTH_PUNCTUATION = "\uff0c\uff01\uff1f\uff1a\uff1b\uff08\uff09\u3000"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
