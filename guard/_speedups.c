@@ -55,95 +55,6 @@ static int get_table(PyObject *obj, Py_buffer *view, Py_ssize_t size, const char
     return 0;
 }
 
-/* The (fold table, BMP bitmap) arguments of fold_text and fold_irregular; the caller releases both views. */
-static int get_fold_tables(PyObject *fold_obj, PyObject *bitmap_obj, const char *bitmap_name, Py_buffer *fold_view,
-                           Py_buffer *bitmap_view) {
-    if (get_table(fold_obj, fold_view, 65536 * 4, "fold") < 0) {
-        return -1;
-    }
-    if (get_table(bitmap_obj, bitmap_view, 8192, bitmap_name) < 0) {
-        PyBuffer_Release(fold_view);
-        return -1;
-    }
-    return 0;
-}
-
-/* fold_text(text, fold, slow) -> (folded, flags) or None
- *
- * Folds every BMP character through `fold` in one step (like str.translate with the same mapping). Returns
- * None when the text holds a character of the `slow` bitmap or any character above the BMP: the caller
- * takes the general path then. `flags` describe the folded text (FLAG_*). */
-static PyObject *fold_text(PyObject *self, PyObject *args) {
-    PyObject *text, *fold_obj, *slow_obj;
-    if (!PyArg_ParseTuple(args, "UOO:fold_text", &text, &fold_obj, &slow_obj)) {
-        return NULL;
-    }
-    Py_buffer fold_view, slow_view;
-    if (get_fold_tables(fold_obj, slow_obj, "slow", &fold_view, &slow_view) < 0) {
-        return NULL;
-    }
-    const uint32_t *fold = (const uint32_t *)fold_view.buf;
-    const unsigned char *slow = (const unsigned char *)slow_view.buf;
-
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    Py_UCS4 *out = NULL; /* allocated at the first character that changes */
-    PyObject *result = NULL;
-    int flags = 0;
-    Py_UCS4 prev = 0;
-
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c > 0xFFFF || bit_set(slow, c)) {
-            PyMem_Free(out);
-            PyBuffer_Release(&fold_view);
-            PyBuffer_Release(&slow_view);
-            Py_RETURN_NONE;
-        }
-        Py_UCS4 f = fold[c];
-        if (f != 0 && f != c) {
-            if (out == NULL) {
-                out = PyMem_New(Py_UCS4, n > 0 ? n : 1);
-                if (out == NULL) {
-                    PyBuffer_Release(&fold_view);
-                    PyBuffer_Release(&slow_view);
-                    return PyErr_NoMemory();
-                }
-                for (Py_ssize_t k = 0; k < i; k++) {
-                    out[k] = PyUnicode_READ(kind, data, k);
-                }
-            }
-            c = f;
-        }
-        if (out != NULL) {
-            out[i] = c;
-        }
-        if ((is_ascii_lower(prev) && is_leet(c)) || (is_leet(prev) && is_ascii_lower(c))) {
-            flags |= FLAG_LEET_NEXT_TO_LETTER;
-        }
-        if (c >= 0x30A1 && c <= 0x30FF) {
-            flags |= FLAG_KATAKANA;
-        }
-        prev = c;
-    }
-    PyBuffer_Release(&fold_view);
-    PyBuffer_Release(&slow_view);
-
-    PyObject *folded;
-    if (out == NULL) {
-        folded = Py_NewRef(text);
-    } else {
-        folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, n);
-        PyMem_Free(out);
-        if (folded == NULL) {
-            return NULL;
-        }
-    }
-    result = Py_BuildValue("(Ni)", folded, flags);
-    return result;
-}
-
 /* A growing folded text and, for each of its characters, the index of the text character it came from. */
 typedef struct {
     Py_UCS4 *chars;
@@ -187,24 +98,56 @@ static PyObject *astral_lookup(PyObject *map, Py_UCS4 c, int by_int) {
     return value;
 }
 
-/* fold_irregular(text, fold, irregular, special, one_to_one) -> (folded, offsets, flags) or None
+/* A new buffer of n code points holding the text's first `upto`; NULL with MemoryError set on failure. */
+static Py_UCS4 *ucs4_copy(int kind, const void *data, Py_ssize_t n, Py_ssize_t upto) {
+    Py_UCS4 *out = PyMem_New(Py_UCS4, n > 0 ? n : 1);
+    if (out == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < upto; k++) {
+        out[k] = PyUnicode_READ(kind, data, k);
+    }
+    return out;
+}
+
+/* The FLAG_* facts of folded character f after folded character prev. */
+static inline int fold_flags(Py_UCS4 prev, Py_UCS4 f) {
+    int flags = 0;
+    if ((is_ascii_lower(prev) && is_leet(f)) || (is_leet(prev) && is_ascii_lower(f))) {
+        flags |= FLAG_LEET_NEXT_TO_LETTER;
+    }
+    if (f >= 0x30A1 && f <= 0x30FF) {
+        flags |= FLAG_KATAKANA;
+    }
+    return flags;
+}
+
+/* fold_text(text, fold, irregular, special, one_to_one) -> (folded, offsets, flags) or None
  *
- * fold_text for any text: each character of the `irregular` bitmap, and each character above the BMP that
+ * Folds a text in one pass. Each character of the `irregular` bitmap, and each character above the BMP that
  * `special` holds, is replaced by its value in `special` (a str of any length, possibly empty); every other BMP
- * character folds through `fold`, and every other character above the BMP through `one_to_one` (code point ->
- * one-character str). `offsets[i]` is the index of the text character that folded character i came from, and
- * offsets[len(folded)] == len(text), as guard.normalize.NormalizedText keeps them; offsets is None when no
- * character was irregular (each folded character is its text character's). Returns None when the text holds an
- * irregular character that `special` does not hold (a kana voicing mark, which composes with the character
- * before it) or a value that is not one character: the caller's path then. */
-static PyObject *fold_irregular(PyObject *self, PyObject *args) {
+ * character folds through `fold` (0: it stays), and every other character above the BMP through `one_to_one`
+ * (code point -> one-character str), like str.translate. `flags` describe the folded text (FLAG_*).
+ * Until the first irregular character the text is folded in place (copied only at the first character that
+ * changes) and `offsets` is None: each folded character is its text character's. From there on each folded
+ * character records the index of the text character it came from: offsets[i], with offsets[len(folded)] ==
+ * len(text), as guard.normalize.NormalizedText keeps them.
+ * Returns None when the text holds an irregular character that `special` does not hold (a kana voicing mark,
+ * which composes with the character before it) or a `one_to_one` value that is not one character: the caller's
+ * path then. */
+static PyObject *fold_text(PyObject *self, PyObject *args) {
     PyObject *text, *fold_obj, *irregular_obj, *special, *one_to_one;
-    if (!PyArg_ParseTuple(args, "UOOO!O!:fold_irregular", &text, &fold_obj, &irregular_obj, &PyDict_Type, &special,
+    if (!PyArg_ParseTuple(args, "UOOO!O!:fold_text", &text, &fold_obj, &irregular_obj, &PyDict_Type, &special,
                           &PyDict_Type, &one_to_one)) {
         return NULL;
     }
     Py_buffer fold_view, irregular_view;
-    if (get_fold_tables(fold_obj, irregular_obj, "irregular", &fold_view, &irregular_view) < 0) {
+    if (get_table(fold_obj, &fold_view, 65536 * 4, "fold") < 0) {
+        return NULL;
+    }
+    if (get_table(irregular_obj, &irregular_view, 8192, "irregular") < 0) {
+        PyBuffer_Release(&fold_view);
         return NULL;
     }
     const uint32_t *fold = (const uint32_t *)fold_view.buf;
@@ -212,10 +155,12 @@ static PyObject *fold_irregular(PyObject *self, PyObject *args) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
+    Py_UCS4 *same = NULL;  /* in place: allocated at the first character that changes */
+    int with_offsets = 0;  /* from the first irregular character on, the folded text is built in `b` */
     FoldBuffer b = {NULL, NULL, 0, 0};
     PyObject *result = NULL;
     PyObject *rep = NULL; /* the current character's replacement, a new reference */
-    int flags = 0, any_irregular = 0;
+    int flags = 0;
     Py_UCS4 prev = 0;
 
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -260,36 +205,55 @@ static PyObject *fold_irregular(PyObject *self, PyObject *args) {
                 }
             }
         }
+        if (rep == NULL && !with_offsets) {
+            if (one != c && same == NULL && (same = ucs4_copy(kind, data, n, i)) == NULL) {
+                goto done;
+            }
+            if (same != NULL) {
+                same[i] = one;
+            }
+            flags |= fold_flags(prev, one);
+            prev = one;
+            continue;
+        }
+        if (!with_offsets) { /* the first irregular character: what came before folded one for one */
+            with_offsets = 1;
+            for (Py_ssize_t k = 0; k < i; k++) {
+                if (fold_push(&b, same != NULL ? same[k] : PyUnicode_READ(kind, data, k), k) < 0) {
+                    goto done;
+                }
+            }
+        }
         Py_ssize_t m = 1;
         if (rep != NULL) {
             if (check_str(rep, "special value") < 0) {
                 goto done;
             }
             m = PyUnicode_GET_LENGTH(rep);
-            any_irregular = 1;
         }
         for (Py_ssize_t k = 0; k < m; k++) {
             Py_UCS4 f = rep != NULL ? PyUnicode_READ_CHAR(rep, k) : one;
             if (fold_push(&b, f, i) < 0) {
                 goto done;
             }
-            if ((is_ascii_lower(prev) && is_leet(f)) || (is_leet(prev) && is_ascii_lower(f))) {
-                flags |= FLAG_LEET_NEXT_TO_LETTER;
-            }
-            if (f >= 0x30A1 && f <= 0x30FF) {
-                flags |= FLAG_KATAKANA;
-            }
+            flags |= fold_flags(prev, f);
             prev = f;
         }
         Py_CLEAR(rep);
     }
-    Py_UCS4 nothing = 0;
-    PyObject *folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b.chars != NULL ? b.chars : &nothing, b.len);
-    if (folded == NULL) {
-        goto done;
-    }
-    PyObject *offsets = Py_None;
-    if (any_irregular) {
+    PyObject *folded, *offsets;
+    if (!with_offsets) {
+        folded = same == NULL ? Py_NewRef(text) : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, same, n);
+        if (folded == NULL) {
+            goto done;
+        }
+        offsets = Py_NewRef(Py_None);
+    } else {
+        Py_UCS4 nothing = 0;
+        folded = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, b.chars != NULL ? b.chars : &nothing, b.len);
+        if (folded == NULL) {
+            goto done;
+        }
         offsets = PyList_New(b.len + 1);
         if (offsets == NULL) {
             Py_DECREF(folded);
@@ -304,8 +268,6 @@ static PyObject *fold_irregular(PyObject *self, PyObject *args) {
             }
             PyList_SET_ITEM(offsets, k, at);
         }
-    } else {
-        Py_INCREF(offsets);
     }
     result = Py_BuildValue("(NNi)", folded, offsets, flags);
     goto done;
@@ -317,6 +279,7 @@ fallback:
     result = Py_NewRef(Py_None);
 done:
     Py_XDECREF(rep);
+    PyMem_Free(same);
     PyMem_Free(b.chars);
     PyMem_Free(b.from);
     PyBuffer_Release(&fold_view);
@@ -401,15 +364,8 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
         if (!has_key || !(has_latin || (i - start >= 3 && folds_to_latin))) {
             continue;
         }
-        if (out == NULL) {
-            out = PyMem_New(Py_UCS4, n);
-            if (out == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            for (Py_ssize_t k = 0; k < n; k++) {
-                out[k] = PyUnicode_READ(kind, data, k);
-            }
+        if (out == NULL && (out = ucs4_copy(kind, data, n, n)) == NULL) {
+            goto done;
         }
         for (Py_ssize_t k = start; k < i; k++) {
             if (letters[k] != 0) {
@@ -1706,9 +1662,8 @@ static PyMethodDef methods[] = {
     {"accept_hits", accept_hits, METH_VARARGS, "The hits on word boundaries whose pattern has a flag set."},
     {"rare_latin_words", rare_latin_words, METH_VARARGS, "Latin words of the typo pass that no known set holds."},
     {"leet_tokens", leet_tokens, METH_O, "Spans of the runs that could be leetspeak."},
-    {"fold_text", fold_text, METH_VARARGS, "Fold BMP characters in one step; None when the slow path is needed."},
+    {"fold_text", fold_text, METH_VARARGS, "Fold a text in one pass, with an offset map once a character folds to none or several; None for the general path."},
     {"fold_homoglyphs", fold_homoglyphs, METH_VARARGS, "Fold homoglyphs by the word rule of guard.normalize."},
-    {"fold_irregular", fold_irregular, METH_VARARGS, "fold_text with irregular characters and an offset map; None for the general path."},
     {"remove_separators", remove_separators, METH_VARARGS, "The text without its separators."},
     {"separator_cuts", separator_cuts, METH_VARARGS, "Joined-text index before which each separator was removed."},
     {NULL, NULL, 0, NULL},

@@ -15,12 +15,11 @@ What it folds:
 
 Speed: the per-character mapping is precomputed into two tables. Characters that map to exactly one character
 are folded in place, so offsets stay unchanged: by the C kernel `fold_text` (guard/_speedups.c) when it is built
-and the prompt has no character above the BMP, else with `str.replace`/`str.translate`. A prompt with an irregular
-character (one that maps to none or several, as ß, a soft hyphen or a variation selector do) or a character above
-the BMP is folded by the kernel `fold_irregular`, which records the offsets; only kana voicing marks, which
-compose with the character before them, and installs without the kernels take the Python path
-(`_normalize_slow`), which folds the runs between irregular characters in bulk. Homoglyphs are folded last, on
-the folded text, by the kernel `fold_homoglyphs` or `_fold_homoglyphs`.
+(which also folds characters above the BMP), else with `str.replace`/`str.translate`. From the first irregular
+character on (one that maps to none or several, as ß, a soft hyphen or a variation selector do), the kernel
+records the offsets; only kana voicing marks, which compose with the character before them, and installs without
+the kernels take the Python path (`_normalize_slow`), which folds the runs between irregular characters in bulk.
+Homoglyphs are folded last, on the folded text, by the kernel `fold_homoglyphs` or `_fold_homoglyphs`.
 """
 from __future__ import annotations
 
@@ -200,8 +199,8 @@ class Normalizer:
         if _KERNELS is not None and all(len(out) == 1 and out != "\0" for out in one_to_one.values()):
             self._fold_table = speedups.bmp_fold_table(one_to_one)
             self._slow_bitmap = speedups.bmp_bitmap(irregular)
-            # Voicing marks compose with the character before them, which fold_irregular leaves to Python: it
-            # hands back the texts with an irregular character that this dict does not hold.
+            # Voicing marks compose with the character before them, which fold_text leaves to Python: it hands
+            # back the texts with an irregular character that this dict does not hold.
             self._kernel_special = {c: out for c, out in special.items() if c not in _KANA_MARKS}
             self._kernel_fold = _KERNELS.fold_text
 
@@ -244,14 +243,8 @@ class Normalizer:
                 out = _fold_leet_tokens(out)
             return NormalizedText(text, out, None)
         if self._kernel_fold is not None:
-            folded = self._kernel_fold(text, self._fold_table, self._slow_bitmap)
-            if folded is not None:  # no irregular character, none above the BMP
-                out, flags = folded
-                return NormalizedText(text, self._after_kernel(out, flags), None)
-            folded = _KERNELS.fold_irregular(
-                text, self._fold_table, self._slow_bitmap, self._kernel_special, self.one_to_one
-            )
-            if folded is not None:  # no voicing mark
+            folded = self._kernel_fold(text, self._fold_table, self._slow_bitmap, self._kernel_special, self.one_to_one)
+            if folded is not None:  # None: a voicing mark
                 out, offsets, flags = folded
                 return NormalizedText(text, self._after_kernel(out, flags), offsets)
         return self._normalize_general(text)

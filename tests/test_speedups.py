@@ -235,7 +235,7 @@ def test_irregular_characters_fold_in_c_with_their_offsets():
     nz = nm.default_normalizer()
 
     def fold(text):
-        return kernels.fold_irregular(text, nz._fold_table, nz._slow_bitmap, nz._kernel_special, nz.one_to_one)
+        return kernels.fold_text(text, nz._fold_table, nz._slow_bitmap, nz._kernel_special, nz.one_to_one)
 
     assert fold("Straße") == ("strasse", [0, 1, 2, 3, 4, 4, 5, 6], 0)
     assert fold("Pi\u00adka\u200bchu") == ("pikachu", [0, 1, 3, 4, 6, 7, 8, 9], 0)
@@ -253,7 +253,7 @@ def test_irregular_characters_fold_in_c_with_their_offsets():
 def test_a_special_value_must_be_text():
     nz = nm.default_normalizer()
     with pytest.raises(TypeError):
-        kernels.fold_irregular("ß", nz._fold_table, nz._slow_bitmap, {"ß": 5}, nz.one_to_one)
+        kernels.fold_text("ß", nz._fold_table, nz._slow_bitmap, {"ß": 5}, nz.one_to_one)
 
 
 def test_a_table_the_kernel_cannot_hold_keeps_the_general_path():
@@ -365,7 +365,7 @@ def test_examples(text, folded):
 @needs_kernels
 def test_bad_tables_are_refused():
     with pytest.raises(ValueError, match="fold must be"):
-        kernels.fold_text("x", b"", b"\0" * 8192)
+        kernels.fold_text("x", b"", b"\0" * 8192, {}, {})
     with pytest.raises(ValueError, match="separators must be"):
         kernels.remove_separators("x", b"")
     with pytest.raises(TypeError, match="expects a str"):
