@@ -18,6 +18,8 @@
 
 #define FLAG_LEET_NEXT_TO_LETTER 1 /* an ASCII letter stands next to a digit or one of @ $ ! | */
 #define FLAG_KATAKANA 2            /* a character in U+30A1..U+30FF */
+#define FLAG_MARKED 4              /* a character of fold_text's `marked` bitmap */
+#define FLAG_ASTRAL 8              /* a character above the BMP */
 
 static inline int bit_set(const unsigned char *bitmap, Py_UCS4 c) {
     return (bitmap[c >> 3] >> (c & 7)) & 1;
@@ -123,12 +125,22 @@ static inline int fold_flags(Py_UCS4 prev, Py_UCS4 f) {
     return flags;
 }
 
-/* fold_text(text, fold, irregular, special, one_to_one) -> (folded, offsets, flags) or None
+/* The FLAG_MARKED and FLAG_ASTRAL facts of folded character f; `marked` may be NULL. */
+static inline int mark_flags(const unsigned char *marked, Py_UCS4 f) {
+    if (f > 0xFFFF) {
+        return FLAG_ASTRAL;
+    }
+    return marked != NULL && bit_set(marked, f) ? FLAG_MARKED : 0;
+}
+
+/* fold_text(text, fold, irregular, special, one_to_one[, marked]) -> (folded, offsets, flags) or None
  *
  * Folds a text in one pass. Each character of the `irregular` bitmap, and each character above the BMP that
  * `special` holds, is replaced by its value in `special` (a str of any length, possibly empty); every other BMP
  * character folds through `fold` (0: it stays), and every other character above the BMP through `one_to_one`
- * (code point -> one-character str), like str.translate. `flags` describe the folded text (FLAG_*).
+ * (code point -> one-character str), like str.translate. `flags` describe the folded text (FLAG_*); FLAG_MARKED
+ * says that it holds a character of the optional `marked` bitmap (one bit per BMP code point), so the caller
+ * need not search the folded text for them.
  * Until the first irregular character the text is folded in place (copied only at the first character that
  * changes) and `offsets` is None: each folded character is its text character's. From there on each folded
  * character records the index of the text character it came from: offsets[i], with offsets[len(folded)] ==
@@ -137,12 +149,12 @@ static inline int fold_flags(Py_UCS4 prev, Py_UCS4 f) {
  * which composes with the character before it) or a `one_to_one` value that is not one character: the caller's
  * path then. */
 static PyObject *fold_text(PyObject *self, PyObject *args) {
-    PyObject *text, *fold_obj, *irregular_obj, *special, *one_to_one;
-    if (!PyArg_ParseTuple(args, "UOOO!O!:fold_text", &text, &fold_obj, &irregular_obj, &PyDict_Type, &special,
-                          &PyDict_Type, &one_to_one)) {
+    PyObject *text, *fold_obj, *irregular_obj, *special, *one_to_one, *marked_obj = Py_None;
+    if (!PyArg_ParseTuple(args, "UOOO!O!|O:fold_text", &text, &fold_obj, &irregular_obj, &PyDict_Type, &special,
+                          &PyDict_Type, &one_to_one, &marked_obj)) {
         return NULL;
     }
-    Py_buffer fold_view, irregular_view;
+    Py_buffer fold_view, irregular_view, marked_view = {0};
     if (get_table(fold_obj, &fold_view, 65536 * 4, "fold") < 0) {
         return NULL;
     }
@@ -150,8 +162,14 @@ static PyObject *fold_text(PyObject *self, PyObject *args) {
         PyBuffer_Release(&fold_view);
         return NULL;
     }
+    if (marked_obj != Py_None && get_table(marked_obj, &marked_view, 8192, "marked") < 0) {
+        PyBuffer_Release(&fold_view);
+        PyBuffer_Release(&irregular_view);
+        return NULL;
+    }
     const uint32_t *fold = (const uint32_t *)fold_view.buf;
     const unsigned char *irregular = (const unsigned char *)irregular_view.buf;
+    const unsigned char *marked = marked_obj != Py_None ? (const unsigned char *)marked_view.buf : NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -212,7 +230,7 @@ static PyObject *fold_text(PyObject *self, PyObject *args) {
             if (same != NULL) {
                 same[i] = one;
             }
-            flags |= fold_flags(prev, one);
+            flags |= fold_flags(prev, one) | mark_flags(marked, one);
             prev = one;
             continue;
         }
@@ -236,7 +254,7 @@ static PyObject *fold_text(PyObject *self, PyObject *args) {
             if (fold_push(&b, f, i) < 0) {
                 goto done;
             }
-            flags |= fold_flags(prev, f);
+            flags |= fold_flags(prev, f) | mark_flags(marked, f);
             prev = f;
         }
         Py_CLEAR(rep);
@@ -284,6 +302,9 @@ done:
     PyMem_Free(b.from);
     PyBuffer_Release(&fold_view);
     PyBuffer_Release(&irregular_view);
+    if (marked != NULL) {
+        PyBuffer_Release(&marked_view);
+    }
     return result;
 }
 
@@ -1680,7 +1701,9 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     }
     if (PyType_Ready(&AutomatonType) < 0 || PyType_Ready(&KnownWordsType) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_LEET_NEXT_TO_LETTER", FLAG_LEET_NEXT_TO_LETTER) < 0 ||
-        PyModule_AddIntConstant(m, "FLAG_KATAKANA", FLAG_KATAKANA) < 0) {
+        PyModule_AddIntConstant(m, "FLAG_KATAKANA", FLAG_KATAKANA) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_MARKED", FLAG_MARKED) < 0 ||
+        PyModule_AddIntConstant(m, "FLAG_ASTRAL", FLAG_ASTRAL) < 0) {
         Py_DECREF(m);
         return NULL;
     }

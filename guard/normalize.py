@@ -202,6 +202,9 @@ class Normalizer:
             # Voicing marks compose with the character before them, which fold_text leaves to Python: it hands
             # back the texts with an irregular character that this dict does not hold.
             self._kernel_special = {c: out for c, out in special.items() if c not in _KANA_MARKS}
+            # The kernel also tells whether the folded text holds a homoglyph (one that a word can hold), which
+            # spares a search of every non-ASCII prompt for the few that do.
+            self._homoglyph_bitmap = speedups.bmp_bitmap(in_words)
             self._kernel_fold = _KERNELS.fold_text
 
     # -- construction ---------------------------------------------------------------------------------
@@ -243,7 +246,9 @@ class Normalizer:
                 out = _fold_leet_tokens(out)
             return NormalizedText(text, out, None)
         if self._kernel_fold is not None:
-            folded = self._kernel_fold(text, self._fold_table, self._slow_bitmap, self._kernel_special, self.one_to_one)
+            folded = self._kernel_fold(
+                text, self._fold_table, self._slow_bitmap, self._kernel_special, self.one_to_one, self._homoglyph_bitmap
+            )
             if folded is not None:  # None: a voicing mark
                 out, offsets, flags = folded
                 return NormalizedText(text, self._after_kernel(out, flags), offsets)
@@ -252,7 +257,9 @@ class Normalizer:
     def _after_kernel(self, out: str, flags: int) -> str:
         """`_post(_fold_homoglyphs_in(out))` for a text the C kernel folded, with the kernel's flags."""
         leet = flags & speedups.FLAG_LEET_NEXT_TO_LETTER
-        if self._has_homoglyph(out):
+        if flags & speedups.FLAG_MARKED or (
+            flags & speedups.FLAG_ASTRAL and self._homoglyph_astral and not self._homoglyph_astral.isdisjoint(out)
+        ):
             out = self._fold_homoglyphs(out)
             # Folded homoglyphs are Latin letters, which can stand next to a leet character now.
             leet = _LETTER_BY_LEET.search(out) is not None

@@ -21,6 +21,8 @@ if os.environ.get("GUARD_PURE_PYTHON", "") in ("", "0"):
 
 FLAG_LEET_NEXT_TO_LETTER = 1
 FLAG_KATAKANA = 2
+FLAG_MARKED = 4  # fold_text: the folded text holds a character of its `marked` bitmap
+FLAG_ASTRAL = 8  # fold_text: the folded text holds a character above the BMP
 
 # The script classes that guard.matcher.boundary_ok has rules for, as the C kernel numbers them.
 EDGE_CODES = {"latin": 1, "kata": 2, "hira": 3, "hangul": 4, "han": 5}

@@ -243,10 +243,41 @@ def test_irregular_characters_fold_in_c_with_their_offsets():
     assert fold("¼ ピカ") == ("1⁄4 ピカ", [0, 0, 0, 1, 2, 3, 4], speedups.FLAG_KATAKANA)
     assert fold("\u00ad") == ("", [1], 0)
     assert fold("ﾊﾞ ß") is None  # a voicing mark composes with the character before it: Python's path
-    assert fold("ß \U0001f600") == ("ss \U0001f600", [0, 0, 1, 2, 3], 0)  # above the BMP too
+    assert fold("ß \U0001f600") == ("ss \U0001f600", [0, 0, 1, 2, 3], speedups.FLAG_ASTRAL)  # above the BMP too
     assert fold("\U0001d40f\U0001d422 x") == ("pi x", None, 0)  # math letters fold one to one: no offsets
     for text in ("Fußgänger im Regen ❤\ufe0f", "Ｐｉ\u200bｋａ ß", "ﬁre Ĳ", "🌧\ufe0f Пикачу", "\U0002000b ß \U0001d40f"):
         assert nz.normalize(text) == nz._normalize_general(text)
+
+
+@needs_kernels
+def test_fold_text_says_whether_the_folded_text_holds_a_marked_character():
+    nz = nm.default_normalizer()
+    marked = speedups.bmp_bitmap("рх")
+
+    def flags(text, bitmap=marked):
+        return kernels.fold_text(text, nz._fold_table, nz._slow_bitmap, nz._kernel_special, nz.one_to_one, bitmap)[2]
+
+    assert flags("Рikachu") & speedups.FLAG_MARKED  # upper-case Р folds to the marked р
+    assert flags("Straße х") & speedups.FLAG_MARKED  # after an irregular character too
+    assert not flags("Straße Pikachu") & speedups.FLAG_MARKED
+    assert not flags("Рikachu", None) & speedups.FLAG_MARKED  # no bitmap, no mark
+    assert flags("\U0001f600 x") == speedups.FLAG_ASTRAL
+    with pytest.raises(ValueError):
+        flags("x", b"short")
+
+
+@needs_kernels
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_the_homoglyph_flag_agrees_with_a_search_of_the_folded_text(text):
+    nz = nm.default_normalizer()
+    folded = nz._kernel_fold(text, nz._fold_table, nz._slow_bitmap, nz._kernel_special, nz.one_to_one, nz._homoglyph_bitmap)
+    if folded is None:
+        return
+    out, _, flags = folded
+    assert bool(flags & speedups.FLAG_MARKED) == (nz._homoglyph_re.search(out) is not None)
+    assert bool(flags & speedups.FLAG_ASTRAL) == any(ch > "\uffff" for ch in out)
+    assert nz.normalize(text) == nz._normalize_general(text)
 
 
 @needs_kernels
