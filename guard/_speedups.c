@@ -8,14 +8,20 @@
  * Tables come from Python, built once (guard/speedups.py: a Normalizer's fold table and slow-path bitmap, the
  * separator bitmap at import, a Scanner's edge table):
  *   fold   65536 native uint32: the code point a BMP character folds to, 0 when it stays;
- *   bitmap 8192 bytes: one bit per BMP code point (the characters that need the slow path, or separators);
+ *   bitmap 8192 bytes: one bit per BMP code point (the characters that need the slow path, separators, or
+ *          the homoglyphs fold_text reports);
  *   edges  8 bytes per pattern info: the facts the boundary rules read (see EdgeInfo).
+ *
+ * API_VERSION changes whenever a function's arguments or results change, so guard/speedups.py can refuse a
+ * module built from older sources (an editable install whose extension was not rebuilt) instead of calling it
+ * with arguments it does not take.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
 
+#define API_VERSION 2
 #define FLAG_LEET_NEXT_TO_LETTER 1 /* an ASCII letter stands next to a digit or one of @ $ ! | */
 #define FLAG_KATAKANA 2            /* a character in U+30A1..U+30FF */
 #define FLAG_MARKED 4              /* a character of fold_text's `marked` bitmap */
@@ -138,9 +144,9 @@ static inline int mark_flags(const unsigned char *marked, Py_UCS4 f) {
  * Folds a text in one pass. Each character of the `irregular` bitmap, and each character above the BMP that
  * `special` holds, is replaced by its value in `special` (a str of any length, possibly empty); every other BMP
  * character folds through `fold` (0: it stays), and every other character above the BMP through `one_to_one`
- * (code point -> one-character str), like str.translate. `flags` describe the folded text (FLAG_*); FLAG_MARKED
- * says that it holds a character of the optional `marked` bitmap (one bit per BMP code point), so the caller
- * need not search the folded text for them.
+ * (code point -> one-character str), like str.translate. `flags` describe the folded text (FLAG_*): FLAG_MARKED
+ * says that it holds a character of the optional `marked` bitmap (one bit per BMP code point), and FLAG_ASTRAL
+ * that it holds a character above the BMP, so the caller need not search the folded text for either.
  * Until the first irregular character the text is folded in place (copied only at the first character that
  * changes) and `offsets` is None: each folded character is its text character's. From there on each folded
  * character records the index of the text character it came from: offsets[i], with offsets[len(folded)] ==
@@ -1700,6 +1706,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
         return NULL;
     }
     if (PyType_Ready(&AutomatonType) < 0 || PyType_Ready(&KnownWordsType) < 0 ||
+        PyModule_AddIntConstant(m, "API_VERSION", API_VERSION) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_LEET_NEXT_TO_LETTER", FLAG_LEET_NEXT_TO_LETTER) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_KATAKANA", FLAG_KATAKANA) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_MARKED", FLAG_MARKED) < 0 ||

@@ -9,14 +9,28 @@ from __future__ import annotations
 
 import os
 import struct
+import warnings
 from array import array
 from typing import Iterable, Mapping, Sequence
+
+# The version of the kernels' arguments and results this code calls them with (API_VERSION in _speedups.c).
+API_VERSION = 2
 
 kernels = None
 if os.environ.get("GUARD_PURE_PYTHON", "") in ("", "0"):
     try:
         from guard import _speedups as kernels  # type: ignore[no-redef]
     except ImportError:  # pragma: no cover - an install without a C compiler
+        kernels = None
+    if kernels is not None and getattr(kernels, "API_VERSION", 1) != API_VERSION:
+        # Built from other sources (an editable install whose extension was not rebuilt): calling it could fail on
+        # every prompt, so the pure-Python path runs, which gives the same results.
+        warnings.warn(
+            "guard._speedups was built from other sources than this guard; rebuild it (pip install -e . or "
+            "python setup.py build_ext --inplace). Using the pure-Python code meanwhile.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         kernels = None
 
 FLAG_LEET_NEXT_TO_LETTER = 1

@@ -33,6 +33,7 @@ _ALPHABET = (
     + "éüßﬁÅ"
     + "РаснкмᏢᎥ"
     + "\U0001f600\U00020000\U0001d400\ud800"  # emoji, an astral hanzi, a math letter, a lone surrogate
+    + "\U00010282"  # an astral homoglyph that folds to itself (Carian B)
 )
 texts = st.text(alphabet=_ALPHABET, max_size=80)
 ascii_texts = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789@$!|2 .-_,'", max_size=80)
@@ -277,7 +278,40 @@ def test_the_homoglyph_flag_agrees_with_a_search_of_the_folded_text(text):
     out, _, flags = folded
     assert bool(flags & speedups.FLAG_MARKED) == (nz._homoglyph_re.search(out) is not None)
     assert bool(flags & speedups.FLAG_ASTRAL) == any(ch > "\uffff" for ch in out)
+    holds = bool(flags & speedups.FLAG_MARKED) or bool(
+        flags & speedups.FLAG_ASTRAL and not nz._homoglyph_astral.isdisjoint(out)
+    )
+    assert holds == nz._has_homoglyph(out)
     assert nz.normalize(text) == nz._normalize_general(text)
+
+
+@needs_kernels
+def test_an_astral_homoglyph_is_folded_after_the_kernel():
+    nz = nm.default_normalizer()
+    assert "\U00010282" in nz._homoglyph_astral  # Carian B: the kernel keeps it, the homoglyph rule folds it
+    assert nz.normalize("Pi\U00010282achu").text == "pibachu" == nz._normalize_general("Pi\U00010282achu").text
+
+
+def test_kernels_built_from_other_sources_are_not_used(tmp_path):
+    """An extension left over from older sources (no API_VERSION) is refused with a warning, not called."""
+    fake = tmp_path / "fake_speedups.py"
+    fake.write_text("FLAG_LEET_NEXT_TO_LETTER = 1\n", encoding="utf-8")
+    code = (
+        "import importlib.util, sys, warnings\n"
+        f"spec = importlib.util.spec_from_file_location('guard._speedups', {str(fake)!r})\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "sys.modules['guard._speedups'] = module\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from guard import speedups\n"
+        "assert speedups.kernels is None, speedups.kernels\n"
+        "assert any('rebuild' in str(w.message) for w in caught), [str(w.message) for w in caught]\n"
+        "from guard import default_guard\n"
+        "assert default_guard().check('Pikachu at the beach').characters == ['pokemon/pikachu']\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GUARD_PURE_PYTHON"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 @needs_kernels
