@@ -292,6 +292,14 @@ def test_an_astral_homoglyph_is_folded_after_the_kernel():
     assert nz.normalize("Pi\U00010282achu").text == "pibachu" == nz._normalize_general("Pi\U00010282achu").text
 
 
+@needs_kernels
+def test_the_flags_and_the_api_version_are_the_kernels_own():
+    names = [n for n in dir(kernels) if n.startswith("FLAG_")]
+    assert sorted(names) == ["FLAG_ASTRAL", "FLAG_KATAKANA", "FLAG_LEET_NEXT_TO_LETTER", "FLAG_MARKED"]
+    assert all(getattr(speedups, n) == getattr(kernels, n) for n in names)
+    assert kernels.API_VERSION == speedups.API_VERSION
+
+
 def test_kernels_built_from_other_sources_are_not_used(tmp_path):
     """An extension left over from older sources (no API_VERSION) is refused with a warning, not called."""
     fake = tmp_path / "fake_speedups.py"
