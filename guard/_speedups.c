@@ -1003,11 +1003,12 @@ done:
  *
  * It reads the prompt's own code units (no UTF-8 copy, no byte-to-character offsets), and `find_accepted`
  * applies accept_hits' rules while it searches, so the hits inside words never become Python objects.
- * Layout, chosen so that a step touches few cache lines: nodes are numbered in trie-insertion order of the
- * sorted patterns, which is depth-first, so a node's first child is the next node. A node holds that child's
- * code point (`first`), its failure link, `report` (the nearest node from itself down the failure chain
- * that ends a pattern; -1: none), and the sorted run of its other children in `edges` (more .. end; more is
- * -1 when there is none). Walking down a name reads consecutive nodes and no edge. The root's children are
+ * Layout, chosen so that a step touches few cache lines: nodes are numbered breadth first, so the nodes near
+ * the root, where ordinary text spends most of its steps (it rarely goes on with a name for long), lie together
+ * at the start of the arrays instead of being spread over all of them, and a node's children are consecutive
+ * nodes, sorted by code point. A node holds its failure link, `report` (the nearest node from itself down the
+ * failure chain that ends a pattern; -1: none) and the range of its children; `label[v]` is the code point
+ * that leads to node v, so a node's children are looked up in one run of `label`. The root's children are
  * also in `root_ascii` (ASCII) and in the small hash table `root_hash`, because a prompt in Chinese or
  * Japanese asks the root for most of its characters, and a binary search over its thousands of children
  * would touch several cache lines each time. The patterns ending at node v are
@@ -1018,9 +1019,8 @@ done:
 #define NO_CHILD 0xFFFFFFFFu
 
 typedef struct {
-    uint32_t first; /* the code point that leads to child node + 1, or NO_CHILD */
     int32_t fail, report;
-    int32_t more, end; /* edges[more .. end): the other children; more is -1 when there is none */
+    int32_t children, nchildren; /* the children are nodes children .. children + nchildren */
 } AcNode;
 
 typedef struct {
@@ -1037,7 +1037,7 @@ typedef struct {
     PyObject_HEAD
     Py_ssize_t npatterns, nnodes;
     AcNode *nodes;
-    AcEdge *edges;
+    uint32_t *label; /* label[v]: the code point that leads to node v */
     AcEdge *root_hash; /* open addressing by root_slot(); ch NO_CHILD: empty */
     uint32_t root_mask;
     AcOut *outs;
@@ -1074,17 +1074,15 @@ static inline int32_t ac_child(const Automaton *a, int32_t node, Py_UCS4 c) {
         }
     }
     const AcNode *v = &a->nodes[node];
-    if (v->first == c) return node + 1;
-    if (v->more < 0 || c < v->first) return -1;
-    const AcEdge *edges = a->edges;
-    int32_t lo = v->more, hi = v->end;
+    const uint32_t *label = a->label;
+    int32_t lo = v->children, hi = lo + v->nchildren;
     while (hi - lo > 8) { /* the answer, if any, stays in [lo, hi) */
         int32_t mid = lo + (hi - lo) / 2;
-        if (edges[mid].ch < c) lo = mid + 1;
+        if (label[mid] < c) lo = mid + 1;
         else hi = mid + 1;
     }
     for (int32_t k = lo; k < hi; k++) {
-        if (edges[k].ch >= c) return edges[k].ch == c ? edges[k].to : -1;
+        if (label[k] >= c) return label[k] == c ? k : -1;
     }
     return -1;
 }
@@ -1100,12 +1098,12 @@ static inline int32_t ac_step(const Automaton *a, int32_t node, Py_UCS4 c) {
 
 static void automaton_free_arrays(Automaton *a) {
     PyMem_Free(a->nodes);
-    PyMem_Free(a->edges);
+    PyMem_Free(a->label);
     PyMem_Free(a->root_hash);
     PyMem_Free(a->outs);
     PyMem_Free(a->out_pids);
     a->nodes = NULL;
-    a->edges = NULL;
+    a->label = NULL;
     a->root_hash = NULL;
     a->root_mask = 0;
     a->outs = NULL;
@@ -1181,65 +1179,71 @@ static void root_put(Automaton *a, AcEdge e) {
     a->root_hash[i] = e;
 }
 
-/* Children, then the failure links and reports, breadth first (a node's failure target is shallower, so it
- * is done before). 0, or -1 on error. */
+/* Renumbers the trie of build_trie (depth first: parent[v], chars[v] and a->outs[v] by its node numbers) breadth
+ * first into a->nodes, a->label and a->outs, with each node's children consecutive and in code-point order; then
+ * the root's tables, and the failure links and reports in that order (a node's failure target is shallower, so
+ * it is done before). 0, or -1 on error. */
 static int link_trie(Automaton *a, int32_t nnodes, const int32_t *parent, const uint32_t *chars) {
-    int32_t *queue = PyMem_Malloc(nnodes * sizeof(int32_t));
-    if (queue == NULL) {
+    int32_t *ends = PyMem_Calloc(nnodes + 1, sizeof(int32_t)); /* after the fill: old u's children end at ends[u] */
+    int32_t *kids = PyMem_Malloc(nnodes * sizeof(int32_t));     /* old numbers of the children, by parent */
+    int32_t *old_of = PyMem_Malloc(nnodes * sizeof(int32_t));   /* the old number of each new one */
+    AcOut *outs = PyMem_Malloc(nnodes * sizeof(AcOut));
+    a->nodes = PyMem_Malloc(nnodes * sizeof(AcNode));
+    a->label = PyMem_Malloc(nnodes * sizeof(uint32_t));
+    if (!ends || !kids || !old_of || !outs || !a->nodes || !a->label) {
+        PyMem_Free(ends);
+        PyMem_Free(kids);
+        PyMem_Free(old_of);
+        PyMem_Free(outs);
         PyErr_NoMemory();
         return -1;
     }
+    /* Children grouped by parent; build_trie numbered each node's children in code-point order. */
+    for (int32_t v = 1; v < nnodes; v++) ends[parent[v] + 1]++;
+    for (int32_t u = 0; u < nnodes; u++) ends[u + 1] += ends[u];
+    for (int32_t v = 1; v < nnodes; v++) kids[ends[parent[v]]++] = v;
+    /* Breadth first: each node, in its new order, numbers its children next. */
     AcNode *nodes = a->nodes;
-    for (int32_t v = 0; v < nnodes; v++) nodes[v] = (AcNode){NO_CHILD, 0, -1, -1, 0};
-    /* Count the other children (all but node v + 1) per node, then place them; node order is code-point
-     * order among siblings. */
-    for (int32_t v = 1; v < nnodes; v++) {
-        if (v != parent[v] + 1) nodes[parent[v]].end++;
+    old_of[0] = 0;
+    a->label[0] = 0;
+    int32_t next = 1;
+    for (int32_t n = 0; n < nnodes; n++) {
+        int32_t u = old_of[n];
+        int32_t first = u == 0 ? 0 : ends[u - 1], last = ends[u];
+        nodes[n] = (AcNode){0, -1, next, last - first};
+        for (int32_t k = first; k < last; k++) {
+            old_of[next] = kids[k];
+            a->label[next] = chars[kids[k]];
+            next++;
+        }
+        outs[n] = a->outs[u];
     }
-    int32_t at = 0;
-    for (int32_t v = 0; v < nnodes; v++) {
-        int32_t count = nodes[v].end;
-        nodes[v].more = count ? at : -1;
-        nodes[v].end = at;
-        at += count;
-    }
-    for (int32_t v = 1; v < nnodes; v++) {
-        int32_t p = parent[v];
-        if (v == p + 1) nodes[p].first = chars[v];
-        else a->edges[nodes[p].end++] = (AcEdge){chars[v], v};
-    }
+    PyMem_Free(a->outs);
+    a->outs = outs;
+    PyMem_Free(ends);
+    PyMem_Free(kids);
+    PyMem_Free(old_of);
+
+    int32_t children = nnodes > 0 ? nodes[0].nchildren : 0; /* the root's: nodes 1 .. children */
     for (int c = 0; c < 128; c++) a->root_ascii[c] = -1;
-    if (nnodes > 1 && nodes[0].first < 128) a->root_ascii[nodes[0].first] = 1;
-    for (int32_t k = nodes[0].more; k >= 0 && k < nodes[0].end; k++) {
-        if (a->edges[k].ch < 128) a->root_ascii[a->edges[k].ch] = a->edges[k].to;
+    for (int32_t v = 1; v <= children; v++) {
+        if (a->label[v] < 128) a->root_ascii[a->label[v]] = v;
     }
-    uint32_t children = (nodes[0].first != NO_CHILD) + (nodes[0].more >= 0 ? (uint32_t)(nodes[0].end - nodes[0].more) : 0);
     uint32_t slots = 8;
-    while (slots < 2 * children) slots *= 2; /* at most half full */
+    while (slots < 2 * (uint32_t)children) slots *= 2; /* at most half full */
     a->root_hash = PyMem_Malloc(slots * sizeof(AcEdge));
     if (a->root_hash == NULL) {
-        PyMem_Free(queue);
         PyErr_NoMemory();
         return -1;
     }
     a->root_mask = slots - 1;
     for (uint32_t i = 0; i < slots; i++) a->root_hash[i] = (AcEdge){NO_CHILD, -1};
-    if (nodes[0].first != NO_CHILD) root_put(a, (AcEdge){nodes[0].first, 1});
-    for (int32_t k = nodes[0].more; k >= 0 && k < nodes[0].end; k++) root_put(a, a->edges[k]);
-    Py_ssize_t head = 0, tail = 0;
-    queue[tail++] = 0;
-    while (head < tail) {
-        int32_t u = queue[head++];
-        if (nodes[u].first != NO_CHILD) {
-            link_child(a, u, u + 1, nodes[u].first);
-            queue[tail++] = u + 1;
-        }
-        for (int32_t k = nodes[u].more; k >= 0 && k < nodes[u].end; k++) {
-            link_child(a, u, a->edges[k].to, a->edges[k].ch);
-            queue[tail++] = a->edges[k].to;
+    for (int32_t v = 1; v <= children; v++) root_put(a, (AcEdge){a->label[v], v});
+    for (int32_t u = 0; u < nnodes; u++) {
+        for (int32_t v = nodes[u].children; v < nodes[u].children + nodes[u].nchildren; v++) {
+            link_child(a, u, v, a->label[v]);
         }
     }
-    PyMem_Free(queue);
     return 0;
 }
 
@@ -1295,12 +1299,6 @@ static int automaton_init(Automaton *a, PyObject *args, PyObject *kwds) {
     if (nnodes < total) { /* shared prefixes: fewer nodes than characters */
         AcOut *outs = PyMem_Realloc(a->outs, nnodes * sizeof(AcOut));
         if (outs != NULL) a->outs = outs;
-    }
-    a->nodes = PyMem_Malloc(nnodes * sizeof(AcNode));
-    a->edges = PyMem_Malloc(nnodes * sizeof(AcEdge));
-    if (!a->nodes || !a->edges) {
-        PyErr_NoMemory();
-        goto done;
     }
     if (link_trie(a, nnodes, parent, chars) < 0) goto done;
     a->npatterns = np;
@@ -1650,7 +1648,7 @@ done:
 
 static PyObject *automaton_nbytes(Automaton *a, void *closure) {
     Py_ssize_t root = a->root_hash != NULL ? ((Py_ssize_t)a->root_mask + 1) * (Py_ssize_t)sizeof(AcEdge) : 0;
-    return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(AcEdge) + sizeof(AcOut)) + a->npatterns * 4 + root);
+    return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(uint32_t) + sizeof(AcOut)) + a->npatterns * 4 + root);
 }
 
 static PyObject *automaton_len(Automaton *a, void *closure) { return PyLong_FromSsize_t(a->npatterns); }
