@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
+from functools import partial
 from operator import attrgetter
 from typing import Optional
 
@@ -274,7 +275,7 @@ class Scanner:
         taken: list[tuple[int, int]] = []
         out: list[Match] = []
         for s, e, pid in hits:
-            if any(s < b and a < e for a, b in taken):
+            if _overlaps_span(taken, s, e):
                 continue
             os_, oe = nt.span(s, e)
             shown = False
@@ -331,10 +332,10 @@ class Scanner:
         if not self._has_fuzzy:
             return
         # Everyday words are never typos, and the compiler already looked up the rest of the vocabulary.
-        found = [
-            (s, e, w) for s, e, w in _rare_latin_words(t, *self._known_words)
-            if not any(a < e and s < b for a, b in covered)
-        ]
+        found = []
+        for hit in _rare_latin_words(t, *self._known_words):
+            if not _overlaps_span(covered, hit[0], hit[1]):
+                found.append(hit)
         if not found:
             return
         fuzzy = self.c.fuzzy
@@ -467,9 +468,26 @@ def _select(cands: list[_Candidate], entries) -> list[_Candidate]:
     """Longest mention wins where hits overlap (Mewtwo over Mew, Porygon-Z over Porygon)."""
     if len(cands) <= 1:
         return cands
-    cands.sort(key=lambda c: _rank(c, entries))
+    cands.sort(key=partial(_rank, entries=entries))
     chosen: list[_Candidate] = []
     for c in cands:
-        if all(c.e <= k.s or c.s >= k.e for k in chosen):
+        if not _overlaps_any(chosen, c.s, c.e):
             chosen.append(c)
     return chosen
+
+
+def _overlaps_any(taken, s: int, e: int) -> bool:
+    """Whether [s, e) overlaps a candidate of `taken`. (A function rather than a generator expression in the
+    callers, which would make their variables closure cells, one allocation each per call.)"""
+    for k in taken:
+        if s < k.e and k.s < e:
+            return True
+    return False
+
+
+def _overlaps_span(spans, s: int, e: int) -> bool:
+    """Whether [s, e) overlaps one of the (start, end) `spans`."""
+    for a, b in spans:
+        if a < e and s < b:
+            return True
+    return False

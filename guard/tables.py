@@ -117,9 +117,13 @@ class RowTable(Sequence):
     def __len__(self) -> int:
         return len(self._starts) - 1
 
+    def _slice(self, g: slice) -> list:
+        # Apart from __getitem__: a comprehension there would make `self` a closure cell on every lookup.
+        return [self[i] for i in range(*g.indices(len(self)))]
+
     def __getitem__(self, g):
         if isinstance(g, slice):
-            return [self[i] for i in range(*g.indices(len(self)))]
+            return self._slice(g)
         got = self._memo.get(g)
         if got is not None:
             return got

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -505,8 +506,7 @@ class PolicyEngine:
                 v = memo[key]
             else:
                 if multi or title:
-                    others_rh = frozenset(x.rightsholder for x in chars if x.rightsholder != m.rightsholder)
-                    others_fr = frozenset(x.franchise for x in chars if x.franchise != m.franchise)
+                    others_rh, others_fr = _others(chars, m)
                 else:
                     others_rh = others_fr = _EMPTY
                 v = memo[key] = self._remembered(m, title, f, others_rh, others_fr)
@@ -591,7 +591,7 @@ class PolicyEngine:
         use = "commercial" if ctx.commercial else "personal"
         region = ctx.region.upper() if ctx.region else "unknown"
         age_group = ctx.age_group or "unknown"
-        evidence_of = tuple(sorted((name, evidence(text, nt, hit)) for name, hit in themes.items())) if themes else ()
+        evidence_of = _evidence_of(themes, text, nt) if themes else ()
         return _Facts(use, region, age_group, ctx.age_verified, themes, now, text, nt,
                       (use, region, age_group, ctx.age_verified, evidence_of))
 
@@ -625,9 +625,7 @@ class PolicyEngine:
                 elapsed_ms=(time.perf_counter() - t0) * 1000.0,
             )
         if rescan_normalized is None and rescan is not None:
-            def rescan_normalized(text: str) -> tuple[list[Match], Any]:
-                return rescan(text), self._normalize(text)
-
+            rescan_normalized = partial(_rescan_and_normalize, rescan, self._normalize)
         return self._decide_matches(prompt, confirmed, ctx, nt, hits, rescan_normalized, t0)
 
     def _decide_matches(self, prompt, matches, ctx, nt, hits, rescan, t0) -> Decision:
@@ -678,7 +676,9 @@ class PolicyEngine:
             # rewrite this round's mentions and look again
             to_edit = [(i, m, v) for i, (m, v) in enumerate(zip(matches, verdicts)) if v.action == "rewrite"]
             seen: dict[str, str] = {}  # the text's Latin language by alias language, guessed once
-            edits = [self._replacement(v, m, text, seen) for _, m, v in to_edit]
+            edits = []
+            for _, m, v in to_edit:
+                edits.append(self._replacement(v, m, text, seen))
             new_text, replaced = apply_edits(text, edits, all_spans)
             by_span = {(m.start, m.end): r for (_, m, _), r in zip(to_edit, replaced)}
             for md in round_mds:
@@ -709,15 +709,39 @@ class PolicyEngine:
         )
 
 
+def _rescan_and_normalize(rescan: Callable[[str], list[Match]], normalize: Callable, text: str) -> tuple[list[Match], Any]:
+    return rescan(text), normalize(text)
+
+
+def _others(chars: list[Match], m: Match) -> tuple[frozenset, frozenset]:
+    """The rightsholders and franchises of the characters other than m's (for crossover conditions)."""
+    holders, franchises = set(), set()
+    for x in chars:
+        if x.rightsholder != m.rightsholder:
+            holders.add(x.rightsholder)
+        if x.franchise != m.franchise:
+            franchises.add(x.franchise)
+    return frozenset(holders), frozenset(franchises)
+
+
+def _evidence_of(themes: dict, text: str, nt) -> tuple:
+    return tuple(sorted([(name, evidence(text, nt, hit)) for name, hit in themes.items()]))
+
+
 def _inside_names(nt, names: Sequence[Match]) -> Callable[[int, int], bool]:
     """Whether a theme hit (a span of the normalized text) lies inside a mention: the words of a name are not a
     theme (诅咒娃娃, "curse doll", is Banette's Chinese name, not a horror scene)."""
+    return partial(_inside, nt, names)
 
-    def inside(start: int, end: int) -> bool:
-        s, e = nt.span(start, end)
-        return any(m.start <= s and e <= m.end for m in names)
 
-    return inside
+def _inside(nt, names: Sequence[Match], start: int, end: int) -> bool:
+    # Plain loops and a partial, here and in the helpers above, rather than closures and generator expressions:
+    # those would make the variables they use closure cells, allocated on every call of the hot path.
+    s, e = nt.span(start, end)
+    for m in names:
+        if m.start <= s and e <= m.end:
+            return True
+    return False
 
 
 def _default_reason(action: str) -> str:

@@ -112,7 +112,7 @@ class ThemeLexicon:
                 if self._find_exceptions is not None:
                     if excepted is None:
                         excepted = self._excepted(text)
-                    if any(a <= start and end <= b and theme == e.theme for a, b, theme in excepted):
+                    if _inside_exception(excepted, start, end, e.theme):
                         continue
                 out[e.theme] = ThemeHit(e.theme, e.term, start, end)
         return out
@@ -126,6 +126,15 @@ class ThemeLexicon:
             if before is not None and whole:
                 out.extend((start, end, e.theme) for e in pat.entries)
         return out
+
+
+def _inside_exception(excepted: list[tuple[int, int, str]], start: int, end: int, theme: str) -> bool:
+    """Whether an exception of `theme` covers [start, end). (A function, not a generator expression in `detect`,
+    which would make detect's variables closure cells, allocated on every call.)"""
+    for a, b, t in excepted:
+        if a <= start and end <= b and t == theme:
+            return True
+    return False
 
 
 def _compile(by_pattern: Mapping[str, list[_Entry]], *, leftmost_longest: bool) -> tuple[tuple[_Pattern, ...], Optional[Callable]]:
