@@ -111,6 +111,8 @@ _MD_SAMPLE = dict(character_id="pokemon/pikachu", franchise="pokemon", rightshol
                   surface="Pikachu", alias="Pikachu", method="exact", score=1.0, action="allow", rule="r", reason="why",
                   replacement=None, round=0)
 _new_match_decision = _checked_constructor(MatchDecision, _MD_SAMPLE)
+_new_revenue_tag = _checked_constructor(RevenueTag, dict(rightsholder="x", character_ids=["pokemon/pikachu"],
+                                                         share_rate=0.1, licence_id=None))
 _new_decision = _checked_constructor(Decision, dict(
     decision_id="0" * 32, action="tag", prompt="p", original_prompt="p",
     matches=[MatchDecision.model_construct(**_MD_SAMPLE)], tags=[], rejections=[], themes=["violence"],
@@ -496,9 +498,16 @@ class PolicyEngine:
     def _judge_all(self, matches: list[Match], f: _Facts) -> list[Optional[_Verdict]]:
         memo: dict[tuple, Optional[_Verdict]] = {}
         out = []
-        has_titles = any(m.method == "title" for m in matches)
+        has_titles = multi = False
+        first_id = matches[0].character_id if matches else None
+        for m in matches:
+            if m.method == "title":
+                has_titles = True
+            elif m.character_id != first_id:
+                multi = True
         chars = [m for m in matches if m.method != "title"] if has_titles else matches  # crossovers: characters
-        multi = len({m.character_id for m in chars}) > 1
+        if has_titles:
+            multi = len({m.character_id for m in chars}) > 1
         for m in matches:
             title = m.method == "title"
             key = (m.character_id, m.franchise, m.rightsholder, title)
@@ -641,15 +650,19 @@ class PolicyEngine:
         for rnd in range(self.max_rounds + 1):
             all_spans = [(m.start, m.end) for m in matches]
             verdicts = self._judge_all(matches, facts)
-            if any(v is None for v in verdicts):  # titles no rule applies to: allowed, not reported
+            if None in verdicts:  # titles no rule applies to: allowed, not reported
                 judged = [(m, v) for m, v in zip(matches, verdicts) if v is not None]
                 matches, verdicts = [m for m, _ in judged], [v for _, v in judged]
-            worst = max(ACTION_SEVERITY[v.action] for v in verdicts) if verdicts else 0
+            worst = 0
             round_mds: list[MatchDecision] = []
             for m, v in zip(matches, verdicts):
-                if rnd == 0 or ACTION_SEVERITY[v.action] >= _REWRITE or m.character_id not in seen_chars:
+                severity = ACTION_SEVERITY[v.action]
+                if severity > worst:
+                    worst = severity
+                if rnd == 0 or severity >= _REWRITE or m.character_id not in seen_chars:
                     round_mds.append(_md(m, v, rnd))
-            seen_chars.update(m.character_id for m in matches)
+            for m in matches:  # after the loop above: a character new in this round is reported at each mention
+                seen_chars.add(m.character_id)
             reported.extend(round_mds)
             if worst == _REJECT:
                 lang = langmod.prompt_lang(prompt)
@@ -770,5 +783,5 @@ def _tags(matches: list[Match], verdicts: list[_Verdict]) -> list[RevenueTag]:
         ids = groups.setdefault((holder, v.licence_id, v.share_rate), [])
         if m.character_id not in ids:
             ids.append(m.character_id)
-    return [RevenueTag(rightsholder=h, character_ids=sorted(ids), share_rate=rate, licence_id=lic)
+    return [_new_revenue_tag(rightsholder=h, character_ids=sorted(ids), share_rate=float(rate), licence_id=lic)
             for (h, lic, rate), ids in groups.items()]
