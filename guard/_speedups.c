@@ -1296,10 +1296,6 @@ static int automaton_init(Automaton *a, PyObject *args, PyObject *kwds) {
     }
     int32_t nnodes = build_trie(a, refs, np, total, parent, chars);
     if (nnodes < 0) goto done;
-    if (nnodes < total) { /* shared prefixes: fewer nodes than characters */
-        AcOut *outs = PyMem_Realloc(a->outs, nnodes * sizeof(AcOut));
-        if (outs != NULL) a->outs = outs;
-    }
     if (link_trie(a, nnodes, parent, chars) < 0) goto done;
     a->npatterns = np;
     a->nnodes = nnodes;
