@@ -257,9 +257,7 @@ class Normalizer:
     def _after_kernel(self, out: str, flags: int) -> str:
         """`_post(_fold_homoglyphs_in(out))` for a text the C kernel folded, with the kernel's flags."""
         leet = flags & speedups.FLAG_LEET_NEXT_TO_LETTER
-        if flags & speedups.FLAG_MARKED or (
-            flags & speedups.FLAG_ASTRAL and self._homoglyph_astral and not self._homoglyph_astral.isdisjoint(out)
-        ):
+        if flags & speedups.FLAG_MARKED or (flags & speedups.FLAG_ASTRAL and self._has_astral_homoglyph(out)):
             out = self._fold_homoglyphs(out)
             # Folded homoglyphs are Latin letters, which can stand next to a leet character now.
             leet = _LETTER_BY_LEET.search(out) is not None
@@ -360,8 +358,11 @@ class Normalizer:
     def _has_homoglyph(self, out: str) -> bool:
         if self._homoglyph_re.search(out) is not None:
             return True
+        return _ASTRAL.search(out) is not None and self._has_astral_homoglyph(out)
+
+    def _has_astral_homoglyph(self, out: str) -> bool:
         astral = self._homoglyph_astral
-        return bool(astral) and _ASTRAL.search(out) is not None and not astral.isdisjoint(out)
+        return bool(astral) and not astral.isdisjoint(out)
 
     def _fold_homoglyphs(self, out: str) -> str:
         """Homoglyphs folded to Latin inside each word that mixes them with Latin letters, or that folds entirely to

@@ -498,16 +498,8 @@ class PolicyEngine:
     def _judge_all(self, matches: list[Match], f: _Facts) -> list[Optional[_Verdict]]:
         memo: dict[tuple, Optional[_Verdict]] = {}
         out = []
-        has_titles = multi = False
-        first_id = matches[0].character_id if matches else None
-        for m in matches:
-            if m.method == "title":
-                has_titles = True
-            elif m.character_id != first_id:
-                multi = True
-        chars = [m for m in matches if m.method != "title"] if has_titles else matches  # crossovers: characters
-        if has_titles:
-            multi = len({m.character_id for m in chars}) > 1
+        chars = [m for m in matches if m.method != "title"]  # crossovers are between characters
+        multi = len({m.character_id for m in chars}) > 1
         for m in matches:
             title = m.method == "title"
             key = (m.character_id, m.franchise, m.rightsholder, title)
