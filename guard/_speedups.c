@@ -826,6 +826,33 @@ static inline int is_hangul(Py_UCS4 c) {
     return (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0x1100 && c <= 0x11FF) || (c >= 0x3130 && c <= 0x318F);
 }
 
+/* guard.matcher's _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN and _HIRA_NOUN_SUFFIXES: the hiragana that may stand
+ * right against a short hiragana name (particles, verb endings, honorifics). */
+static const Py_UCS4 HIRA_BEFORE_NOUN[] = {0x306E, 0x304C, 0x3068, 0x306F, 0x3092, 0x306B, 0x3067, 0x3078,
+                                           0x3084, 0x306A, 0x304F, 0x3046, 0x308B, 0x3064, 0x3059, 0x3080,
+                                           0x3076, 0x3050, 0x306C, 0x305F, 0x3060, 0x3066, 0x3044};
+static const Py_UCS4 HIRA_AFTER_NOUN[] = {0x306E, 0x304C, 0x3068, 0x306F, 0x3092, 0x306B, 0x3067,
+                                          0x3082, 0x3078, 0x3084, 0x304B, 0x3088, 0x306D};
+static const Py_UCS4 HIRA_NOUN_SUFFIXES[][4] = {
+    {0x3061, 0x3083, 0x3093, 0}, {0x3055, 0x3093, 0}, {0x304F, 0x3093, 0}, {0x3055, 0x307E, 0}, {0x305F, 0x3061, 0}};
+
+static int ucs4_in(Py_UCS4 c, const Py_UCS4 *set, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (set[i] == c) return 1;
+    return 0;
+}
+
+/* Whether text[e:] starts with one of HIRA_NOUN_SUFFIXES. */
+static int hira_suffix_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t e) {
+    for (size_t k = 0; k < sizeof(HIRA_NOUN_SUFFIXES) / sizeof(HIRA_NOUN_SUFFIXES[0]); k++) {
+        const Py_UCS4 *suffix = HIRA_NOUN_SUFFIXES[k];
+        Py_ssize_t i = 0;
+        while (suffix[i] && e + i < n && PyUnicode_READ(kind, data, e + i) == suffix[i]) i++;
+        if (!suffix[i]) return 1;
+    }
+    return 0;
+}
+
 /* guard.matcher.boundary_ok, for one hit: 1 when it stands on word boundaries, 0 when not, -1 on error. */
 static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n, Py_ssize_t s, Py_ssize_t e,
                        const EdgeInfo *info, PyObject *particles) {
@@ -842,7 +869,11 @@ static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n,
         if (kata_len < 5 && has_before && is_kata(before)) return 0;
         break;
     case EDGE_HIRA:
-        if (length <= 3 && has_before && (is_hira(before) || is_kata(before))) return 0;
+        if (length <= 3 && has_before &&
+            (is_kata(before) ||
+             (is_hira(before) && (!ucs4_in(before, HIRA_BEFORE_NOUN, Py_ARRAY_LENGTH(HIRA_BEFORE_NOUN)) ||
+                                  ucs4_in(PyUnicode_READ(kind, data, s), HIRA_AFTER_NOUN, Py_ARRAY_LENGTH(HIRA_AFTER_NOUN))))))
+            return 0;
         break;
     case EDGE_HANGUL:
         if (has_before && is_hangul(before)) return 0;
@@ -854,6 +885,11 @@ static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n,
     switch (info->right) {
     case EDGE_LATIN:
         if (has_after && is_latin_or_digit(after)) return 0;
+        break;
+    case EDGE_HIRA:
+        if (length <= 3 && has_after && is_hira(after) &&
+            !ucs4_in(after, HIRA_AFTER_NOUN, Py_ARRAY_LENGTH(HIRA_AFTER_NOUN)) && !hira_suffix_at(kind, data, n, e))
+            return 0;
         break;
     case EDGE_KATA:
         if (kata_len < 5 && has_after && is_kata(after)) return 0;

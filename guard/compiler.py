@@ -119,7 +119,8 @@ class CompiledLexicon:
 def _edge_script(text: str, first: bool) -> str:
     chars = text if first else reversed(text)
     for c in chars:
-        if c not in SEPARATORS:
+        # The long-vowel mark ー (a katakana-block character) takes the script of the kana it lengthens (ごろー).
+        if c not in SEPARATORS and c != "ー":
             s = script_of(c)
             return "latin" if s == "digit" else s
     return "other"

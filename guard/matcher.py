@@ -32,6 +32,14 @@ _PARTICLES = (
 ).split()
 _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES for b in _PARTICLES)
 
+# Japanese writes particles and verb endings in hiragana right against a noun (弾くごろー, どりーの), so a
+# hiragana neighbour alone does not join a short hiragana name to a word; one that is not among these does
+# (もらった, これいいね), and so does any before a name that starts with a particle (でもここ). Kept in step
+# with the C kernel's copy (guard/_speedups.c).
+_HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむぶぐぬただてい")
+_HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよね")
+_HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち")
+
 # Runs of ASCII letters and digits of four or more; the fuzzy pass keeps the all-letter ones. (Leading with a
 # character class lets `re` skip non-Latin text at C speed, which a look-behind would prevent.)
 _LATIN_RUN = re.compile(r"[a-z0-9]{4,}")
@@ -110,7 +118,9 @@ def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, s
         if kata_len < 5 and before and _is_kata(before):
             return False
     elif left == "hira":
-        if length <= 3 and before and (_is_hira(before) or _is_kata(before)):
+        if length <= 3 and before and (
+            _is_kata(before) or (_is_hira(before) and (before not in _HIRA_BEFORE_NOUN or t[s] in _HIRA_AFTER_NOUN))
+        ):
             return False
     elif left == "hangul":
         if before and _is_hangul(before):
@@ -122,6 +132,9 @@ def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, s
             return False
     if right == "latin":
         if after and _is_latin_or_digit(after):
+            return False
+    elif right == "hira":
+        if length <= 3 and after and _is_hira(after) and after not in _HIRA_AFTER_NOUN and not t.startswith(_HIRA_NOUN_SUFFIXES, e):
             return False
     elif right == "kata":
         if kata_len < 5 and after and _is_kata(after):

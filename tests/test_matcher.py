@@ -210,6 +210,50 @@ def test_boundary_rule_hangul_particles():
     assert not boundary_ok("피카츄빵집", 0, 3, "hangul", "hangul", 3)
 
 
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        ("ごろー", True),
+        ("弾くごろー", True),  # a verb ending before a noun
+        ("なったごろー、", True),
+        ("子どもたちがごろーと遊ぶ", True),  # particles on both sides
+        ("ごろーちゃん", True),  # an honorific
+        ("ごろーカフェ", True),  # katakana after a hiragana name: another word
+        ("すごろーく", False),  # inside a hiragana word: す is no word ending
+        ("ごろーいい", False),  # い after the name continues it
+        ("カごろー", False),  # katakana before a short hiragana name
+    ],
+)
+def test_boundary_rule_short_hiragana(text, ok):
+    s = text.index("ごろー")
+    assert boundary_ok(text, s, s + 3, "hira", "hira", 3) is ok
+
+
+@pytest.mark.parametrize(
+    "prompt, cid",
+    [
+        ("チェスの駒になったごろー、スタジオ撮影", "genshin_impact/gorou"),
+        ("浮島に立つどりーのローポリ3Dレンダー", "genshin_impact/dori"),
+        ("子どもたちがまねねと一緒に公園で遊ぶ", "pokemon/mime-jr"),
+    ],
+)
+def test_short_hiragana_name_after_a_verb_or_particle(guard, prompt, cid):
+    assert ids(guard.scan(prompt)) == [cid]
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "これいいね、最高の写真",  # これ + いい, not コレイ
+        "写真を撮ってもらった",  # もらった, not ラッタ
+        "でもここは静かな町",  # でも + ここ, not モココ
+        "BanG Dream! ぽっぴん'どりーむ！",  # どりーむ (dream), not ドリー
+    ],
+)
+def test_short_hiragana_name_inside_running_hiragana(guard, prompt):
+    assert ids(guard.scan(prompt)) == []
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="katakana names of five or more kana skip the katakana boundary check, so Jolteon's サンダース is found "

@@ -410,14 +410,41 @@ def test_accept_hits_on_each_script_rule(scanner):
     assert len(texts_by_pattern) > 10
     for pid in texts_by_pattern.values():
         p = pats[pid]
-        for before, after in [("", ""), ("a", ""), ("", "a"), ("ア", "カ"), ("あ", "い"), ("한", "가"), ("한", "가는"),
-                              ("空", "天"), (" ", " "), ("1", "2"), ("é", "ǿ")]:
+        for before, after in [("", ""), ("a", ""), ("", "a"), ("ア", "カ"), ("あ", "い"), ("く", "の"), ("も", "ちゃん"),
+                              ("た", "ち"), ("한", "가"), ("한", "가는"), ("空", "天"), (" ", " "), ("1", "2"), ("é", "ǿ")]:
             t = before + p + after
             raw = [(pid, len(before), len(before) + len(p))]
             inf = infos[codes[pid]]
             ok = boundary_ok(t, raw[0][1], raw[0][2], inf.left, inf.right, inf.length, strict=inf.strict)
             got = kernels.accept_hits(t, raw, codes, codes.itemsize, scanner._edges, flags, _PARTICLE_SUFFIXES)
             assert got == (raw if ok else []), (p, before, after)
+
+
+@needs_kernels
+def test_accept_hits_on_every_hiragana_neighbour(scanner):
+    """A short hiragana name with each hiragana before and after it (and the honorifics): the kernel's copy of
+    the particle lists agrees with guard.matcher's."""
+    from guard.matcher import _PARTICLE_SUFFIXES, boundary_ok
+
+    infos, codes, flags, pats = scanner._infos, scanner._info_codes, scanner._flags, scanner.c.patterns
+    short = [pid for pid in range(len(codes)) if flags[pid] and infos[codes[pid]].left == "hira" and infos[codes[pid]].length <= 3]
+    by_first = {}
+    for pid in short:  # one name per first character: a name that starts with a particle is a case of its own
+        by_first.setdefault(pats[pid][0], pid)
+    assert len(by_first) > 20
+    kana = [chr(c) for c in range(0x3041, 0x3097)]
+    rejected = accepted = 0
+    for pid in by_first.values():
+        p, inf = pats[pid], infos[codes[pid]]
+        for before, after in [(k, "") for k in kana] + [("", k) for k in kana] + [("", "ちゃん"), ("", "さま"), ("", "たちが")]:
+            t = before + p + after
+            raw = [(pid, len(before), len(before) + len(p))]
+            ok = boundary_ok(t, raw[0][1], raw[0][2], inf.left, inf.right, inf.length, strict=inf.strict)
+            got = kernels.accept_hits(t, raw, codes, codes.itemsize, scanner._edges, flags, _PARTICLE_SUFFIXES)
+            assert got == (raw if ok else []), (p, before, after)
+            accepted += ok
+            rejected += not ok
+    assert accepted and rejected
 
 
 @needs_kernels
