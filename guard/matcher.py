@@ -172,6 +172,9 @@ class Scanner:
         self._infos, self._info_codes = compiled.info.values, compiled.info.codes
         self._flags = compiled.flags
         self._has_fuzzy = len(compiled.fuzzy) > 0
+        self._name_parts = _multi_word_name_parts(compiled) if self._has_fuzzy else frozenset()
+        # A word longer than this is no typo of a name part (two edits at most).
+        self._longest_part = max(map(len, self._name_parts), default=0) + 2
         self._edges = speedups.edge_table(self._infos) if speedups.kernels is not None else b""
         # The C automaton applies the boundary rules as it searches; the hashed index and ahocorasick-rs do not.
         self._native = getattr(compiled.exact, "native", None) if self._edges else None
@@ -352,15 +355,33 @@ class Scanner:
         if not found:
             return
         fuzzy = self.c.fuzzy
-        words = sorted({w for _s, _e, w in found})
+        windows = _typo_windows(t, found, self._name_parts, self._longest_part)
+        words = sorted({w for _s, _e, w in found}.union([w for _s, _e, w in windows]))
         hits = dict(zip(words, fuzzy.lookup_many(words)))
+        if windows:
+            self._window_hits(windows, hits, chosen, covered)
         for s, e, w in found:
             hit = hits[w]
-            if hit is None:
+            if hit is None or (windows and _overlaps_span(covered, s, e)):
                 continue
             pid, score, dist = hit
             chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), f"{dist} edit(s) from {self.c.patterns[pid]!r}"))
             covered.append((s, e))
+
+    def _window_hits(self, windows: list, hits: dict, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
+        """A typo in one word of a multi-word name (Yae Mkio, Irno Crown): the words around an uncommon word,
+        joined, against the joined spellings of multi-part names. The closest, then longest, window wins."""
+        infos, codes = self._infos, self._info_codes
+        found = []
+        for s, e, joined in windows:
+            hit = hits[joined]
+            if hit is not None and infos[codes[hit[0]]].multipart:
+                found.append((hit[2], s - e, s, e, hit))
+        found.sort()
+        for _dist, _neg, s, e, (pid, score, dist) in found:
+            if not _overlaps_span(covered, s, e):
+                chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), f"{dist} edit(s) from {self.c.patterns[pid]!r}"))
+                covered.append((s, e))
 
     @staticmethod
     def _corroboration(en: Entry, context: dict, by_char: dict, char_cues: dict) -> Optional[str]:
@@ -487,6 +508,81 @@ def _select(cands: list[_Candidate], entries) -> list[_Candidate]:
         if not _overlaps_any(chosen, c.s, c.e):
             chosen.append(c)
     return chosen
+
+
+# What may stand between the words of a multi-word name in normalized text (Yae Miko, Ting-Lu, Mime Jr.).
+_NAME_JOINERS = frozenset(" -_.'")
+
+
+def _word_before(t: str, s: int) -> Optional[tuple[int, str]]:
+    """(start, word) of the a-z word that ends one or two joining characters before t[s], or None."""
+    i = s
+    while i > 0 and s - i < 2 and t[i - 1] in _NAME_JOINERS:
+        i -= 1
+    if i == s:
+        return None
+    j = i
+    while j > 0 and "a" <= t[j - 1] <= "z":
+        j -= 1
+    if j == i or (j > 0 and t[j - 1].isalnum()):
+        return None
+    return j, t[j:i]
+
+
+def _word_after(t: str, e: int) -> Optional[tuple[int, str]]:
+    """(end, word) of the a-z word that starts one or two joining characters after t[e - 1], or None."""
+    n = len(t)
+    i = e
+    while i < n and i - e < 2 and t[i] in _NAME_JOINERS:
+        i += 1
+    if i == e:
+        return None
+    j = i
+    while j < n and "a" <= t[j] <= "z":
+        j += 1
+    if j == i or (j < n and t[j].isalnum()):
+        return None
+    return j, t[i:j]
+
+
+def _multi_word_name_parts(compiled: CompiledLexicon) -> frozenset:
+    """The words of the Latin multi-word character names (yae, miko, iron, bundle, ting, lu)."""
+    parts = set()
+    infos, codes, flags = compiled.info.values, compiled.info.codes, compiled.flags
+    for pid, p in enumerate(compiled.patterns):
+        if flags[pid] & HAS_CHARACTER and infos[codes[pid]].has_sep and p.isascii():
+            parts.update(w for w in _NAME_SPLIT.split(p) if w)
+    return frozenset(parts)
+
+
+_NAME_SPLIT = re.compile(r"[^a-z]+")
+
+
+def _typo_windows(t: str, rare: list[tuple[int, int, str]], parts: frozenset, longest: int) -> list[tuple[int, int, str]]:
+    """(start, end, joined words) of the runs of two or three neighbouring words that hold one of the `rare`
+    words and a word of a multi-word name (`parts`): where a typo in one word of such a name would be."""
+    out = []
+    for s, e, w in rare:
+        if e - s > longest:
+            continue
+        p1 = _word_before(t, s)
+        n1 = _word_after(t, e)
+        in_name = w in parts
+        if p1 is not None:
+            p2 = _word_before(t, p1[0])
+            if in_name or p1[1] in parts:
+                out.append((p1[0], e, p1[1] + w))
+            if p2 is not None and (in_name or p1[1] in parts or p2[1] in parts):
+                out.append((p2[0], e, p2[1] + p1[1] + w))
+        if n1 is not None:
+            n2 = _word_after(t, n1[0])
+            if in_name or n1[1] in parts:
+                out.append((s, n1[0], w + n1[1]))
+            if n2 is not None and (in_name or n1[1] in parts or n2[1] in parts):
+                out.append((s, n2[0], w + n1[1] + n2[1]))
+            if p1 is not None and (in_name or p1[1] in parts or n1[1] in parts):
+                out.append((p1[0], n1[0], p1[1] + w + n1[1]))
+    return out
 
 
 def _overlaps_any(taken, s: int, e: int) -> bool:

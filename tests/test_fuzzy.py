@@ -161,18 +161,49 @@ def test_everyday_words_of_other_languages_are_not_typos(guard):
     assert ids(guard.scan("Pikachu berselancar di ombak besar")) == ["pokemon/pikachu"]
 
 
+MULTI_WORD_TYPOS = [
+    ("Iron Valinat on a rooftop", "pokemon/iron-valiant", "Iron Valinat"),
+    ("Scream Taill in a cave", "pokemon/scream-tail", "Scream Taill"),
+    ("Yae Mkio building a sand castle", "genshin_impact/yaemiko", "Yae Mkio"),
+    ("a plush of Kiron Bundle on a shelf", "pokemon/iron-bundle", "Kiron Bundle"),
+    ("#Taup Koko fanart", "pokemon/tapu-koko", "Taup Koko"),
+    ("Tting-Lu standing on an island", "pokemon/ting-lu", "Tting-Lu"),
+    ("Kamisato Ayto dressed as a ghost", "genshin_impact/kamisatoayato", "Kamisato Ayto"),
+    ("Épinne-de-Fer sous la pluie", "pokemon/iron-thorns", "Épinne-de-Fer"),
+]
+
+
+@pytest.mark.parametrize("prompt, cid, surface", MULTI_WORD_TYPOS, ids=[t[2] for t in MULTI_WORD_TYPOS])
+def test_typos_inside_multi_part_names(guard, prompt, cid, surface):
+    matches = guard.scan(prompt)
+    assert ids(matches) == [cid]
+    assert_offsets(prompt, matches)
+    assert matches[0].surface == surface and matches[0].method == "fuzzy"
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="typo matching looks at single Latin tokens only, so a typo inside a multi-part name (Iron Valiant, "
-    "Yun Jin, Scream Tail) is never found: no token is an alias on its own",
+    reason="the multi-word typo pass starts from an uncommon word of four letters or more, so a typo in a name "
+    "whose words are all shorter (Yun Jin, Yae Miko's 'Mko') is not found",
 )
-@pytest.mark.parametrize(
-    "prompt, cid",
-    [("Iron Valinat on a rooftop", "pokemon/iron-valiant"), ("Yun Jni singing opera", "genshin_impact/yunjin"),
-     ("Scream Taill in a cave", "pokemon/scream-tail")],
-)
-def test_typos_inside_multi_part_names(guard, prompt, cid):
+@pytest.mark.parametrize("prompt, cid", [("Yun Jni singing opera", "genshin_impact/yunjin"),
+                                         ("Yae Mko in a shrine", "genshin_impact/yaemiko")])
+def test_typos_inside_short_multi_part_names(guard, prompt, cid):
     assert ids(guard.scan(prompt)) == [cid]
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "bundles of iron bars on a cart",  # both words everyday: never a typo window
+        "iron crowns in a museum",
+        "sandy shores at dawn",
+        "Iron Xylophonist on a stage",  # a rare word next to a name's word, but far from any name
+        "Yae Sakura and a quiet shrine",
+    ],
+)
+def test_words_of_multi_part_names_are_not_typos(guard, prompt):
+    assert [m for m in guard.scan(prompt, include_candidates=True) if m.method == "fuzzy"] == []
 
 
 def test_ties_go_to_the_alias_that_comes_first():
