@@ -7,6 +7,8 @@ keyed by the lexicon content hash and the code version.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -93,6 +95,7 @@ class CompiledLexicon:
     alias_count: int = 0  # character entries over all patterns
     everyday: frozenset = frozenset()  # everyday English words (see ambiguity.everyday_english)
     typo_free: frozenset = frozenset()  # vocabulary words with no typo match in `fuzzy` (see _typo_free)
+    name_parts: frozenset = frozenset()  # the words of Latin multi-word character names (yae, miko, iron, bundle)
     exact_kind: str = "auto"
     exact: object = field(default=None, repr=False)  # see guard.exact
 
@@ -300,9 +303,15 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
     info = CodedColumn.of(infos, info_codes)
 
     fuzzy_targets = []
+    multi_word_parts: set[str] = set()
     for i, (p, es) in enumerate(zip(patterns, entries)):
-        if any(e.char >= 0 for e in es) and not info[i].has_sep and p.isascii() and p.isalpha() and len(p) >= 5:
-            fuzzy_targets.append((p, i))
+        if not p.isascii() or not any(e.char >= 0 for e in es):
+            continue
+        if not info[i].has_sep:
+            if p.isalpha() and len(p) >= 5:
+                fuzzy_targets.append((p, i))
+        else:
+            multi_word_parts.update(w for w in _NOT_LETTERS.split(p) if w)
     common = ambiguity.common_words(b.norm)
     fuzzy = FuzzyIndex.build(fuzzy_targets)
     typo_free = _typo_free(ambiguity.vocabulary_words(b.norm).difference(common), fuzzy)
@@ -314,8 +323,12 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
         alias_count=sum(1 for es in entries for e in es if e.char >= 0),
         everyday=ambiguity.everyday_english(b.norm),
         typo_free=typo_free,
+        name_parts=frozenset(multi_word_parts),
         exact_kind=exact_kind,
     )
+
+
+_NOT_LETTERS = re.compile(r"[^a-z]+")
 
 
 def _typo_free(words: set[str], fuzzy: FuzzyIndex) -> frozenset:

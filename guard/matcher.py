@@ -172,7 +172,7 @@ class Scanner:
         self._infos, self._info_codes = compiled.info.values, compiled.info.codes
         self._flags = compiled.flags
         self._has_fuzzy = len(compiled.fuzzy) > 0
-        self._name_parts = _multi_word_name_parts(compiled) if self._has_fuzzy else frozenset()
+        self._name_parts = compiled.name_parts
         # A word longer than this is no typo of a name part (two edits at most).
         self._longest_part = max(map(len, self._name_parts), default=0) + 2
         self._edges = speedups.edge_table(self._infos) if speedups.kernels is not None else b""
@@ -543,19 +543,6 @@ def _word_after(t: str, e: int) -> Optional[tuple[int, str]]:
     if j == i or (j < n and t[j].isalnum()):
         return None
     return j, t[i:j]
-
-
-def _multi_word_name_parts(compiled: CompiledLexicon) -> frozenset:
-    """The words of the Latin multi-word character names (yae, miko, iron, bundle, ting, lu)."""
-    parts = set()
-    infos, codes, flags = compiled.info.values, compiled.info.codes, compiled.flags
-    for pid, p in enumerate(compiled.patterns):
-        if flags[pid] & HAS_CHARACTER and infos[codes[pid]].has_sep and p.isascii():
-            parts.update(w for w in _NAME_SPLIT.split(p) if w)
-    return frozenset(parts)
-
-
-_NAME_SPLIT = re.compile(r"[^a-z]+")
 
 
 def _typo_windows(t: str, rare: list[tuple[int, int, str]], parts: frozenset, longest: int) -> list[tuple[int, int, str]]:
