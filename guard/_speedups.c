@@ -827,14 +827,29 @@ static inline int is_hangul(Py_UCS4 c) {
 }
 
 /* guard.matcher's _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN and _HIRA_NOUN_SUFFIXES: the hiragana that may stand
- * right against a short hiragana name (particles, verb endings, honorifics). */
-static const Py_UCS4 HIRA_BEFORE_NOUN[] = {0x306E, 0x304C, 0x3068, 0x306F, 0x3092, 0x306B, 0x3067, 0x3078,
-                                           0x3084, 0x306A, 0x304F, 0x3046, 0x308B, 0x3064, 0x3059, 0x3080,
-                                           0x3076, 0x3050, 0x306C, 0x305F, 0x3060, 0x3066, 0x3044};
-static const Py_UCS4 HIRA_AFTER_NOUN[] = {0x306E, 0x304C, 0x3068, 0x306F, 0x3092, 0x306B, 0x3067,
-                                          0x3082, 0x3078, 0x3084, 0x304B, 0x3088, 0x306D};
+ * right against a short hiragana name (particles, endings, words that follow nouns). */
+static const Py_UCS4 HIRA_BEFORE_NOUN[] = {0x306E, 0x304C, 0x3068, 0x306F, 0x3092, 0x306B, 0x3067, 0x3078, 0x3084,
+                                           0x306A, 0x304F, 0x3046, 0x308B, 0x3064, 0x3059, 0x3080, 0x3076, 0x3050,
+                                           0x306C, 0x305F, 0x3060, 0x3044};
+static const Py_UCS4 HIRA_AFTER_NOUN[] = {0x306E, 0x304C, 0x3068, 0x306F, 0x3092, 0x306B, 0x3067, 0x3082, 0x3078,
+                                          0x3084, 0x304B, 0x3088, 0x306D, 0x3060};
 static const Py_UCS4 HIRA_NOUN_SUFFIXES[][4] = {
-    {0x3061, 0x3083, 0x3093, 0}, {0x3055, 0x3093, 0}, {0x304F, 0x3093, 0}, {0x3055, 0x307E, 0}, {0x305F, 0x3061, 0}};
+    {0x3061, 0x3083, 0x3093, 0},
+    {0x3055, 0x3093, 0},
+    {0x304F, 0x3093, 0},
+    {0x3055, 0x307E, 0},
+    {0x305F, 0x3061, 0},
+    {0x3063, 0x3066, 0},
+    {0x307E, 0x3067, 0},
+    {0x3058, 0x3083, 0},
+    {0x307F, 0x305F, 0x3044, 0},
+    {0x3063, 0x307D, 0},
+    {0x306A, 0x3069, 0},
+    {0x3057, 0x304B, 0},
+    {0x3053, 0x305D, 0},
+    {0x3070, 0x304B, 0x308A, 0},
+    {0x304F, 0x3089, 0x3044, 0},
+    {0x3050, 0x3089, 0x3044, 0}};
 
 static int ucs4_in(Py_UCS4 c, const Py_UCS4 *set, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -853,6 +868,15 @@ static int hira_suffix_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t e
     return 0;
 }
 
+/* guard.matcher._hira_noun_start: after a hiragana, whether a short hiragana name at text[s] can start a word. */
+static int hira_noun_start(int kind, const void *data, Py_ssize_t s) {
+    if (s < 2) return 0;
+    if (!ucs4_in(PyUnicode_READ(kind, data, s - 1), HIRA_BEFORE_NOUN, Py_ARRAY_LENGTH(HIRA_BEFORE_NOUN))) return 0;
+    if (ucs4_in(PyUnicode_READ(kind, data, s), HIRA_AFTER_NOUN, Py_ARRAY_LENGTH(HIRA_AFTER_NOUN))) return 0;
+    Py_UCS4 stem = PyUnicode_READ(kind, data, s - 2);
+    return is_han(stem) || is_kata(stem);
+}
+
 /* guard.matcher.boundary_ok, for one hit: 1 when it stands on word boundaries, 0 when not, -1 on error. */
 static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n, Py_ssize_t s, Py_ssize_t e,
                        const EdgeInfo *info, PyObject *particles) {
@@ -869,10 +893,7 @@ static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n,
         if (kata_len < 5 && has_before && is_kata(before)) return 0;
         break;
     case EDGE_HIRA:
-        if (length <= 3 && has_before &&
-            (is_kata(before) ||
-             (is_hira(before) && (!ucs4_in(before, HIRA_BEFORE_NOUN, Py_ARRAY_LENGTH(HIRA_BEFORE_NOUN)) ||
-                                  ucs4_in(PyUnicode_READ(kind, data, s), HIRA_AFTER_NOUN, Py_ARRAY_LENGTH(HIRA_AFTER_NOUN))))))
+        if (length <= 3 && has_before && (is_kata(before) || (is_hira(before) && !hira_noun_start(kind, data, s))))
             return 0;
         break;
     case EDGE_HANGUL:

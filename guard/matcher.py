@@ -33,12 +33,14 @@ _PARTICLES = (
 _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES for b in _PARTICLES)
 
 # Japanese writes particles and verb endings in hiragana right against a noun (弾くごろー, どりーの), so a
-# hiragana neighbour alone does not join a short hiragana name to a word; one that is not among these does
-# (もらった, これいいね), and so does any before a name that starts with a particle (でもここ). Kept in step
-# with the C kernel's copy (guard/_speedups.c).
-_HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむぶぐぬただてい")
-_HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよね")
-_HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち")
+# hiragana neighbour alone does not join a short hiragana name to a word. Before the name, the hiragana must
+# be one of these and follow a kanji or katakana stem (弾く, 猫の): hiragana words end in these kana too
+# (なにこれー, はとぽっぽ, いただくま), and a name that starts with a particle reads as one (でもここ). After
+# it, the hiragana must be a particle or start a word that follows nouns (これいいね and どりーむ are not
+# names). Kept in step with the C kernel's copy (guard/_speedups.c).
+_HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむぶぐぬただい")
+_HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよねだ")
+_HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "って", "まで", "じゃ", "みたい", "っぽ", "など", "しか", "こそ", "ばかり", "くらい", "ぐらい")
 
 # Runs of ASCII letters and digits of four or more; the fuzzy pass keeps the all-letter ones. (Leading with a
 # character class lets `re` skip non-Latin text at C speed, which a look-behind would prevent.)
@@ -103,6 +105,15 @@ def _is_hangul(c: str) -> bool:
     return "\uac00" <= c <= "\ud7a3" or "\u1100" <= c <= "\u11ff" or "\u3130" <= c <= "\u318f"
 
 
+def _hira_noun_start(t: str, s: int) -> bool:
+    """Whether a short hiragana name at t[s], after a hiragana, can start a word: that hiragana ends a kanji or
+    katakana word (a particle or an ending) and the name does not start with a particle."""
+    if s < 2 or t[s - 1] not in _HIRA_BEFORE_NOUN or t[s] in _HIRA_AFTER_NOUN:
+        return False
+    stem = t[s - 2]
+    return _is_han(stem) or _is_kata(stem)
+
+
 def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, strict: bool = False) -> bool:
     """Whether a hit at t[s:e] stands on word boundaries appropriate to its scripts.
 
@@ -118,9 +129,7 @@ def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, s
         if kata_len < 5 and before and _is_kata(before):
             return False
     elif left == "hira":
-        if length <= 3 and before and (
-            _is_kata(before) or (_is_hira(before) and (before not in _HIRA_BEFORE_NOUN or t[s] in _HIRA_AFTER_NOUN))
-        ):
+        if length <= 3 and before and (_is_kata(before) or (_is_hira(before) and not _hira_noun_start(t, s))):
             return False
     elif left == "hangul":
         if before and _is_hangul(before):
@@ -174,7 +183,7 @@ class Scanner:
         self._has_fuzzy = len(compiled.fuzzy) > 0
         self._name_parts = compiled.name_parts
         # A word longer than this is no typo of a name part (two edits at most).
-        self._longest_part = max(map(len, self._name_parts), default=0) + 2
+        self._longest_part_typo = max(map(len, self._name_parts), default=0) + 2
         self._edges = speedups.edge_table(self._infos) if speedups.kernels is not None else b""
         # The C automaton applies the boundary rules as it searches; the hashed index and ahocorasick-rs do not.
         self._native = getattr(compiled.exact, "native", None) if self._edges else None
@@ -355,7 +364,7 @@ class Scanner:
         if not found:
             return
         fuzzy = self.c.fuzzy
-        windows = _typo_windows(t, found, self._name_parts, self._longest_part)
+        windows = _typo_windows(t, found, self._name_parts, self._longest_part_typo)
         words = sorted({w for _s, _e, w in found}.union([w for _s, _e, w in windows]))
         hits = dict(zip(words, fuzzy.lookup_many(words)))
         if windows:
@@ -370,18 +379,36 @@ class Scanner:
 
     def _window_hits(self, windows: list, hits: dict, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
         """A typo in one word of a multi-word name (Yae Mkio, Irno Crown): the words around an uncommon word,
-        joined, against the joined spellings of multi-part names. The closest, then longest, window wins."""
-        infos, codes = self._infos, self._info_codes
+        joined, against the joined spellings of multi-part names. The closest, then shortest, window wins. It
+        takes the place of ambiguous candidates inside it ("fire" in "Gougign Fire"), and keeps the name's own
+        ambiguity: the other words are as written, so "iron hnads" is as ambiguous as "iron hands"."""
+        infos, codes, entries = self._infos, self._info_codes, self._entries
         found = []
         for s, e, joined in windows:
             hit = hits[joined]
             if hit is not None and infos[codes[hit[0]]].multipart:
-                found.append((hit[2], s - e, s, e, hit))
+                found.append((hit[2], e - s, s, e, hit))
         found.sort()
-        for _dist, _neg, s, e, (pid, score, dist) in found:
-            if not _overlaps_span(covered, s, e):
-                chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), f"{dist} edit(s) from {self.c.patterns[pid]!r}"))
-                covered.append((s, e))
+        for _dist, _len, s, e, (pid, score, dist) in found:
+            inside = [c for c in chosen if c.s < e and s < c.e]
+            if any(c.s < s or e < c.e or not self._is_ambiguous(c) for c in inside):
+                continue
+            for c in inside:
+                chosen.remove(c)
+                covered.remove((c.s, c.e))
+            extra = next((en.ambiguous for en in entries[pid] if en.char >= 0 and en.ambiguous is not None), None)
+            note = f"{dist} edit(s) from {self.c.patterns[pid]!r}"
+            chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), note, extra))
+            covered.append((s, e))
+
+    def _is_ambiguous(self, cand: _Candidate) -> bool:
+        """Whether every character a candidate names is named ambiguously (it needs context to count)."""
+        if cand.extra_ambiguity is not None:
+            return True
+        for en in self._entries[cand.pid]:
+            if en.char >= 0 and en.ambiguous is None:
+                return False
+        return True
 
     @staticmethod
     def _corroboration(en: Entry, context: dict, by_char: dict, char_cues: dict) -> Optional[str]:
@@ -510,37 +537,38 @@ def _select(cands: list[_Candidate], entries) -> list[_Candidate]:
     return chosen
 
 
-# What may stand between the words of a multi-word name in normalized text (Yae Miko, Ting-Lu, Mime Jr.).
-_NAME_JOINERS = frozenset(" -_.'")
+# What may stand between the words of a multi-word name in normalized text (Yae Miko, Ting-Lu, Mime Jr.), up
+# to three of them.
+_NAME_JOINERS = frozenset(" \t\n-_.'")
 
 
 def _word_before(t: str, s: int) -> Optional[tuple[int, str]]:
-    """(start, word) of the a-z word that ends one or two joining characters before t[s], or None."""
+    """(start, word) of the a-z word that ends one to three joining characters before t[s], or None."""
     i = s
-    while i > 0 and s - i < 2 and t[i - 1] in _NAME_JOINERS:
+    while i > 0 and s - i < 3 and t[i - 1] in _NAME_JOINERS:
         i -= 1
     if i == s:
         return None
     j = i
     while j > 0 and "a" <= t[j - 1] <= "z":
         j -= 1
-    if j == i or (j > 0 and t[j - 1].isalnum()):
+    if j == i or (j > 0 and _is_latin_or_digit(t[j - 1])):
         return None
     return j, t[j:i]
 
 
 def _word_after(t: str, e: int) -> Optional[tuple[int, str]]:
-    """(end, word) of the a-z word that starts one or two joining characters after t[e - 1], or None."""
+    """(end, word) of the a-z word that starts one to three joining characters after t[e - 1], or None."""
     n = len(t)
     i = e
-    while i < n and i - e < 2 and t[i] in _NAME_JOINERS:
+    while i < n and i - e < 3 and t[i] in _NAME_JOINERS:
         i += 1
     if i == e:
         return None
     j = i
     while j < n and "a" <= t[j] <= "z":
         j += 1
-    if j == i or (j < n and t[j].isalnum()):
+    if j == i or (j < n and _is_latin_or_digit(t[j])):
         return None
     return j, t[i:j]
 

@@ -181,6 +181,74 @@ def test_typos_inside_multi_part_names(guard, prompt, cid, surface):
     assert matches[0].surface == surface and matches[0].method == "fuzzy"
 
 
+@pytest.mark.parametrize(
+    "prompt, cid, surface, confirmed",
+    [
+        ("原神のYae Mkioのイラスト", "genshin_impact/yaemiko", "Yae Mkio", True),  # next to CJK text
+        ("画一张Kamisato Ayto的图", "genshin_impact/kamisatoayato", "Kamisato Ayto", True),
+        ("IRON   VALINAT on a roof", "pokemon/iron-valiant", "IRON   VALINAT", True),  # several separators
+        ("Iron\tValinat on a roof", "pokemon/iron-valiant", "Iron\tValinat", True),
+        ("Iron Valinat's shield", "pokemon/iron-valiant", "Iron Valinat", True),  # the shorter of two equal windows
+        ("Gougign Fire in a cave", "pokemon/gouging-fire", "Gougign Fire", True),  # replaces the ambiguous "Fire"
+        ("a knight with iron hnads", "pokemon/iron-hands", "iron hnads", False),  # as ambiguous as "iron hands"
+        ("Pokémon art: a knight with iron hnads", "pokemon/iron-hands", "iron hnads", True),
+    ],
+)
+def test_multi_word_typo_windows(guard, prompt, cid, surface, confirmed):
+    matches = guard.scan(prompt, include_candidates=True)
+    assert [m.character_id for m in matches] == [cid]
+    assert_offsets(prompt, matches)
+    assert (matches[0].surface, matches[0].confirmed) == (surface, confirmed)
+
+
+def test_a_multi_word_typo_replaces_the_single_word_typo_inside_it(guard):
+    # "Anekin" alone is one edit from Manekin; with "Femenino" it is Manekina.
+    matches = guard.scan("Anekin Femenino posing in a shop window")
+    assert ids(matches) == ["genshin_impact/manekina"]
+    assert [m.surface for m in guard.scan("Kamisato Yaka at a tea ceremony")] == ["Kamisato Yaka"]
+
+
+WINDOW_LEXICON = """version: 1
+franchise:
+  id: windowverse
+  name: Windowverse
+  rightsholder: Window Rights Ltd
+  names:
+    en: [Windowverse]
+characters:
+  - id: windowverse/velmont
+    names:
+      en: [Velmont Quarrix Dunhollow]
+  - id: windowverse/brindle
+    names:
+      en: [Brindle Saxo]
+  - id: windowverse/brindlewort
+    names:
+      en: [Brindlewort]
+"""
+
+
+@pytest.fixture(scope="module")
+def window_guard(tmp_path_factory, session_cache):
+    from guard import Guard
+
+    d = tmp_path_factory.mktemp("window-lexicon")
+    (d / "windowverse.yaml").write_text(WINDOW_LEXICON, encoding="utf-8")
+    return Guard.from_paths([d / "windowverse.yaml"], cache_dir=session_cache)
+
+
+def test_typo_window_around_the_middle_word(window_guard):
+    matches = window_guard.scan("Velmont Quarix Dunhollow at dawn")
+    assert ids(matches) == ["windowverse/velmont"]
+    assert matches[0].surface == "Velmont Quarix Dunhollow"
+
+
+def test_typo_windows_only_find_multi_word_names(window_guard):
+    # "brindle" is a word of Brindle Saxo; joined with "wortt" it is one edit from Brindlewort, a one-word name.
+    assert window_guard.scan("brindle wortt in the garden") == []
+    assert ids(window_guard.scan("Brindle Saxxo in the garden")) == ["windowverse/brindle"]
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="the multi-word typo pass starts from an uncommon word of four letters or more, so a typo in a name "

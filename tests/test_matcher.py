@@ -214,13 +214,14 @@ def test_boundary_rule_hangul_particles():
     "text, ok",
     [
         ("ごろー", True),
-        ("弾くごろー", True),  # a verb ending before a noun
-        ("なったごろー、", True),
-        ("子どもたちがごろーと遊ぶ", True),  # particles on both sides
+        ("弾くごろー", True),  # a verb ending after a kanji stem, before a noun
+        ("猫とごろーが遊ぶ", True),  # particles on both sides
         ("ごろーちゃん", True),  # an honorific
+        ("ごろーみたいな犬", True),
         ("ごろーカフェ", True),  # katakana after a hiragana name: another word
-        ("すごろーく", False),  # inside a hiragana word: す is no word ending
-        ("ごろーいい", False),  # い after the name continues it
+        ("なったごろー", False),  # after a hiragana word (なった): too often inside one (なにこれー)
+        ("すごろーく", False),  # す inside a hiragana word
+        ("猫でごろーいい", False),  # い after the name continues it
         ("カごろー", False),  # katakana before a short hiragana name
     ],
 )
@@ -232,12 +233,15 @@ def test_boundary_rule_short_hiragana(text, ok):
 @pytest.mark.parametrize(
     "prompt, cid",
     [
-        ("チェスの駒になったごろー、スタジオ撮影", "genshin_impact/gorou"),
+        ("夜の屋上でバイオリンを弾くごろー", "genshin_impact/gorou"),
         ("浮島に立つどりーのローポリ3Dレンダー", "genshin_impact/dori"),
-        ("子どもたちがまねねと一緒に公園で遊ぶ", "pokemon/mime-jr"),
+        ("公園で猫とまねねが遊ぶ", "pokemon/mime-jr"),
+        ("ごろーだよ", "genshin_impact/gorou"),
+        ("ごろーまでの道", "genshin_impact/gorou"),
+        ("ごろーっぽいイラスト", "genshin_impact/gorou"),
     ],
 )
-def test_short_hiragana_name_after_a_verb_or_particle(guard, prompt, cid):
+def test_short_hiragana_name_next_to_particles_and_endings(guard, prompt, cid):
     assert ids(guard.scan(prompt)) == [cid]
 
 
@@ -246,8 +250,14 @@ def test_short_hiragana_name_after_a_verb_or_particle(guard, prompt, cid):
     [
         "これいいね、最高の写真",  # これ + いい, not コレイ
         "写真を撮ってもらった",  # もらった, not ラッタ
+        "ピアノをならった",
         "でもここは静かな町",  # でも + ここ, not モココ
         "BanG Dream! ぽっぴん'どりーむ！",  # どりーむ (dream), not ドリー
+        "なにこれー！かわいい",  # not コレー
+        "ちょっと見てくれー",  # not クレー
+        "はとぽっぽの歌",  # not ポッポ
+        "お返事をいただくまでお待ちください",  # not ダクマ
+        "きれいなだりあがさいた",
     ],
 )
 def test_short_hiragana_name_inside_running_hiragana(guard, prompt):

@@ -422,9 +422,10 @@ def test_accept_hits_on_each_script_rule(scanner):
 
 @needs_kernels
 def test_accept_hits_on_every_hiragana_neighbour(scanner):
-    """A short hiragana name with each hiragana before and after it (and the honorifics): the kernel's copy of
-    the particle lists agrees with guard.matcher's."""
-    from guard.matcher import _PARTICLE_SUFFIXES, boundary_ok
+    """A short hiragana name with each hiragana before it (alone and after a kanji, katakana or Latin stem),
+    each hiragana after it, and each word that may follow it, whole and cut short: the kernel's copy of the
+    lists agrees with guard.matcher's."""
+    from guard.matcher import _HIRA_NOUN_SUFFIXES, _PARTICLE_SUFFIXES, boundary_ok
 
     infos, codes, flags, pats = scanner._infos, scanner._info_codes, scanner._flags, scanner.c.patterns
     short = [pid for pid in range(len(codes)) if flags[pid] and infos[codes[pid]].left == "hira" and infos[codes[pid]].length <= 3]
@@ -436,7 +437,9 @@ def test_accept_hits_on_every_hiragana_neighbour(scanner):
     rejected = accepted = 0
     for pid in by_first.values():
         p, inf = pats[pid], infos[codes[pid]]
-        for before, after in [(k, "") for k in kana] + [("", k) for k in kana] + [("", "ちゃん"), ("", "さま"), ("", "たちが")]:
+        stems = [(stem + k, "") for stem in ("猫", "ネ", "a") for k in kana]
+        suffixes = [("", x) for x in _HIRA_NOUN_SUFFIXES] + [("", x[:-1]) for x in _HIRA_NOUN_SUFFIXES]
+        for before, after in [(k, "") for k in kana] + [("", k) for k in kana] + stems + suffixes:
             t = before + p + after
             raw = [(pid, len(before), len(before) + len(p))]
             ok = boundary_ok(t, raw[0][1], raw[0][2], inf.left, inf.right, inf.length, strict=inf.strict)
