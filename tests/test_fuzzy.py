@@ -218,7 +218,7 @@ franchise:
 characters:
   - id: windowverse/velmont
     names:
-      en: [Velmont Quarrix Dunhollow]
+      en: [Silver Quarrix Castle]
   - id: windowverse/brindle
     names:
       en: [Brindle Saxo]
@@ -238,9 +238,9 @@ def window_guard(tmp_path_factory, session_cache):
 
 
 def test_typo_window_around_the_middle_word(window_guard):
-    matches = window_guard.scan("Velmont Quarix Dunhollow at dawn")
+    matches = window_guard.scan("Silver Quarix Castle at dawn")  # silver and castle are everyday words
     assert ids(matches) == ["windowverse/velmont"]
-    assert matches[0].surface == "Velmont Quarix Dunhollow"
+    assert matches[0].surface == "Silver Quarix Castle"
 
 
 def test_typo_windows_only_find_multi_word_names(window_guard):
