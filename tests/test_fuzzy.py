@@ -120,7 +120,23 @@ TYPOS = [
 ]
 
 
-@pytest.mark.parametrize("prompt, cid, surface", TYPOS, ids=[t[2] for t in TYPOS])
+# A typo in one word of a multi-word name (the typo pass joins the words around it).
+MULTI_WORD_TYPOS = [
+    ("Iron Valinat on a rooftop", "pokemon/iron-valiant", "Iron Valinat"),
+    ("Scream Taill in a cave", "pokemon/scream-tail", "Scream Taill"),
+    ("Yae Mkio building a sand castle", "genshin_impact/yaemiko", "Yae Mkio"),
+    ("a plush of Kiron Bundle on a shelf", "pokemon/iron-bundle", "Kiron Bundle"),
+    ("#Taup Koko fanart", "pokemon/tapu-koko", "Taup Koko"),
+    ("Tting-Lu standing on an island", "pokemon/ting-lu", "Tting-Lu"),
+    ("Kamisato Ayto dressed as a ghost", "genshin_impact/kamisatoayato", "Kamisato Ayto"),
+    ("Épinne-de-Fer sous la pluie", "pokemon/iron-thorns", "Épinne-de-Fer"),
+]
+
+
+ALL_TYPOS = TYPOS + MULTI_WORD_TYPOS
+
+
+@pytest.mark.parametrize("prompt, cid, surface", ALL_TYPOS, ids=[t[2] for t in ALL_TYPOS])
 def test_typos_are_found(guard, prompt, cid, surface):
     matches = guard.scan(prompt)
     assert ids(matches) == [cid]
@@ -161,24 +177,6 @@ def test_everyday_words_of_other_languages_are_not_typos(guard):
     assert ids(guard.scan("Pikachu berselancar di ombak besar")) == ["pokemon/pikachu"]
 
 
-MULTI_WORD_TYPOS = [
-    ("Iron Valinat on a rooftop", "pokemon/iron-valiant", "Iron Valinat"),
-    ("Scream Taill in a cave", "pokemon/scream-tail", "Scream Taill"),
-    ("Yae Mkio building a sand castle", "genshin_impact/yaemiko", "Yae Mkio"),
-    ("a plush of Kiron Bundle on a shelf", "pokemon/iron-bundle", "Kiron Bundle"),
-    ("#Taup Koko fanart", "pokemon/tapu-koko", "Taup Koko"),
-    ("Tting-Lu standing on an island", "pokemon/ting-lu", "Tting-Lu"),
-    ("Kamisato Ayto dressed as a ghost", "genshin_impact/kamisatoayato", "Kamisato Ayto"),
-    ("Épinne-de-Fer sous la pluie", "pokemon/iron-thorns", "Épinne-de-Fer"),
-]
-
-
-@pytest.mark.parametrize("prompt, cid, surface", MULTI_WORD_TYPOS, ids=[t[2] for t in MULTI_WORD_TYPOS])
-def test_typos_inside_multi_part_names(guard, prompt, cid, surface):
-    matches = guard.scan(prompt)
-    assert ids(matches) == [cid]
-    assert_offsets(prompt, matches)
-    assert matches[0].surface == surface and matches[0].method == "fuzzy"
 
 
 @pytest.mark.parametrize(
