@@ -893,7 +893,8 @@ static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n,
         if (kata_len < 5 && has_before && is_kata(before)) return 0;
         break;
     case EDGE_HIRA:
-        if (length <= 3 && has_before && (is_kata(before) || (is_hira(before) && !hira_noun_start(kind, data, s))))
+        if (length <= 3 && has_before &&
+            (is_kata(before) || is_han(before) || (is_hira(before) && !hira_noun_start(kind, data, s))))
             return 0;
         break;
     case EDGE_HANGUL:

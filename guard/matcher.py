@@ -35,7 +35,8 @@ _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES
 # Japanese writes particles and verb endings in hiragana right against a noun (弾くごろー, どりーの), so a
 # hiragana neighbour alone does not join a short hiragana name to a word. Before the name, the hiragana must
 # be one of these and follow a kanji or katakana stem (弾く, 猫の): hiragana words end in these kana too
-# (なにこれー, はとぽっぽ, いただくま), and a name that starts with a particle reads as one (でもここ). After
+# (なにこれー, はとぽっぽ, いただくま), and a name that starts with a particle reads as one (でもここ). Right
+# after a kanji, hiragana is the word's own ending (初めての, 食らった), so the name is not found there. After
 # it, the hiragana must be a particle or start a word that follows nouns (これいいね and どりーむ are not
 # names). Kept in step with the C kernel's copy (guard/_speedups.c).
 _HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむぶぐぬただい")
@@ -129,7 +130,9 @@ def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, s
         if kata_len < 5 and before and _is_kata(before):
             return False
     elif left == "hira":
-        if length <= 3 and before and (_is_kata(before) or (_is_hira(before) and not _hira_noun_start(t, s))):
+        if length <= 3 and before and (
+            _is_kata(before) or _is_han(before) or (_is_hira(before) and not _hira_noun_start(t, s))
+        ):
             return False
     elif left == "hangul":
         if before and _is_hangul(before):

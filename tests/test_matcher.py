@@ -223,6 +223,7 @@ def test_boundary_rule_hangul_particles():
         ("すごろーく", False),  # す inside a hiragana word
         ("猫でごろーいい", False),  # い after the name continues it
         ("カごろー", False),  # katakana before a short hiragana name
+        ("猫ごろー", False),  # right after a kanji: the kanji's own ending (初めての)
     ],
 )
 def test_boundary_rule_short_hiragana(text, ok):
@@ -258,6 +259,8 @@ def test_short_hiragana_name_next_to_particles_and_endings(guard, prompt, cid):
         "はとぽっぽの歌",  # not ポッポ
         "お返事をいただくまでお待ちください",  # not ダクマ
         "きれいなだりあがさいた",
+        "初めてのデート",  # not メテノ
+        "パンチを食らった",  # not ラッタ
     ],
 )
 def test_short_hiragana_name_inside_running_hiragana(guard, prompt):

@@ -437,7 +437,7 @@ def test_accept_hits_on_every_hiragana_neighbour(scanner):
     rejected = accepted = 0
     for pid in by_first.values():
         p, inf = pats[pid], infos[codes[pid]]
-        stems = [(stem + k, "") for stem in ("猫", "ネ", "a") for k in kana]
+        stems = [(stem + k, "") for stem in ("猫", "ネ", "a") for k in kana] + [("猫", ""), ("ネ", ""), ("猫", "猫")]
         suffixes = [("", x) for x in _HIRA_NOUN_SUFFIXES] + [("", x[:-1]) for x in _HIRA_NOUN_SUFFIXES]
         for before, after in [(k, "") for k in kana] + [("", k) for k in kana] + stems + suffixes:
             t = before + p + after
