@@ -851,6 +851,13 @@ static const Py_UCS4 HIRA_NOUN_SUFFIXES[][4] = {
     {0x304F, 0x3089, 0x3044, 0},
     {0x3050, 0x3089, 0x3044, 0}};
 
+/* guard.matcher's _HAN_BEFORE_NAME and _HAN_AFTER_NAME: the hanzi that may stand next to a strict
+ * one-character name (particles, conjunctions, prepositions). */
+static const Py_UCS4 HAN_BEFORE_NAME[] = {0x7684, 0x548C, 0x4E0E, 0x8DDF, 0x540C, 0x53CA, 0x6216, 0x7ED9, 0x8BA9,
+                                          0x5BF9, 0x5411, 0x628A, 0x88AB};
+static const Py_UCS4 HAN_AFTER_NAME[] = {0x548C, 0x4E0E, 0x8DDF, 0x540C, 0x53CA, 0x6216, 0x5728, 0x662F,
+                                         0x6B63, 0x628A, 0x88AB, 0x4E5F, 0x90FD, 0x5C31, 0x8BF4};
+
 static int ucs4_in(Py_UCS4 c, const Py_UCS4 *set, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (set[i] == c) return 1;
@@ -901,7 +908,10 @@ static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n,
         if (has_before && is_hangul(before)) return 0;
         break;
     case EDGE_HAN:
-        if (length == 1 && info->strict && ((has_before && is_han(before)) || (has_after && is_han(after)))) return 0;
+        if (length == 1 && info->strict &&
+            ((has_before && is_han(before) && !ucs4_in(before, HAN_BEFORE_NAME, Py_ARRAY_LENGTH(HAN_BEFORE_NAME))) ||
+             (has_after && is_han(after) && !ucs4_in(after, HAN_AFTER_NAME, Py_ARRAY_LENGTH(HAN_AFTER_NAME)))))
+            return 0;
         break;
     }
     switch (info->right) {

@@ -43,6 +43,12 @@ _HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむ�
 _HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよねだ")
 _HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "って", "まで", "じゃ", "みたい", "っぽ", "など", "しか", "こそ", "ばかり", "くらい", "ぐらい")
 
+# The hanzi that may stand right before and right after a one-character Chinese name that is also a common
+# character (strict): particles, conjunctions and prepositions. Not 的 after it: 空的 is "empty", 琴的 "the
+# zither's". Kept in step with the C kernel's copy.
+_HAN_BEFORE_NAME = frozenset("的和与跟同及或给让对向把被")
+_HAN_AFTER_NAME = frozenset("和与跟同及或在是正把被也都就说")
+
 # Runs of ASCII letters and digits of four or more; the fuzzy pass keeps the all-letter ones. (Leading with a
 # character class lets `re` skip non-Latin text at C speed, which a look-behind would prevent.)
 _LATIN_RUN = re.compile(r"[a-z0-9]{4,}")
@@ -139,8 +145,11 @@ def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, s
             return False
     elif left == "han" and length == 1 and strict:
         # A one-character name that is also a common character, next to another hanzi, is part of a word
-        # (空 in 浮空岛 and 天空). Rare ones (魈) are not strict and match anywhere.
-        if (before and _is_han(before)) or (after and _is_han(after)):
+        # (空 in 浮空岛 and 天空), unless that hanzi is a particle or conjunction that stands next to nouns
+        # (原神：琴和丽莎, 元素爆发的琴). Rare ones (魈) are not strict and match anywhere.
+        if (before and _is_han(before) and before not in _HAN_BEFORE_NAME) or (
+            after and _is_han(after) and after not in _HAN_AFTER_NAME
+        ):
             return False
     if right == "latin":
         if after and _is_latin_or_digit(after):

@@ -232,6 +232,24 @@ def test_boundary_rule_short_hiragana(text, ok):
 
 
 @pytest.mark.parametrize(
+    "text, ok",
+    [
+        ("琴", True),
+        ("原神：琴和丽莎", True),  # a conjunction after the name
+        ("元素爆发的琴，", True),  # a particle before it
+        ("原神的琴在蒙德", True),
+        ("弹琴", False),  # inside a word
+        ("钢琴的声音", False),
+        ("空的房间", False),  # 空的 is "empty"
+        ("天空下", False),
+    ],
+)
+def test_boundary_rule_one_common_hanzi(text, ok):
+    s = text.index("琴") if "琴" in text else text.index("空")
+    assert boundary_ok(text, s, s + 1, "han", "han", 1, strict=True) is ok
+
+
+@pytest.mark.parametrize(
     "prompt, cid",
     [
         ("夜の屋上でバイオリンを弾くごろー", "genshin_impact/gorou"),

@@ -421,6 +421,32 @@ def test_accept_hits_on_each_script_rule(scanner):
 
 
 @needs_kernels
+def test_accept_hits_on_the_neighbours_of_one_common_hanzi(scanner):
+    """A one-character name that is a common character (strict), with each particle and a few other hanzi
+    before and after it: the kernel's copy of the lists agrees with guard.matcher's."""
+    from guard.matcher import _HAN_AFTER_NAME, _HAN_BEFORE_NAME, _PARTICLE_SUFFIXES, boundary_ok
+
+    infos, codes, flags, pats = scanner._infos, scanner._info_codes, scanner._flags, scanner.c.patterns
+    strict = [pid for pid in range(len(codes))
+              if flags[pid] and infos[codes[pid]].left == "han" and infos[codes[pid]].length == 1 and infos[codes[pid]].strict]
+    assert strict
+    hanzi = sorted(_HAN_BEFORE_NAME | _HAN_AFTER_NAME) + ["天", "钢", "声", "里", "中"]
+    sides = [(h, "") for h in hanzi] + [("", h) for h in hanzi] + [(a, b) for a in ("的", "天") for b in ("和", "气")]
+    rejected = accepted = 0
+    for pid in strict:
+        p, inf = pats[pid], infos[codes[pid]]
+        for before, after in sides:
+            t = before + p + after
+            raw = [(pid, len(before), len(before) + 1)]
+            ok = boundary_ok(t, raw[0][1], raw[0][2], inf.left, inf.right, inf.length, strict=inf.strict)
+            got = kernels.accept_hits(t, raw, codes, codes.itemsize, scanner._edges, flags, _PARTICLE_SUFFIXES)
+            assert got == (raw if ok else []), (p, before, after)
+            accepted += ok
+            rejected += not ok
+    assert accepted and rejected
+
+
+@needs_kernels
 def test_accept_hits_on_every_hiragana_neighbour(scanner):
     """A short hiragana name with each hiragana before it (alone and after a kanji, katakana or Latin stem),
     each hiragana after it, and each word that may follow it, whole and cut short: the kernel's copy of the
