@@ -424,26 +424,16 @@ def test_accept_hits_on_each_script_rule(scanner):
 def test_accept_hits_on_the_neighbours_of_one_common_hanzi(scanner):
     """A one-character name that is a common character (strict), with each particle and a few other hanzi
     before and after it: the kernel's copy of the lists agrees with guard.matcher's."""
-    from guard.matcher import _HAN_AFTER_NAME, _HAN_BEFORE_NAME, _PARTICLE_SUFFIXES, boundary_ok
+    from guard.matcher import _HAN_AFTER_NAME, _HAN_BEFORE_NAME
 
-    infos, codes, flags, pats = scanner._infos, scanner._info_codes, scanner._flags, scanner.c.patterns
+    infos, codes, flags = scanner._infos, scanner._info_codes, scanner._flags
     strict = [pid for pid in range(len(codes))
               if flags[pid] and infos[codes[pid]].left == "han" and infos[codes[pid]].length == 1 and infos[codes[pid]].strict]
     assert strict
     hanzi = sorted(_HAN_BEFORE_NAME | _HAN_AFTER_NAME) + ["天", "钢", "声", "里", "中"]
     sides = [(h, "") for h in hanzi] + [("", h) for h in hanzi] + [(a, b) for a in ("的", "天") for b in ("和", "气")]
-    rejected = accepted = 0
-    for pid in strict:
-        p, inf = pats[pid], infos[codes[pid]]
-        for before, after in sides:
-            t = before + p + after
-            raw = [(pid, len(before), len(before) + 1)]
-            ok = boundary_ok(t, raw[0][1], raw[0][2], inf.left, inf.right, inf.length, strict=inf.strict)
-            got = kernels.accept_hits(t, raw, codes, codes.itemsize, scanner._edges, flags, _PARTICLE_SUFFIXES)
-            assert got == (raw if ok else []), (p, before, after)
-            accepted += ok
-            rejected += not ok
-    assert accepted and rejected
+    verdicts = [_kernel_agrees(scanner, pid, before, after) for pid in strict for before, after in sides]
+    assert True in verdicts and False in verdicts
 
 
 @needs_kernels
@@ -451,7 +441,7 @@ def test_accept_hits_on_every_hiragana_neighbour(scanner):
     """A short hiragana name with each hiragana before it (alone and after a kanji, katakana or Latin stem),
     each hiragana after it, and each word that may follow it, whole and cut short: the kernel's copy of the
     lists agrees with guard.matcher's."""
-    from guard.matcher import _HIRA_NOUN_SUFFIXES, _PARTICLE_SUFFIXES, boundary_ok
+    from guard.matcher import _HIRA_NOUN_SUFFIXES
 
     infos, codes, flags, pats = scanner._infos, scanner._info_codes, scanner._flags, scanner.c.patterns
     short = [pid for pid in range(len(codes)) if flags[pid] and infos[codes[pid]].left == "hira" and infos[codes[pid]].length <= 3]
@@ -460,20 +450,26 @@ def test_accept_hits_on_every_hiragana_neighbour(scanner):
         by_first.setdefault(pats[pid][0], pid)
     assert len(by_first) > 20
     kana = [chr(c) for c in range(0x3041, 0x3097)]
-    rejected = accepted = 0
-    for pid in by_first.values():
-        p, inf = pats[pid], infos[codes[pid]]
-        stems = [(stem + k, "") for stem in ("猫", "ネ", "a") for k in kana] + [("猫", ""), ("ネ", ""), ("猫", "猫")]
-        suffixes = [("", x) for x in _HIRA_NOUN_SUFFIXES] + [("", x[:-1]) for x in _HIRA_NOUN_SUFFIXES]
-        for before, after in [(k, "") for k in kana] + [("", k) for k in kana] + stems + suffixes:
-            t = before + p + after
-            raw = [(pid, len(before), len(before) + len(p))]
-            ok = boundary_ok(t, raw[0][1], raw[0][2], inf.left, inf.right, inf.length, strict=inf.strict)
-            got = kernels.accept_hits(t, raw, codes, codes.itemsize, scanner._edges, flags, _PARTICLE_SUFFIXES)
-            assert got == (raw if ok else []), (p, before, after)
-            accepted += ok
-            rejected += not ok
-    assert accepted and rejected
+    stems = [(stem + k, "") for stem in ("猫", "ネ", "a") for k in kana] + [("猫", ""), ("ネ", ""), ("猫", "猫")]
+    suffixes = [("", x) for x in _HIRA_NOUN_SUFFIXES] + [("", x[:-1]) for x in _HIRA_NOUN_SUFFIXES]
+    sides = [(k, "") for k in kana] + [("", k) for k in kana] + stems + suffixes
+    verdicts = [_kernel_agrees(scanner, pid, before, after) for pid in by_first.values() for before, after in sides]
+    assert True in verdicts and False in verdicts
+
+
+def _kernel_agrees(scanner, pid: int, before: str, after: str) -> bool:
+    """Pattern `pid` between `before` and `after`: the kernel keeps the hit exactly when boundary_ok accepts it.
+    Returns the verdict."""
+    from guard.matcher import _PARTICLE_SUFFIXES, boundary_ok
+
+    infos, codes, flags = scanner._infos, scanner._info_codes, scanner._flags
+    p, inf = scanner.c.patterns[pid], infos[codes[pid]]
+    t = before + p + after
+    raw = [(pid, len(before), len(before) + len(p))]
+    ok = boundary_ok(t, raw[0][1], raw[0][2], inf.left, inf.right, inf.length, strict=inf.strict)
+    got = kernels.accept_hits(t, raw, codes, codes.itemsize, scanner._edges, flags, _PARTICLE_SUFFIXES)
+    assert got == (raw if ok else []), (p, before, after)
+    return ok
 
 
 @needs_kernels
