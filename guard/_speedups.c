@@ -6,7 +6,7 @@
  * the two on random text.
  *
  * Tables come from Python, built once (guard/speedups.py: a Normalizer's fold table and slow-path bitmap, the
- * separator bitmap at import, a Scanner's edge table):
+ * separator bitmap at import, a Scanner's edge table; guard/matcher.py: the boundary words at import):
  *   fold   65536 native uint32: the code point a BMP character folds to, 0 when it stays;
  *   bitmap 8192 bytes: one bit per BMP code point (the characters that need the slow path, separators, or
  *          the homoglyphs fold_text reports);
@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define API_VERSION 2
+#define API_VERSION 3
 #define FLAG_LEET_NEXT_TO_LETTER 1 /* an ASCII letter stands next to a digit or one of @ $ ! | */
 #define FLAG_KATAKANA 2            /* a character in U+30A1..U+30FF */
 #define FLAG_MARKED 4              /* a character of fold_text's `marked` bitmap */
@@ -826,48 +826,85 @@ static inline int is_hangul(Py_UCS4 c) {
     return (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0x1100 && c <= 0x11FF) || (c >= 0x3130 && c <= 0x318F);
 }
 
-/* guard.matcher's _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN and _HIRA_NOUN_SUFFIXES: the hiragana that may stand
- * right against a short hiragana name (particles, endings, words that follow nouns). */
-static const Py_UCS4 HIRA_BEFORE_NOUN[] = {0x306E, 0x304C, 0x3068, 0x306F, 0x3092, 0x306B, 0x3067, 0x3078, 0x3084,
-                                           0x306A, 0x304F, 0x3046, 0x308B, 0x3064, 0x3059, 0x3080, 0x3076, 0x3050,
-                                           0x306C, 0x305F, 0x3060, 0x3044};
-static const Py_UCS4 HIRA_AFTER_NOUN[] = {0x306E, 0x304C, 0x3068, 0x306F, 0x3092, 0x306B, 0x3067, 0x3082, 0x3078,
-                                          0x3084, 0x304B, 0x3088, 0x306D, 0x3060};
-static const Py_UCS4 HIRA_NOUN_SUFFIXES[][4] = {
-    {0x3061, 0x3083, 0x3093, 0},
-    {0x3055, 0x3093, 0},
-    {0x304F, 0x3093, 0},
-    {0x3055, 0x307E, 0},
-    {0x305F, 0x3061, 0},
-    {0x3063, 0x3066, 0},
-    {0x307E, 0x3067, 0},
-    {0x3058, 0x3083, 0},
-    {0x307F, 0x305F, 0x3044, 0},
-    {0x3063, 0x307D, 0},
-    {0x306A, 0x3069, 0},
-    {0x3057, 0x304B, 0},
-    {0x3053, 0x305D, 0},
-    {0x3070, 0x304B, 0x308A, 0},
-    {0x304F, 0x3089, 0x3044, 0},
-    {0x3050, 0x3089, 0x3044, 0}};
+/* The words that may stand right next to a name where its script has no spaces (guard.matcher's
+ * _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN, _HIRA_NOUN_SUFFIXES, _HAN_BEFORE_NAME and _HAN_AFTER_NAME), given once by
+ * set_boundary_words when guard.matcher is imported. Until then the lists are empty, which only makes the
+ * boundary rules stricter. */
+#define MAX_BOUNDARY_CHARS 64
+#define MAX_BOUNDARY_SUFFIXES 32
+#define MAX_SUFFIX_LENGTH 4
 
-/* guard.matcher's _HAN_BEFORE_NAME and _HAN_AFTER_NAME: the hanzi that may stand next to a strict
- * one-character name (particles, conjunctions, prepositions). */
-static const Py_UCS4 HAN_BEFORE_NAME[] = {0x7684, 0x548C, 0x4E0E, 0x8DDF, 0x540C, 0x53CA, 0x6216, 0x7ED9, 0x8BA9,
-                                          0x5BF9, 0x5411, 0x628A, 0x88AB};
-static const Py_UCS4 HAN_AFTER_NAME[] = {0x548C, 0x4E0E, 0x8DDF, 0x540C, 0x53CA, 0x6216, 0x5728, 0x662F,
-                                         0x6B63, 0x628A, 0x88AB, 0x4E5F, 0x90FD, 0x5C31, 0x8BF4};
+typedef struct {
+    Py_UCS4 chars[MAX_BOUNDARY_CHARS];
+    Py_ssize_t n;
+} CharList;
 
-static int ucs4_in(Py_UCS4 c, const Py_UCS4 *set, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (set[i] == c) return 1;
+typedef struct {
+    CharList hira_before, hira_after, han_before, han_after;
+    Py_UCS4 suffixes[MAX_BOUNDARY_SUFFIXES][MAX_SUFFIX_LENGTH + 1]; /* each ends with 0 */
+    Py_ssize_t nsuffixes;
+} BoundaryWords;
+
+static BoundaryWords boundary_words;
+
+static int char_list_has(const CharList *list, Py_UCS4 c) {
+    for (Py_ssize_t i = 0; i < list->n; i++)
+        if (list->chars[i] == c) return 1;
     return 0;
 }
 
-/* Whether text[e:] starts with one of HIRA_NOUN_SUFFIXES. */
+static int char_list_from(PyObject *text, CharList *out) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > MAX_BOUNDARY_CHARS) {
+        PyErr_Format(PyExc_ValueError, "set_boundary_words: at most %d characters a list", MAX_BOUNDARY_CHARS);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) out->chars[i] = PyUnicode_READ_CHAR(text, i);
+    out->n = n;
+    return 0;
+}
+
+/* set_boundary_words(hira_before, hira_after, hira_suffixes, han_before, han_after): the four character lists
+ * as str, the suffixes as a sequence of str. A call that fails changes nothing. */
+static PyObject *set_boundary_words(PyObject *self, PyObject *args) {
+    PyObject *hira_before, *hira_after, *suffixes, *han_before, *han_after;
+    if (!PyArg_ParseTuple(args, "UUOUU:set_boundary_words", &hira_before, &hira_after, &suffixes, &han_before,
+                          &han_after))
+        return NULL;
+    BoundaryWords words;
+    memset(&words, 0, sizeof(words));
+    if (char_list_from(hira_before, &words.hira_before) < 0 || char_list_from(hira_after, &words.hira_after) < 0 ||
+        char_list_from(han_before, &words.han_before) < 0 || char_list_from(han_after, &words.han_after) < 0)
+        return NULL;
+    PyObject *seq = PySequence_Fast(suffixes, "set_boundary_words: the suffixes must be a sequence of str");
+    if (seq == NULL) return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    if (count > MAX_BOUNDARY_SUFFIXES) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "set_boundary_words: at most %d suffixes", MAX_BOUNDARY_SUFFIXES);
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *suffix = PySequence_Fast_GET_ITEM(seq, k);
+        Py_ssize_t n = PyUnicode_Check(suffix) ? PyUnicode_GET_LENGTH(suffix) : -1;
+        if (n < 1 || n > MAX_SUFFIX_LENGTH) {
+            Py_DECREF(seq);
+            PyErr_Format(PyExc_ValueError, "set_boundary_words: each suffix must be a str of 1 to %d characters",
+                         MAX_SUFFIX_LENGTH);
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) words.suffixes[k][i] = PyUnicode_READ_CHAR(suffix, i);
+    }
+    Py_DECREF(seq);
+    words.nsuffixes = count;
+    boundary_words = words;
+    Py_RETURN_NONE;
+}
+
+/* Whether text[e:] starts with one of the hiragana suffixes. */
 static int hira_suffix_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t e) {
-    for (size_t k = 0; k < sizeof(HIRA_NOUN_SUFFIXES) / sizeof(HIRA_NOUN_SUFFIXES[0]); k++) {
-        const Py_UCS4 *suffix = HIRA_NOUN_SUFFIXES[k];
+    for (Py_ssize_t k = 0; k < boundary_words.nsuffixes; k++) {
+        const Py_UCS4 *suffix = boundary_words.suffixes[k];
         Py_ssize_t i = 0;
         while (suffix[i] && e + i < n && PyUnicode_READ(kind, data, e + i) == suffix[i]) i++;
         if (!suffix[i]) return 1;
@@ -878,8 +915,8 @@ static int hira_suffix_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t e
 /* guard.matcher._hira_noun_start: after a hiragana, whether a short hiragana name at text[s] can start a word. */
 static int hira_noun_start(int kind, const void *data, Py_ssize_t s) {
     if (s < 2) return 0;
-    if (!ucs4_in(PyUnicode_READ(kind, data, s - 1), HIRA_BEFORE_NOUN, Py_ARRAY_LENGTH(HIRA_BEFORE_NOUN))) return 0;
-    if (ucs4_in(PyUnicode_READ(kind, data, s), HIRA_AFTER_NOUN, Py_ARRAY_LENGTH(HIRA_AFTER_NOUN))) return 0;
+    if (!char_list_has(&boundary_words.hira_before, PyUnicode_READ(kind, data, s - 1))) return 0;
+    if (char_list_has(&boundary_words.hira_after, PyUnicode_READ(kind, data, s))) return 0;
     Py_UCS4 stem = PyUnicode_READ(kind, data, s - 2);
     return is_han(stem) || is_kata(stem);
 }
@@ -909,8 +946,8 @@ static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n,
         break;
     case EDGE_HAN:
         if (length == 1 && info->strict &&
-            ((has_before && is_han(before) && !ucs4_in(before, HAN_BEFORE_NAME, Py_ARRAY_LENGTH(HAN_BEFORE_NAME))) ||
-             (has_after && is_han(after) && !ucs4_in(after, HAN_AFTER_NAME, Py_ARRAY_LENGTH(HAN_AFTER_NAME)))))
+            ((has_before && is_han(before) && !char_list_has(&boundary_words.han_before, before)) ||
+             (has_after && is_han(after) && !char_list_has(&boundary_words.han_after, after))))
             return 0;
         break;
     }
@@ -919,8 +956,8 @@ static int boundary_ok(PyObject *text, int kind, const void *data, Py_ssize_t n,
         if (has_after && is_latin_or_digit(after)) return 0;
         break;
     case EDGE_HIRA:
-        if (length <= 3 && has_after && is_hira(after) &&
-            !ucs4_in(after, HIRA_AFTER_NOUN, Py_ARRAY_LENGTH(HIRA_AFTER_NOUN)) && !hira_suffix_at(kind, data, n, e))
+        if (length <= 3 && has_after && is_hira(after) && !char_list_has(&boundary_words.hira_after, after) &&
+            !hira_suffix_at(kind, data, n, e))
             return 0;
         break;
     case EDGE_KATA:
@@ -1749,6 +1786,7 @@ static PyTypeObject AutomatonType = {
 
 static PyMethodDef methods[] = {
     {"accept_hits", accept_hits, METH_VARARGS, "The hits on word boundaries whose pattern has a flag set."},
+    {"set_boundary_words", set_boundary_words, METH_VARARGS, "The words the boundary rules let stand next to a name."},
     {"rare_latin_words", rare_latin_words, METH_VARARGS, "Latin words of the typo pass that no known set holds."},
     {"leet_tokens", leet_tokens, METH_O, "Spans of the runs that could be leetspeak."},
     {"fold_text", fold_text, METH_VARARGS, "Fold a text in one pass, with an offset map once a character folds to none or several; None for the general path."},

@@ -8,7 +8,6 @@ keyed by the lexicon content hash and the code version.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from typing import Optional
 

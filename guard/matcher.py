@@ -38,16 +38,21 @@ _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES
 # (なにこれー, はとぽっぽ, いただくま), and a name that starts with a particle reads as one (でもここ). Right
 # after a kanji, hiragana is the word's own ending (初めての, 食らった), so the name is not found there. After
 # it, the hiragana must be a particle or start a word that follows nouns (これいいね and どりーむ are not
-# names). Kept in step with the C kernel's copy (guard/_speedups.c).
+# names).
 _HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむぶぐぬただい")
 _HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよねだ")
 _HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "って", "まで", "じゃ", "みたい", "っぽ", "など", "しか", "こそ", "ばかり", "くらい", "ぐらい")
 
 # The hanzi that may stand right before and right after a one-character Chinese name that is also a common
 # character (strict): particles, conjunctions and prepositions. Not 的 after it: 空的 is "empty", 琴的 "the
-# zither's". Kept in step with the C kernel's copy.
+# zither's".
 _HAN_BEFORE_NAME = frozenset("的和与跟同及或给让对向把被")
 _HAN_AFTER_NAME = frozenset("和与跟同及或在是正把被也都就说")
+if speedups.kernels is not None:  # the C boundary rules take the same lists
+    speedups.kernels.set_boundary_words(
+        "".join(sorted(_HIRA_BEFORE_NOUN)), "".join(sorted(_HIRA_AFTER_NOUN)), _HIRA_NOUN_SUFFIXES,
+        "".join(sorted(_HAN_BEFORE_NAME)), "".join(sorted(_HAN_AFTER_NAME)),
+    )
 
 # Runs of ASCII letters and digits of four or more; the fuzzy pass keeps the all-letter ones. (Leading with a
 # character class lets `re` skip non-Latin text at C speed, which a look-behind would prevent.)
@@ -550,12 +555,13 @@ def _select(cands: list[_Candidate], entries) -> list[_Candidate]:
 
 
 # What may stand between the words of a multi-word name in normalized text (Yae Miko, Ting-Lu, Mime Jr.), up
-# to three of them.
+# to three of them: the spaces and joining marks of guard.normalize.SEPARATORS, not its punctuation (a comma or
+# a slash separates a list, not the words of one name).
 _NAME_JOINERS = frozenset(" \t\n-_.'")
 
 
-def _word_before(t: str, s: int) -> Optional[tuple[int, str]]:
-    """(start, word) of the a-z word that ends one to three joining characters before t[s], or None."""
+def _word_before(t: str, s: int) -> Optional[tuple[int, int, str]]:
+    """(start, end, word) of the a-z word that ends one to three joining characters before t[s], or None."""
     i = s
     while i > 0 and s - i < 3 and t[i - 1] in _NAME_JOINERS:
         i -= 1
@@ -566,11 +572,11 @@ def _word_before(t: str, s: int) -> Optional[tuple[int, str]]:
         j -= 1
     if j == i or (j > 0 and _is_latin_or_digit(t[j - 1])):
         return None
-    return j, t[j:i]
+    return j, i, t[j:i]
 
 
-def _word_after(t: str, e: int) -> Optional[tuple[int, str]]:
-    """(end, word) of the a-z word that starts one to three joining characters after t[e - 1], or None."""
+def _word_after(t: str, e: int) -> Optional[tuple[int, int, str]]:
+    """(start, end, word) of the a-z word that starts one to three joining characters after t[e - 1], or None."""
     n = len(t)
     i = e
     while i < n and i - e < 3 and t[i] in _NAME_JOINERS:
@@ -582,7 +588,7 @@ def _word_after(t: str, e: int) -> Optional[tuple[int, str]]:
         j += 1
     if j == i or (j < n and _is_latin_or_digit(t[j])):
         return None
-    return j, t[i:j]
+    return i, j, t[i:j]
 
 
 def _typo_windows(t: str, rare: list[tuple[int, int, str]], parts: frozenset, longest: int) -> list[tuple[int, int, str]]:
@@ -592,23 +598,23 @@ def _typo_windows(t: str, rare: list[tuple[int, int, str]], parts: frozenset, lo
     for s, e, w in rare:
         if e - s > longest:
             continue
-        p1 = _word_before(t, s)
-        n1 = _word_after(t, e)
-        in_name = w in parts
-        if p1 is not None:
-            p2 = _word_before(t, p1[0])
-            if in_name or p1[1] in parts:
-                out.append((p1[0], e, p1[1] + w))
-            if p2 is not None and (in_name or p1[1] in parts or p2[1] in parts):
-                out.append((p2[0], e, p2[1] + p1[1] + w))
-        if n1 is not None:
-            n2 = _word_after(t, n1[0])
-            if in_name or n1[1] in parts:
-                out.append((s, n1[0], w + n1[1]))
-            if n2 is not None and (in_name or n1[1] in parts or n2[1] in parts):
-                out.append((s, n2[0], w + n1[1] + n2[1]))
-            if p1 is not None and (in_name or p1[1] in parts or n1[1] in parts):
-                out.append((p1[0], n1[0], p1[1] + w + n1[1]))
+        words = [(s, e, w)]  # the rare word and up to two neighbours on each side, in text order
+        for _ in range(2):
+            before = _word_before(t, words[0][0])
+            if before is None:
+                break
+            words.insert(0, before)
+        at = len(words) - 1
+        for _ in range(2):
+            after = _word_after(t, words[-1][1])
+            if after is None:
+                break
+            words.append(after)
+        in_name = [x[2] in parts for x in words]
+        for first in range(max(0, at - 2), at + 1):
+            for last in range(max(first + 1, at), min(first + 3, len(words))):
+                if any(in_name[first : last + 1]):
+                    out.append((words[first][0], words[last][1], "".join(x[2] for x in words[first : last + 1])))
     return out
 
 

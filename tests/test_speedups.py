@@ -423,7 +423,7 @@ def test_accept_hits_on_each_script_rule(scanner):
 @needs_kernels
 def test_accept_hits_on_the_neighbours_of_one_common_hanzi(scanner):
     """A one-character name that is a common character (strict), with each particle and a few other hanzi
-    before and after it: the kernel's copy of the lists agrees with guard.matcher's."""
+    before and after it: the kernel applies guard.matcher's lists as boundary_ok does."""
     from guard.matcher import _HAN_AFTER_NAME, _HAN_BEFORE_NAME
 
     infos, codes, flags = scanner._infos, scanner._info_codes, scanner._flags
@@ -439,8 +439,8 @@ def test_accept_hits_on_the_neighbours_of_one_common_hanzi(scanner):
 @needs_kernels
 def test_accept_hits_on_every_hiragana_neighbour(scanner):
     """A short hiragana name with each hiragana before it (alone and after a kanji, katakana or Latin stem),
-    each hiragana after it, and each word that may follow it, whole and cut short: the kernel's copy of the
-    lists agrees with guard.matcher's."""
+    each hiragana after it, and each word that may follow it, whole and cut short: the kernel applies
+    guard.matcher's lists as boundary_ok does."""
     from guard.matcher import _HIRA_NOUN_SUFFIXES
 
     infos, codes, flags, pats = scanner._infos, scanner._info_codes, scanner._flags, scanner.c.patterns
@@ -455,6 +455,29 @@ def test_accept_hits_on_every_hiragana_neighbour(scanner):
     sides = [(k, "") for k in kana] + [("", k) for k in kana] + stems + suffixes
     verdicts = [_kernel_agrees(scanner, pid, before, after) for pid in by_first.values() for before, after in sides]
     assert True in verdicts and False in verdicts
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("の" * 65, "", (), "", ""), "at most 64 characters"),
+        (("", "", ("ちゃんちゃん",), "", ""), "1 to 4 characters"),
+        (("", "", ("",), "", ""), "1 to 4 characters"),
+        (("", "", (1,), "", ""), "1 to 4 characters"),
+        (("", "", ("さん",) * 33, "", ""), "at most 32 suffixes"),
+    ],
+)
+def test_set_boundary_words_refuses_bad_lists_and_keeps_the_old_ones(scanner, args, message):
+    from guard.matcher import _PARTICLE_SUFFIXES  # importing guard.matcher sets the lists
+
+    t = "弾くごろーちゃん"  # accepted only through the lists: く before the name, ちゃん after it
+    raw = [(list(scanner.c.patterns).index("ごろー"), 2, 5)]
+    rules = (scanner._info_codes, scanner._info_codes.itemsize, scanner._edges, scanner._flags)
+    assert kernels.accept_hits(t, raw, *rules, _PARTICLE_SUFFIXES) == raw
+    with pytest.raises(ValueError, match=message):
+        kernels.set_boundary_words(*args)
+    assert kernels.accept_hits(t, raw, *rules, _PARTICLE_SUFFIXES) == raw
 
 
 def _kernel_agrees(scanner, pid: int, before: str, after: str) -> bool:
