@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define API_VERSION 3
+#define API_VERSION 4
 #define FLAG_LEET_NEXT_TO_LETTER 1 /* an ASCII letter stands next to a digit or one of @ $ ! | */
 #define FLAG_KATAKANA 2            /* a character in U+30A1..U+30FF */
 #define FLAG_MARKED 4              /* a character of fold_text's `marked` bitmap */
@@ -827,7 +827,8 @@ static inline int is_hangul(Py_UCS4 c) {
 }
 
 /* The words that may stand right next to a name where its script has no spaces (guard.matcher's
- * _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN, _HIRA_NOUN_SUFFIXES, _HAN_BEFORE_NAME and _HAN_AFTER_NAME), given once by
+ * _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN, _HIRA_NOUN_SUFFIXES, _HAN_BEFORE_NAME, _HAN_AFTER_NAME and
+ * _HIRA_VERB_ENDINGS), given once by
  * set_boundary_words when guard.matcher is imported. Until then the lists are empty, which only makes the
  * boundary rules stricter. */
 #define MAX_BOUNDARY_CHARS 64
@@ -840,9 +841,13 @@ typedef struct {
 } CharList;
 
 typedef struct {
+    Py_UCS4 words[MAX_BOUNDARY_SUFFIXES][MAX_SUFFIX_LENGTH + 1]; /* each ends with 0 */
+    Py_ssize_t n;
+} WordList;
+
+typedef struct {
     CharList hira_before, hira_after, han_before, han_after;
-    Py_UCS4 suffixes[MAX_BOUNDARY_SUFFIXES][MAX_SUFFIX_LENGTH + 1]; /* each ends with 0 */
-    Py_ssize_t nsuffixes;
+    WordList suffixes, verb_endings;
 } BoundaryWords;
 
 static BoundaryWords boundary_words;
@@ -864,50 +869,73 @@ static int char_list_from(PyObject *text, CharList *out) {
     return 0;
 }
 
-/* set_boundary_words(hira_before, hira_after, hira_suffixes, han_before, han_after): the four character lists
- * as str, the suffixes as a sequence of str. A call that fails changes nothing. */
+/* A sequence of str, each of 1 to MAX_SUFFIX_LENGTH characters, into `out`; 0, or -1 with an exception. */
+static int word_list_from(PyObject *words, WordList *out) {
+    PyObject *seq = PySequence_Fast(words, "set_boundary_words: the suffixes and endings must be sequences of str");
+    if (seq == NULL) return -1;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    if (count > MAX_BOUNDARY_SUFFIXES) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "set_boundary_words: at most %d suffixes or endings", MAX_BOUNDARY_SUFFIXES);
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *word = PySequence_Fast_GET_ITEM(seq, k);
+        Py_ssize_t n = PyUnicode_Check(word) ? PyUnicode_GET_LENGTH(word) : -1;
+        if (n < 1 || n > MAX_SUFFIX_LENGTH) {
+            Py_DECREF(seq);
+            PyErr_Format(PyExc_ValueError, "set_boundary_words: each suffix or ending must be a str of 1 to %d characters",
+                         MAX_SUFFIX_LENGTH);
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) out->words[k][i] = PyUnicode_READ_CHAR(word, i);
+    }
+    Py_DECREF(seq);
+    out->n = count;
+    return 0;
+}
+
+/* set_boundary_words(hira_before, hira_after, hira_suffixes, han_before, han_after, verb_endings): the four
+ * character lists as str, the suffixes and the verb endings as sequences of str. A call that fails changes
+ * nothing. */
 static PyObject *set_boundary_words(PyObject *self, PyObject *args) {
-    PyObject *hira_before, *hira_after, *suffixes, *han_before, *han_after;
-    if (!PyArg_ParseTuple(args, "UUOUU:set_boundary_words", &hira_before, &hira_after, &suffixes, &han_before,
-                          &han_after))
+    PyObject *hira_before, *hira_after, *suffixes, *han_before, *han_after, *endings;
+    if (!PyArg_ParseTuple(args, "UUOUUO:set_boundary_words", &hira_before, &hira_after, &suffixes, &han_before,
+                          &han_after, &endings))
         return NULL;
     BoundaryWords words;
     memset(&words, 0, sizeof(words));
     if (char_list_from(hira_before, &words.hira_before) < 0 || char_list_from(hira_after, &words.hira_after) < 0 ||
-        char_list_from(han_before, &words.han_before) < 0 || char_list_from(han_after, &words.han_after) < 0)
+        char_list_from(han_before, &words.han_before) < 0 || char_list_from(han_after, &words.han_after) < 0 ||
+        word_list_from(suffixes, &words.suffixes) < 0 || word_list_from(endings, &words.verb_endings) < 0)
         return NULL;
-    PyObject *seq = PySequence_Fast(suffixes, "set_boundary_words: the suffixes must be a sequence of str");
-    if (seq == NULL) return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    if (count > MAX_BOUNDARY_SUFFIXES) {
-        Py_DECREF(seq);
-        PyErr_Format(PyExc_ValueError, "set_boundary_words: at most %d suffixes", MAX_BOUNDARY_SUFFIXES);
-        return NULL;
-    }
-    for (Py_ssize_t k = 0; k < count; k++) {
-        PyObject *suffix = PySequence_Fast_GET_ITEM(seq, k);
-        Py_ssize_t n = PyUnicode_Check(suffix) ? PyUnicode_GET_LENGTH(suffix) : -1;
-        if (n < 1 || n > MAX_SUFFIX_LENGTH) {
-            Py_DECREF(seq);
-            PyErr_Format(PyExc_ValueError, "set_boundary_words: each suffix must be a str of 1 to %d characters",
-                         MAX_SUFFIX_LENGTH);
-            return NULL;
-        }
-        for (Py_ssize_t i = 0; i < n; i++) words.suffixes[k][i] = PyUnicode_READ_CHAR(suffix, i);
-    }
-    Py_DECREF(seq);
-    words.nsuffixes = count;
     boundary_words = words;
     Py_RETURN_NONE;
 }
 
 /* Whether text[e:] starts with one of the hiragana suffixes. */
 static int hira_suffix_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t e) {
-    for (Py_ssize_t k = 0; k < boundary_words.nsuffixes; k++) {
-        const Py_UCS4 *suffix = boundary_words.suffixes[k];
+    const WordList *list = &boundary_words.suffixes;
+    for (Py_ssize_t k = 0; k < list->n; k++) {
+        const Py_UCS4 *suffix = list->words[k];
         Py_ssize_t i = 0;
         while (suffix[i] && e + i < n && PyUnicode_READ(kind, data, e + i) == suffix[i]) i++;
         if (!suffix[i]) return 1;
+    }
+    return 0;
+}
+
+/* Whether text[:s] ends with one of the verb endings. */
+static int verb_ending_before(int kind, const void *data, Py_ssize_t s) {
+    const WordList *list = &boundary_words.verb_endings;
+    for (Py_ssize_t k = 0; k < list->n; k++) {
+        const Py_UCS4 *ending = list->words[k];
+        Py_ssize_t len = 0;
+        while (ending[len]) len++;
+        if (len > s) continue;
+        Py_ssize_t i = 0;
+        while (i < len && PyUnicode_READ(kind, data, s - len + i) == ending[i]) i++;
+        if (i == len) return 1;
     }
     return 0;
 }
@@ -918,7 +946,7 @@ static int hira_noun_start(int kind, const void *data, Py_ssize_t s) {
     if (!char_list_has(&boundary_words.hira_before, PyUnicode_READ(kind, data, s - 1))) return 0;
     if (char_list_has(&boundary_words.hira_after, PyUnicode_READ(kind, data, s))) return 0;
     Py_UCS4 stem = PyUnicode_READ(kind, data, s - 2);
-    return is_han(stem) || is_kata(stem);
+    return is_han(stem) || is_kata(stem) || verb_ending_before(kind, data, s);
 }
 
 /* guard.matcher.boundary_ok, for one hit: 1 when it stands on word boundaries, 0 when not, -1 on error. */

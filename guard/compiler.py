@@ -159,8 +159,11 @@ class _Builder:
         self.by_pattern.setdefault(pattern, []).append(entry)
         flat = despaced(pattern)
         if flat and flat != pattern:
-            self.by_pattern.setdefault(flat, []).append(entry)
-            self.multipart.add(flat)
+            # Joining the parts can make a word whose homoglyphs fold: "ху tao" joins to "хуtao", which mixes
+            # scripts, so a prompt's "ХуТао" folds to "xytao". (Only that step: leetspeak would fold "macross 7".)
+            for joined in dict.fromkeys((flat, self.nz.fold_homoglyphs(flat))):
+                self.by_pattern.setdefault(joined, []).append(entry)
+                self.multipart.add(joined)
 
 
 def _resolve(entries: list[Entry]) -> tuple[Entry, ...]:

@@ -42,6 +42,9 @@ _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES
 _HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむぶぐぬただい")
 _HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよねだ")
 _HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "って", "まで", "じゃ", "みたい", "っぽ", "など", "しか", "こそ", "ばかり", "くらい", "ぐらい")
+# Verb endings in hiragana that a noun can follow (座っているごろー, 泳いでいたどりー): the progressive and its past.
+# The kana before them is hiragana too, so the kanji-or-katakana stem test cannot see that they end a word.
+_HIRA_VERB_ENDINGS = ("ている", "ていた", "でいる", "でいた", "てる", "でる", "てた", "でた")
 
 # The hanzi that may stand right before and right after a one-character Chinese name that is also a common
 # character (strict): particles, conjunctions and prepositions. Not 的 after it: 空的 is "empty", 琴的 "the
@@ -51,7 +54,7 @@ _HAN_AFTER_NAME = frozenset("和与跟同及或在是正把被也都就说")
 if speedups.kernels is not None:  # the C boundary rules take the same lists
     speedups.kernels.set_boundary_words(
         "".join(sorted(_HIRA_BEFORE_NOUN)), "".join(sorted(_HIRA_AFTER_NOUN)), _HIRA_NOUN_SUFFIXES,
-        "".join(sorted(_HAN_BEFORE_NAME)), "".join(sorted(_HAN_AFTER_NAME)),
+        "".join(sorted(_HAN_BEFORE_NAME)), "".join(sorted(_HAN_AFTER_NAME)), _HIRA_VERB_ENDINGS,
     )
 
 # Runs of ASCII letters and digits of four or more; the fuzzy pass keeps the all-letter ones. (Leading with a
@@ -119,11 +122,12 @@ def _is_hangul(c: str) -> bool:
 
 def _hira_noun_start(t: str, s: int) -> bool:
     """Whether a short hiragana name at t[s], after a hiragana, can start a word: that hiragana ends a kanji or
-    katakana word (a particle or an ending) and the name does not start with a particle."""
+    katakana word (a particle or an ending) or a verb's progressive (`_HIRA_VERB_ENDINGS`), and the name does
+    not start with a particle."""
     if s < 2 or t[s - 1] not in _HIRA_BEFORE_NOUN or t[s] in _HIRA_AFTER_NOUN:
         return False
     stem = t[s - 2]
-    return _is_han(stem) or _is_kata(stem)
+    return _is_han(stem) or _is_kata(stem) or t.endswith(_HIRA_VERB_ENDINGS, 0, s)
 
 
 def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, strict: bool = False) -> bool:

@@ -350,6 +350,10 @@ class Normalizer:
                 positions = sorted(positions + extra)
         return positions
 
+    def fold_homoglyphs(self, folded: str) -> str:
+        """The homoglyph step alone, on text that is otherwise folded already (the compiler's joined names)."""
+        return self._fold_homoglyphs_in(folded)
+
     def _fold_homoglyphs_in(self, out: str) -> str:
         """`_fold_homoglyphs(out)`, skipped when the folded text holds no homoglyph. (The folding itself can make
         one: upper-case П folds to п.)"""

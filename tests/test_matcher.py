@@ -224,6 +224,11 @@ def test_boundary_rule_hangul_particles():
         ("猫でごろーいい", False),  # い after the name continues it
         ("カごろー", False),  # katakana before a short hiragana name
         ("猫ごろー", False),  # right after a kanji: the kanji's own ending (初めての)
+        ("座っているごろー", True),  # after a verb's progressive, all hiragana
+        ("泳いでいたごろー", True),
+        ("見てるごろー", True),
+        ("いるごろー", False),  # いる alone is no ending that the rule knows
+        ("座っているごろーむ", False),  # the right side still decides
     ],
 )
 def test_boundary_rule_short_hiragana(text, ok):
@@ -258,6 +263,8 @@ def test_boundary_rule_one_common_hanzi(text, ok):
         ("ごろーだよ", "genshin_impact/gorou"),
         ("ごろーまでの道", "genshin_impact/gorou"),
         ("ごろーっぽいイラスト", "genshin_impact/gorou"),
+        ("川で泳いでいるどりーの絵", "genshin_impact/dori"),
+        ("ソファで寝てるごろー", "genshin_impact/gorou"),
     ],
 )
 def test_short_hiragana_name_next_to_particles_and_endings(guard, prompt, cid):
@@ -293,6 +300,21 @@ def test_short_hiragana_name_inside_running_hiragana(guard, prompt):
 @pytest.mark.parametrize("prompt", ["雷鳴とサンダーストーム", "サンダーストームの夜"])
 def test_long_katakana_name_inside_a_loanword(guard, prompt):
     assert ids(guard.scan(prompt)) == []
+
+
+@pytest.mark.parametrize(
+    "prompt, cid",
+    [
+        ("HuTao surfing at sunset", "genshin_impact/hutao"),
+        ("RaidenShogun on a throne", "genshin_impact/raidenshogun"),
+        ("Ху Тао катается на волне", "genshin_impact/hutao"),
+        # Joined, the Cyrillic name is one word of look-alike letters, which folds to Latin (xytao) in the prompt;
+        # the compiler folds the joined name the same way.
+        ("ХуТао катается на волне", "genshin_impact/hutao"),
+    ],
+)
+def test_multi_word_name_written_as_one_word(guard, prompt, cid):
+    assert cid in ids(guard.scan(prompt, include_candidates=True))
 
 
 def test_joined_hits_counted_against_the_main_pass():

@@ -212,6 +212,13 @@ def test_a_homoglyph_that_the_folding_makes_is_folded_too():
     assert normalize("ПРИВЕТ").text == "привет"  # all Cyrillic, and not all look-alikes: stays
 
 
+def test_fold_homoglyphs_alone():
+    nz = Normalizer.build()
+    assert nz.fold_homoglyphs("хуtao") == "xytao"  # a word that mixes scripts
+    assert nz.fold_homoglyphs("привет") == "привет"
+    assert nz.fold_homoglyphs("macross7") == "macross7"  # no leetspeak: only the homoglyph step
+
+
 def test_upper_case_homoglyph_obfuscation_is_found(guard):
     assert ids(guard.scan("stained glass window depicting LYПETTE")) == ["genshin_impact/lynette"]
 

@@ -439,9 +439,9 @@ def test_accept_hits_on_the_neighbours_of_one_common_hanzi(scanner):
 @needs_kernels
 def test_accept_hits_on_every_hiragana_neighbour(scanner):
     """A short hiragana name with each hiragana before it (alone and after a kanji, katakana or Latin stem),
-    each hiragana after it, and each word that may follow it, whole and cut short: the kernel applies
+    each verb ending before it, each hiragana after it, and each word that may follow it, whole and cut short: the kernel applies
     guard.matcher's lists as boundary_ok does."""
-    from guard.matcher import _HIRA_NOUN_SUFFIXES
+    from guard.matcher import _HIRA_NOUN_SUFFIXES, _HIRA_VERB_ENDINGS
 
     infos, codes, flags, pats = scanner._infos, scanner._info_codes, scanner._flags, scanner.c.patterns
     short = [pid for pid in range(len(codes)) if flags[pid] and infos[codes[pid]].left == "hira" and infos[codes[pid]].length <= 3]
@@ -451,6 +451,9 @@ def test_accept_hits_on_every_hiragana_neighbour(scanner):
     assert len(by_first) > 20
     kana = [chr(c) for c in range(0x3041, 0x3097)]
     stems = [(stem + k, "") for stem in ("猫", "ネ", "a") for k in kana] + [("猫", ""), ("ネ", ""), ("猫", "猫")]
+    # Each verb ending after a hiragana stem, whole and without its first kana, and alone at the start.
+    stems += [("し" + x, "") for x in _HIRA_VERB_ENDINGS] + [("し" + x[1:], "") for x in _HIRA_VERB_ENDINGS]
+    stems += [(x, "") for x in _HIRA_VERB_ENDINGS]
     suffixes = [("", x) for x in _HIRA_NOUN_SUFFIXES] + [("", x[:-1]) for x in _HIRA_NOUN_SUFFIXES]
     sides = [(k, "") for k in kana] + [("", k) for k in kana] + stems + suffixes
     verdicts = [_kernel_agrees(scanner, pid, before, after) for pid in by_first.values() for before, after in sides]
@@ -461,11 +464,13 @@ def test_accept_hits_on_every_hiragana_neighbour(scanner):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("の" * 65, "", (), "", ""), "at most 64 characters"),
-        (("", "", ("ちゃんちゃん",), "", ""), "1 to 4 characters"),
-        (("", "", ("",), "", ""), "1 to 4 characters"),
-        (("", "", (1,), "", ""), "1 to 4 characters"),
-        (("", "", ("さん",) * 33, "", ""), "at most 32 suffixes"),
+        (("の" * 65, "", (), "", "", ()), "at most 64 characters"),
+        (("", "", ("ちゃんちゃん",), "", "", ()), "1 to 4 characters"),
+        (("", "", ("",), "", "", ()), "1 to 4 characters"),
+        (("", "", (1,), "", "", ()), "1 to 4 characters"),
+        (("", "", ("さん",) * 33, "", "", ()), "at most 32 suffixes"),
+        (("", "", (), "", "", ("ている",) * 33), "at most 32 suffixes or endings"),
+        (("", "", (), "", "", ("ていたのだ",)), "1 to 4 characters"),
     ],
 )
 def test_set_boundary_words_refuses_bad_lists_and_keeps_the_old_ones(scanner, args, message):
