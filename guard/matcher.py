@@ -5,6 +5,7 @@ Nothing here does I/O or builds anything; it only reads the `CompiledLexicon`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 from collections import Counter
 from functools import partial
@@ -16,6 +17,7 @@ from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE
 from guard.models import Match
 from guard.normalize import (
     SEPARATOR_BITMAP,
+    SEPARATORS,
     fold_long_vowels,
     remove_separators,
     run_around,
@@ -100,6 +102,7 @@ _PERSON_AFTER = re.compile(r"^(?:\s*,\s*(?:a|an|my|our|his|her|their|un|une|ein|
 _MATCH_ORDER = attrgetter("start", "end", "character_id")
 
 _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
+_ONE_AS_L = "leetspeak 1 read as l"
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
 
 
@@ -180,12 +183,14 @@ def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, s
 
 
 class _Candidate:
-    __slots__ = ("s", "e", "pid", "method", "score", "note", "extra_ambiguity")
+    __slots__ = ("s", "e", "pid", "method", "score", "note", "extra_ambiguity", "text")
 
-    def __init__(self, s: int, e: int, pid: int, method: Optional[str], score: Optional[float], note: str = "", extra: Optional[str] = None):
+    def __init__(self, s: int, e: int, pid: int, method: Optional[str], score: Optional[float], note: str = "",
+                 extra: Optional[str] = None, text: Optional[str] = None):
         self.s, self.e, self.pid = s, e, pid
         self.method, self.score, self.note = method, score, note
         self.extra_ambiguity = extra
+        self.text = text  # the spelling of the normalized text it was found in, when not that text itself
 
 
 class Scanner:
@@ -246,6 +251,10 @@ class Scanner:
                     title_hits.append((s, e, pid))
             if f & HAS_CHARACTER:
                 cands.append(_Candidate(s, e, pid, None, None))
+        if "1" in text:
+            alt = _leet_ones_as_l(nt)
+            if alt is not None:  # K1ee, Fisch1: leetspeak's "1" stands for "l" as often as for "i"
+                self._alt_hits(alt, accepted, cands, context, char_cues, context_spans)
 
         if joined_hits:
             self._despaced_hits(t, joined_hits, cands, context, char_cues)
@@ -343,6 +352,22 @@ class Scanner:
         return out
 
     # -- pieces -----------------------------------------------------------------------------------------
+    def _alt_hits(self, alt: str, accepted: list, cands: list, context: dict, char_cues: dict, context_spans: list) -> None:
+        """The exact hits of `alt`, a spelling of the normalized text with the same length, that the text's own
+        hits (`accepted`) do not hold: characters become candidates, context names count as context."""
+        known = set(accepted)
+        entries, flags = self._entries, self._flags
+        for hit in self._exact_hits(alt)[0]:
+            if hit in known:
+                continue
+            pid, s, e = hit
+            f = flags[pid]
+            if f & HAS_CONTEXT:
+                self._note_context(entries[pid], context, char_cues)
+                context_spans.append((s, e))
+            if f & HAS_CHARACTER:
+                cands.append(_Candidate(s, e, pid, None, None, _ONE_AS_L, text=alt))
+
     def _note_context(self, es: tuple[Entry, ...], context: dict[str, str], char_cues: dict[int, str]) -> None:
         for en in es:
             if en.kind == FRANCHISE:
@@ -457,8 +482,10 @@ class Scanner:
         out = []
         os_, oe = nt.span(cand.s, cand.e)
         surface = nt.original[os_:oe]
-        normalized = nt.text[cand.s : cand.e]
+        normalized = (cand.text or nt.text)[cand.s : cand.e]
         seen = set()
+        evasion: Optional[str] = None
+        looked = False  # at the spelling, for evasion
         for en in self._entries[cand.pid]:
             if en.char < 0 or en.char in seen or en.kind == CUE:
                 continue
@@ -469,7 +496,14 @@ class Scanner:
             evidence: list[str] = []
             confirmed = True
             why = self._corroboration(en, context, by_char, char_cues)
-            if reason is None and self._used_for_person(nt.text, cand, en, why is not None):
+            if reason is not None:
+                # Nor is a spelling made to slip past a filter (4mber, M o n a): that is meant as the name.
+                if not looked:
+                    evasion, looked = _evasion(surface, normalized, cand.method), True
+                if evasion is not None:
+                    evidence.append(f"ambiguous ({reason}), but spelled to evade a filter: {evasion}")
+                    reason = None
+            elif self._used_for_person(nt.text, cand, en, why is not None):
                 reason = "a personal name used for a person"
             if reason is not None:
                 if why is None:
@@ -504,6 +538,57 @@ def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, in
         if before_start != before_last:
             out.append((pid, ds + before_start, de + before_last))
     return out
+
+
+_LEET_SIGNS = frozenset("0123456789@$!|")
+_SEPARATOR_RUN = re.compile("[" + "".join("\\" + c if c in "\\]^-[" else c for c in sorted(SEPARATORS)) + "]+")
+
+
+def _evasion(surface: str, normalized: str, method: Optional[str]) -> Optional[str]:
+    """How the spelling of a mention hides the name, or None: what nobody writes by accident (4mber, Bаrbаra with
+    a Cyrillic а, M o n a, Li<zero-width space>sa)."""
+    if len(normalized) >= 4 and not _LEET_SIGNS.isdisjoint(surface) and _LEET_SIGNS.isdisjoint(normalized):
+        return "leetspeak"  # (not shorter: 7ic, a word of a Chinese text, would be Klink's French name)
+    if method == "despaced":
+        pieces = _SEPARATOR_RUN.split(surface)
+        if len(pieces) >= 3 and all(len(p) == 1 for p in pieces):
+            return "letters spaced out"
+    if not surface.isascii():
+        latin = other = False
+        for c in surface:
+            if c < "\x80":
+                latin = latin or c.isalpha()
+            elif "\u0370" <= c <= "\u04ff":  # Greek and Cyrillic
+                other = True
+            elif unicodedata.category(c) == "Cf":
+                return "invisible characters inside it"
+        if latin and other:
+            return "look-alike letters of another script"
+    return None
+
+
+def _leet_ones_as_l(nt) -> Optional[str]:
+    """The normalized text with each "1" that leetspeak folding read as "i" read as "l" instead, or None when
+    there is none. Same length, so hits in it are hits in the normalized text."""
+    t, original, offsets = nt.text, nt.original, nt.offsets
+    chars: Optional[list[str]] = None
+    if offsets is None:  # every character stayed in place
+        j = original.find("1")
+        while j >= 0:
+            if t[j] == "i":
+                if chars is None:
+                    chars = list(t)
+                chars[j] = "l"
+            j = original.find("1", j + 1)
+    else:
+        j = t.find("i")
+        while j >= 0:
+            if original[offsets[j]] == "1":
+                if chars is None:
+                    chars = list(t)
+                chars[j] = "l"
+            j = t.find("i", j + 1)
+    return "".join(chars) if chars is not None else None
 
 
 def _all_in(hits: list, raw: list) -> bool:

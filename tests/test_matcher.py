@@ -332,3 +332,55 @@ def test_long_prompt_of_repeated_spaced_names(guard):
     prompt = "P i k a c h u and mew " * 2000
     matches = guard.scan(prompt)
     assert sum(m.character_id == "pokemon/pikachu" for m in matches) == 2000
+
+
+# -- leetspeak "1" as "l", and spellings made to evade a filter ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, normalized",
+    [
+        ("S1aking at the beach", "pokemon/slaking", "slaking"),  # read as i, it is one edit from Seaking
+        ("Fisch1 standing on a cliff", "genshin_impact/fischl", "fischl"),  # fischi is an Italian word
+        ("Co11ei in the forest ß", "genshin_impact/collei", "collei"),  # ß: the normalized text has offsets
+        ("T1nk471nk on a rooftop", "pokemon/tinkatink", "tinkatink"),  # read as i, as before
+    ],
+)
+def test_leetspeak_one_read_as_l(guard, prompt, cid, normalized):
+    (m,) = guard.scan(prompt)
+    assert (m.character_id, m.normalized) == (cid, normalized)
+    assert_offsets(prompt, [m])
+
+
+def test_leet_ones_as_l():
+    from guard.matcher import _leet_ones_as_l
+    from guard.normalize import normalize
+
+    assert _leet_ones_as_l(normalize("K1ee at 1080p")) == "klee at 1080p"  # 1080p is a number, not leetspeak
+    assert _leet_ones_as_l(normalize("ß K1ee")) == "ss klee"
+    assert _leet_ones_as_l(normalize("Klee at 1080p")) is None
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, how",
+    [
+        ("4mber in the rain", "genshin_impact/amber", "leetspeak"),
+        ("D1tt0 on a rock", "pokemon/ditto", "leetspeak"),
+        ("a travel poster with L!$a flying over mountains", "genshin_impact/lisa", "leetspeak"),
+        ("make a sticker of M o n a with a white outline", "genshin_impact/mona", "letters spaced out"),
+        ("stained glass window depicting B\u0430rb\u0430ra", "genshin_impact/barbara", "another script"),
+        ("Li\u200bsa reading a book", "genshin_impact/lisa", "invisible characters"),
+    ],
+)
+def test_an_ambiguous_name_spelled_to_evade_is_confirmed(guard, prompt, cid, how):
+    (m,) = [m for m in guard.scan(prompt) if m.character_id == cid]
+    assert any("spelled to evade" in e and how in e for e in m.evidence)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["amber eyes in the rain", "Lisa reading a book", "Mona at the window", "un 7ic nerveux"],  # 7ic: too short
+)
+def test_an_ambiguous_name_spelled_plainly_still_needs_context(guard, prompt):
+    assert guard.scan(prompt) == []
+    assert guard.scan(prompt, include_candidates=True)
