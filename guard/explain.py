@@ -131,6 +131,7 @@ def explain(scanner: Scanner, text: str, *, near_misses: bool = True) -> Explana
     spans: list[Span] = []
     context_spans: list[tuple[int, int]] = []  # normalized
     explained: set[tuple[int, int]] = set()
+    explained_ids: set[tuple[int, int, str]] = set()
 
     for pid, s, e in c.exact.find(t):
         inf, es = c.info[pid], c.entries[pid]
@@ -163,6 +164,7 @@ def explain(scanner: Scanner, text: str, *, near_misses: bool = True) -> Explana
                 verdict = ACCEPTED if m.confirmed else REJECTED
                 near.append(Near(cid, en.alias, en.kind, en.lang, m.score, verdict, list(m.evidence)))
                 explained.add((os_, oe))
+                explained_ids.add((os_, oe, cid))
             else:
                 winner = next((w for w in matches if _overlaps((w.start, w.end), (os_, oe)) and (w.start, w.end) != (os_, oe)), None)
                 why = (
@@ -173,14 +175,20 @@ def explain(scanner: Scanner, text: str, *, near_misses: bool = True) -> Explana
         verdict = ACCEPTED if any(n.verdict == ACCEPTED for n in near) else REJECTED
         spans.append(Span(os_, oe, nt.original[os_:oe], t[s:e], "exact", verdict, near))
 
-    # Mentions found by the despaced and fuzzy passes.
+    # Mentions found by the despaced and fuzzy passes, and in another reading of the text (leetspeak 1 as l).
     for m in matches:
-        if (m.start, m.end) in explained or m.method not in ("despaced", "fuzzy"):
+        if m.method in ("despaced", "fuzzy"):
+            if (m.start, m.end) in explained:
+                continue
+            source = m.method
+        elif (m.start, m.end, m.character_id) in explained_ids:
             continue
-        existing = next((sp for sp in spans if (sp.start, sp.end) == (m.start, m.end) and sp.source == m.method), None)
+        else:
+            source = "exact"
+        existing = next((sp for sp in spans if (sp.start, sp.end) == (m.start, m.end) and sp.source == source), None)
         near = Near(m.character_id, m.alias, m.method, m.lang, m.score, ACCEPTED if m.confirmed else REJECTED, list(m.evidence))
         if existing is None:
-            spans.append(Span(m.start, m.end, m.surface, m.normalized, m.method, near.verdict, [near]))
+            spans.append(Span(m.start, m.end, m.surface, m.normalized, source, near.verdict, [near]))
         else:
             existing.near.append(near)
             if near.verdict == ACCEPTED:

@@ -84,6 +84,8 @@ def test_normalized_text_and_offsets(guard):
         "호두 원신 팬아트",
         "原神の天空と空",  # a common one-hanzi name next to hanzi (strict boundaries)
         "ポケモンのキャンプファイヤー",  # an ambiguous katakana name inside a longer word
+        "S1aking and K1ee at the beach",  # found in the text with leetspeak 1 read as l
+        "4mber and M o n a",  # ambiguous names spelled to evade a filter
     ],
 )
 def test_accepted_spans_are_exactly_what_the_scanner_reports(guard, prompt):
