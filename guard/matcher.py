@@ -499,7 +499,7 @@ class Scanner:
             if reason is not None:
                 # Nor is a spelling made to slip past a filter (4mber, M o n a): that is meant as the name.
                 if not looked:
-                    evasion, looked = _evasion(surface, normalized, cand.method), True
+                    evasion, looked = _evasion(surface, normalized, cand.method, nt.original), True
                 if evasion is not None:
                     evidence.append(f"ambiguous ({reason}), but spelled to evade a filter: {evasion}")
                     reason = None
@@ -541,12 +541,13 @@ def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, in
 
 
 _LEET_SIGNS = frozenset("0123456789@$!|")
+_EAST_ASIAN = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uf900-\ufaff]")
 _SEPARATOR_RUN = re.compile("[" + "".join("\\" + c if c in "\\]^-[" else c for c in sorted(SEPARATORS)) + "]+")
 
 
-def _evasion(surface: str, normalized: str, method: Optional[str]) -> Optional[str]:
+def _evasion(surface: str, normalized: str, method: Optional[str], prompt: str) -> Optional[str]:
     """How the spelling of a mention hides the name, or None: what nobody writes by accident (4mber, Bаrbаra with
-    a Cyrillic а, M o n a, Li<zero-width space>sa)."""
+    a Cyrillic а, M o n a, Li<zero-width space>sa, Ｂｅｎｎｅｔｔ in an English prompt)."""
     if len(normalized) >= 4 and not _LEET_SIGNS.isdisjoint(surface) and _LEET_SIGNS.isdisjoint(normalized):
         return "leetspeak"  # (not shorter: 7ic, a word of a Chinese text, would be Klink's French name)
     if method == "despaced":
@@ -554,16 +555,21 @@ def _evasion(surface: str, normalized: str, method: Optional[str]) -> Optional[s
         if len(pieces) >= 3 and all(len(p) == 1 for p in pieces):
             return "letters spaced out"
     if not surface.isascii():
-        latin = other = False
+        latin = other = wide = False
         for c in surface:
             if c < "\x80":
                 latin = latin or c.isalpha()
             elif "\u0370" <= c <= "\u04ff":  # Greek and Cyrillic
                 other = True
+            elif "\uff21" <= c <= "\uff5a":  # full-width Latin
+                wide = True
             elif unicodedata.category(c) == "Cf":
                 return "invisible characters inside it"
         if latin and other:
             return "look-alike letters of another script"
+        # Japanese and Chinese input methods type full-width letters, so only where no such text is around them.
+        if wide and (latin or _EAST_ASIAN.search(prompt) is None):
+            return "full-width letters"
     return None
 
 

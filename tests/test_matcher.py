@@ -370,6 +370,8 @@ def test_leet_ones_as_l():
         ("make a sticker of M o n a with a white outline", "genshin_impact/mona", "letters spaced out"),
         ("stained glass window depicting B\u0430rb\u0430ra", "genshin_impact/barbara", "another script"),
         ("Li\u200bsa reading a book", "genshin_impact/lisa", "invisible characters"),
+        ("\uff22en\uff4ee\uff54t, pixel art", "genshin_impact/bennett", "full-width"),  # mixed with ASCII
+        ("#\uff22\uff45\uff4e\uff4e\uff45\uff54\uff54 fanart", "genshin_impact/bennett", "full-width"),
     ],
 )
 def test_an_ambiguous_name_spelled_to_evade_is_confirmed(guard, prompt, cid, how):
@@ -379,7 +381,13 @@ def test_an_ambiguous_name_spelled_to_evade_is_confirmed(guard, prompt, cid, how
 
 @pytest.mark.parametrize(
     "prompt",
-    ["amber eyes in the rain", "Lisa reading a book", "Mona at the window", "un 7ic nerveux"],  # 7ic: too short
+    [
+        "amber eyes in the rain",
+        "Lisa reading a book",
+        "Mona at the window",
+        "un 7ic nerveux",  # too short for leetspeak to count
+        "\uff21\uff4d\uff42\uff45\uff52色のネックレス",  # full-width, as a Japanese input method types it
+    ],
 )
 def test_an_ambiguous_name_spelled_plainly_still_needs_context(guard, prompt):
     assert guard.scan(prompt) == []
