@@ -925,7 +925,8 @@ static int hira_suffix_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t e
     return 0;
 }
 
-/* Whether text[:s] ends with one of the verb endings. */
+/* Whether text[:s] ends with one of the verb endings (the first that matches), with a kanji or katakana within
+ * the two characters before it. */
 static int verb_ending_before(int kind, const void *data, Py_ssize_t s) {
     const WordList *list = &boundary_words.verb_endings;
     for (Py_ssize_t k = 0; k < list->n; k++) {
@@ -935,7 +936,12 @@ static int verb_ending_before(int kind, const void *data, Py_ssize_t s) {
         if (len > s) continue;
         Py_ssize_t i = 0;
         while (i < len && PyUnicode_READ(kind, data, s - len + i) == ending[i]) i++;
-        if (i == len) return 1;
+        if (i < len) continue;
+        for (Py_ssize_t j = s - len - 2 < 0 ? 0 : s - len - 2; j < s - len; j++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, j);
+            if (is_han(c) || is_kata(c)) return 1;
+        }
+        return 0;
     }
     return 0;
 }

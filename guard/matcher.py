@@ -44,8 +44,9 @@ _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES
 _HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむぶぐぬただい")
 _HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよねだ")
 _HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "って", "まで", "じゃ", "みたい", "っぽ", "など", "しか", "こそ", "ばかり", "くらい", "ぐらい")
-# Verb endings in hiragana that a noun can follow (座っているごろー, 泳いでいたどりー): the progressive and its past.
-# The kana before them is hiragana too, so the kanji-or-katakana stem test cannot see that they end a word.
+# Verb endings in hiragana that a noun can follow (座っているごろー, 泳いでいたどりー): the progressive and its past,
+# after a verb whose stem is a kanji or katakana. The kana right before the name is then not after the stem, so
+# the stem test of the particles cannot see that they end a word.
 _HIRA_VERB_ENDINGS = ("ている", "ていた", "でいる", "でいた", "てる", "でる", "てた", "でた")
 
 # The hanzi that may stand right before and right after a one-character Chinese name that is also a common
@@ -130,7 +131,18 @@ def _hira_noun_start(t: str, s: int) -> bool:
     if s < 2 or t[s - 1] not in _HIRA_BEFORE_NOUN or t[s] in _HIRA_AFTER_NOUN:
         return False
     stem = t[s - 2]
-    return _is_han(stem) or _is_kata(stem) or t.endswith(_HIRA_VERB_ENDINGS, 0, s)
+    if _is_han(stem) or _is_kata(stem):
+        return True
+    for ending in _HIRA_VERB_ENDINGS:
+        if t.endswith(ending, 0, s):
+            # The verb's stem, a kanji or katakana, within two characters before the ending (座っている, 見てる):
+            # in running hiragana (まってたこれー, しってるあいの) the ending is no evidence of a word's end.
+            k = s - len(ending)
+            for j in range(max(0, k - 2), k):
+                if _is_han(t[j]) or _is_kata(t[j]):
+                    return True
+            return False
+    return False
 
 
 def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, strict: bool = False) -> bool:
@@ -252,9 +264,9 @@ class Scanner:
             if f & HAS_CHARACTER:
                 cands.append(_Candidate(s, e, pid, None, None))
         if "1" in text:
-            alt = _leet_ones_as_l(nt)
-            if alt is not None:  # K1ee, Fisch1: leetspeak's "1" stands for "l" as often as for "i"
-                self._alt_hits(alt, accepted, cands, context, char_cues, context_spans)
+            ones = _leet_ones(nt)
+            if ones:  # K1ee, Fisch1: leetspeak's "1" stands for "l" as often as for "i"
+                self._alt_hits(t, ones, accepted, cands, context, char_cues, context_spans)
 
         if joined_hits:
             self._despaced_hits(t, joined_hits, cands, context, char_cues)
@@ -352,21 +364,33 @@ class Scanner:
         return out
 
     # -- pieces -----------------------------------------------------------------------------------------
-    def _alt_hits(self, alt: str, accepted: list, cands: list, context: dict, char_cues: dict, context_spans: list) -> None:
-        """The exact hits of `alt`, a spelling of the normalized text with the same length, that the text's own
-        hits (`accepted`) do not hold: characters become candidates, context names count as context."""
+    def _alt_hits(self, t: str, ones: list[int], accepted: list, cands: list, context: dict, char_cues: dict,
+                  context_spans: list) -> None:
+        """The exact hits of `t` with an "l" at each position of `ones` that the text's own hits (`accepted`) do not
+        hold: characters become candidates, context names count as context. Only the words around those positions
+        are searched (a prompt tagged "1girl" would otherwise pay for a second pass over all of it)."""
+        alt = None  # the whole text so spelled, for the candidates' normalized text
         known = set(accepted)
         entries, flags = self._entries, self._flags
-        for hit in self._exact_hits(alt)[0]:
-            if hit in known:
-                continue
-            pid, s, e = hit
-            f = flags[pid]
-            if f & HAS_CONTEXT:
-                self._note_context(entries[pid], context, char_cues)
-                context_spans.append((s, e))
-            if f & HAS_CHARACTER:
-                cands.append(_Candidate(s, e, pid, None, None, _ONE_AS_L, text=alt))
+        for a, b in _word_windows(t, ones):
+            chars = list(t[a:b])
+            for j in ones:
+                if a <= j < b:
+                    chars[j - a] = "l"
+            for pid, s, e in self._exact_hits("".join(chars))[0]:
+                hit = (pid, s + a, e + a)
+                if hit in known:
+                    continue
+                known.add(hit)
+                pid, s, e = hit
+                f = flags[pid]
+                if f & HAS_CONTEXT:
+                    self._note_context(entries[pid], context, char_cues)
+                    context_spans.append((s, e))
+                if f & HAS_CHARACTER:
+                    if alt is None:
+                        alt = _with_l_at(t, ones)
+                    cands.append(_Candidate(s, e, pid, None, None, _ONE_AS_L, text=alt))
 
     def _note_context(self, es: tuple[Entry, ...], context: dict[str, str], char_cues: dict[int, str]) -> None:
         for en in es:
@@ -497,10 +521,11 @@ class Scanner:
             confirmed = True
             why = self._corroboration(en, context, by_char, char_cues)
             if reason is not None:
-                # Nor is a spelling made to slip past a filter (4mber, M o n a): that is meant as the name.
+                # Nor is a spelling made to slip past a filter (4mber, L1sa): that is meant as the name. Not for a
+                # romanized Japanese name that is an English word: "GH0ST" on a logo is styled, not evasive.
                 if not looked:
-                    evasion, looked = _evasion(surface, normalized, cand.method, nt.original), True
-                if evasion is not None:
+                    evasion, looked = _evasion(surface, normalized), True
+                if evasion is not None and not en.lang.endswith("-Latn"):
                     evidence.append(f"ambiguous ({reason}), but spelled to evade a filter: {evasion}")
                     reason = None
             elif self._used_for_person(nt.text, cand, en, why is not None):
@@ -541,19 +566,20 @@ def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, in
 
 
 _LEET_SIGNS = frozenset("0123456789@$!|")
-_EAST_ASIAN = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uf900-\ufaff]")
-_SEPARATOR_RUN = re.compile("[" + "".join("\\" + c if c in "\\]^-[" else c for c in sorted(SEPARATORS)) + "]+")
 
 
-def _evasion(surface: str, normalized: str, method: Optional[str], prompt: str) -> Optional[str]:
-    """How the spelling of a mention hides the name, or None: what nobody writes by accident (4mber, Bаrbаra with
-    a Cyrillic а, M o n a, Li<zero-width space>sa, Ｂｅｎｎｅｔｔ in an English prompt)."""
-    if len(normalized) >= 4 and not _LEET_SIGNS.isdisjoint(surface) and _LEET_SIGNS.isdisjoint(normalized):
+def _evasion(surface: str, normalized: str) -> Optional[str]:
+    """How the spelling of a mention hides the name, or None (4mber, L1sa, Bаrbаra with a Cyrillic а, Li<zero-width
+    space>sa, Ｂenｎeｔt). Left out because design prompts use them for style: letters spaced out or dotted
+    (T H U N D E R, F.I.R.E.), all-capital leetspeak (GH0ST GAM1NG), full-width text alone (ｖａｐｏｒｗａｖｅ),
+    and the soft hyphen of copied text."""
+    if (
+        len(normalized) >= 4
+        and not _LEET_SIGNS.isdisjoint(surface)
+        and _LEET_SIGNS.isdisjoint(normalized)
+        and not surface.isupper()
+    ):
         return "leetspeak"  # (not shorter: 7ic, a word of a Chinese text, would be Klink's French name)
-    if method == "despaced":
-        pieces = _SEPARATOR_RUN.split(surface)
-        if len(pieces) >= 3 and all(len(p) == 1 for p in pieces):
-            return "letters spaced out"
     if not surface.isascii():
         latin = other = wide = False
         for c in surface:
@@ -563,38 +589,64 @@ def _evasion(surface: str, normalized: str, method: Optional[str], prompt: str) 
                 other = True
             elif "\uff21" <= c <= "\uff5a":  # full-width Latin
                 wide = True
-            elif unicodedata.category(c) == "Cf":
+            elif c != "\u00ad" and unicodedata.category(c) == "Cf":
                 return "invisible characters inside it"
         if latin and other:
             return "look-alike letters of another script"
-        # Japanese and Chinese input methods type full-width letters, so only where no such text is around them.
-        if wide and (latin or _EAST_ASIAN.search(prompt) is None):
-            return "full-width letters"
+        if latin and wide:
+            return "full-width letters mixed in"
     return None
 
 
-def _leet_ones_as_l(nt) -> Optional[str]:
-    """The normalized text with each "1" that leetspeak folding read as "i" read as "l" instead, or None when
-    there is none. Same length, so hits in it are hits in the normalized text."""
+def _leet_ones(nt) -> list[int]:
+    """The positions of the normalized text where leetspeak folding read a "1" as "i"."""
     t, original, offsets = nt.text, nt.original, nt.offsets
-    chars: Optional[list[str]] = None
+    out: list[int] = []
     if offsets is None:  # every character stayed in place
         j = original.find("1")
         while j >= 0:
             if t[j] == "i":
-                if chars is None:
-                    chars = list(t)
-                chars[j] = "l"
+                out.append(j)
             j = original.find("1", j + 1)
     else:
         j = t.find("i")
         while j >= 0:
             if original[offsets[j]] == "1":
-                if chars is None:
-                    chars = list(t)
-                chars[j] = "l"
+                out.append(j)
             j = t.find("i", j + 1)
-    return "".join(chars) if chars is not None else None
+    return out
+
+
+def _with_l_at(t: str, positions: list[int]) -> str:
+    chars = list(t)
+    for j in positions:
+        chars[j] = "l"
+    return "".join(chars)
+
+
+def _word_windows(t: str, positions: list[int]) -> list[tuple[int, int]]:
+    """Spans of `t` from the word before to the word after each position's word (words end at separators), merged
+    where they overlap: enough for a name of three words around the position."""
+    out: list[tuple[int, int]] = []
+    n = len(t)
+    for p in positions:
+        a = p
+        for _ in range(2):  # back to the start of this word, then of the one before
+            while a > 0 and t[a - 1] in SEPARATORS:
+                a -= 1
+            while a > 0 and t[a - 1] not in SEPARATORS:
+                a -= 1
+        b = p
+        for _ in range(2):
+            while b < n and t[b] in SEPARATORS:
+                b += 1
+            while b < n and t[b] not in SEPARATORS:
+                b += 1
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(b, out[-1][1]))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _all_in(hits: list, raw: list) -> bool:

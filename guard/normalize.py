@@ -52,10 +52,11 @@ _TOKEN_REST = re.compile(r"[a-z0-9@$!|]*")
 _LETTER_BY_LEET = re.compile(r"[a-z][0-9@$!|]|[0-9@$!|][a-z]")
 _SYMBOLS = {"!": "i", "|": "l", "@": "a", "$": "s"}
 _NUMBER_UNIT = re.compile(r"([0-9]+)([a-z]+)")
-# Units and ordinals of two letters or more that follow a number in prompts (one letter is never folded).
+# Units and ordinals of two letters or more that follow a number in prompts (one letter is never folded), and the
+# head counts of anime image tags (1girl, 2boys).
 _UNITS = frozenset(
     "mm cm km fps am pm st nd rd th px hz khz mhz ghz kb mb gb tb bit bits bpm kg ms sec min hr hrs yr yrs yo "
-    "mph kmh dpi ppi mp lb lbs oz ft fov".split()
+    "mph kmh dpi ppi mp lb lbs oz ft fov girl girls boy boys".split()
 )
 
 # Vowel of each katakana, for folding long vowels. Small kana count as their vowel.

@@ -228,6 +228,8 @@ def test_boundary_rule_hangul_particles():
         ("泳いでいたごろー", True),
         ("見てるごろー", True),
         ("いるごろー", False),  # いる alone is no ending that the rule knows
+        ("まってたごろー", False),  # running hiragana: no kanji or katakana stem before the ending
+        ("しってるごろー", False),
         ("座っているごろーむ", False),  # the right side still decides
     ],
 )
@@ -352,13 +354,30 @@ def test_leetspeak_one_read_as_l(guard, prompt, cid, normalized):
     assert_offsets(prompt, [m])
 
 
-def test_leet_ones_as_l():
-    from guard.matcher import _leet_ones_as_l
+def test_leet_ones_and_the_windows_searched_around_them():
+    from guard.matcher import _leet_ones, _word_windows
     from guard.normalize import normalize
 
-    assert _leet_ones_as_l(normalize("K1ee at 1080p")) == "klee at 1080p"  # 1080p is a number, not leetspeak
-    assert _leet_ones_as_l(normalize("ß K1ee")) == "ss klee"
-    assert _leet_ones_as_l(normalize("Klee at 1080p")) is None
+    assert _leet_ones(normalize("K1ee at 1080p")) == [1]  # 1080p is a number, not leetspeak
+    assert _leet_ones(normalize("ß K1ee")) == [4]  # ß folds to two letters: the position is in the folded text
+    assert _leet_ones(normalize("Klee at 1080p")) == []
+    t = "a watercolor of kiee in a garden, tapu fini"
+    kiee, garden, fini = t.index("kiee") + 1, t.index("garden") + 1, t.index("fini") + 1
+    assert [t[a:b] for a, b in _word_windows(t, [kiee])] == ["of kiee in"]
+    assert [t[a:b] for a, b in _word_windows(t, [kiee, garden])] == ["of kiee in", "a garden, tapu"]
+    assert [t[a:b] for a, b in _word_windows(t, [kiee, t.index("in") + 1])] == ["of kiee in a"]  # merged
+    assert [t[a:b] for a, b in _word_windows(t, [fini])] == ["tapu fini"]
+
+
+@pytest.mark.parametrize("prompt", ["Ditto next to a Poke Ba11", "Ditto next to a Pokeba11 and 1080p"])
+def test_a_cue_with_a_leetspeak_one_read_as_l_is_context(guard, prompt):
+    (m,) = guard.scan(prompt)
+    assert m.character_id == "pokemon/ditto" and "Poké Ball" in m.evidence[-1]
+
+
+def test_a_leetspeak_one_far_from_the_name_changes_nothing(guard):
+    prompt = "1girl, solo, pikachu plush on a shelf, amber eyes, " * 3
+    assert ids(guard.scan(prompt)) == ["pokemon/pikachu"]
 
 
 @pytest.mark.parametrize(
@@ -367,11 +386,11 @@ def test_leet_ones_as_l():
         ("4mber in the rain", "genshin_impact/amber", "leetspeak"),
         ("D1tt0 on a rock", "pokemon/ditto", "leetspeak"),
         ("a travel poster with L!$a flying over mountains", "genshin_impact/lisa", "leetspeak"),
-        ("make a sticker of M o n a with a white outline", "genshin_impact/mona", "letters spaced out"),
-        ("stained glass window depicting B\u0430rb\u0430ra", "genshin_impact/barbara", "another script"),
+        ("stained glass window depicting B\u0430rb\u0430ra", "genshin_impact/barbara", "another script"),  # Cyrillic
+        ("Ditt\u03bf on a rock", "pokemon/ditto", "another script"),  # a Greek omicron
         ("Li\u200bsa reading a book", "genshin_impact/lisa", "invisible characters"),
         ("\uff22en\uff4ee\uff54t, pixel art", "genshin_impact/bennett", "full-width"),  # mixed with ASCII
-        ("#\uff22\uff45\uff4e\uff4e\uff45\uff54\uff54 fanart", "genshin_impact/bennett", "full-width"),
+        ("画一个\uff21mber的头像", "genshin_impact/amber", "full-width"),
     ],
 )
 def test_an_ambiguous_name_spelled_to_evade_is_confirmed(guard, prompt, cid, how):
@@ -387,6 +406,17 @@ def test_an_ambiguous_name_spelled_to_evade_is_confirmed(guard, prompt, cid, how
         "Mona at the window",
         "un 7ic nerveux",  # too short for leetspeak to count
         "\uff21\uff4d\uff42\uff45\uff52色のネックレス",  # full-width, as a Japanese input method types it
+        # Styles of design prompts, not evasion: spaced or dotted letters, capitals in leetspeak, full-width
+        # text alone, a soft hyphen from copied text; and a name joined from words of several letters.
+        "make a sticker of M o n a with a white outline",
+        "minimalist poster, the word 'T H U N D E R' in bold letters",
+        "poster for the F.I.R.E. movement",
+        "esports team logo that says GH0ST GAM1NG",
+        "\uff56\uff41\uff50\uff4f\uff52\uff57\uff41\uff56\uff45 \uff47\uff48\uff4f\uff53\uff54 in a mall",
+        "#\uff22\uff45\uff4e\uff4e\uff45\uff54\uff54 fanart",
+        "a girl with am\u00adber eyes",
+        "iron-hands gloves on a table",
+        "gamer tag Sh4d0w_Str1ke",  # Scyther's romanized Japanese name, an English word
     ],
 )
 def test_an_ambiguous_name_spelled_plainly_still_needs_context(guard, prompt):

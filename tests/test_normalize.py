@@ -49,6 +49,7 @@ def test_folds(text, folded):
         "r2",  # too short to be a word with leetspeak
         "shot on 35mm at 60fps",  # numbers with units
         "5am, 1st place, 1080p, 8bit",
+        "1girl, 2girls, 1boy, solo",  # head counts of anime image tags
         "Pikachu!",  # a symbol after a word is punctuation
         "@pikachu",  # a handle, not a letter
         "привет",  # an all-Cyrillic word that does not fold to Latin stays Cyrillic

@@ -451,9 +451,10 @@ def test_accept_hits_on_every_hiragana_neighbour(scanner):
     assert len(by_first) > 20
     kana = [chr(c) for c in range(0x3041, 0x3097)]
     stems = [(stem + k, "") for stem in ("猫", "ネ", "a") for k in kana] + [("猫", ""), ("ネ", ""), ("猫", "猫")]
-    # Each verb ending after a hiragana stem, whole and without its first kana, and alone at the start.
-    stems += [("し" + x, "") for x in _HIRA_VERB_ENDINGS] + [("し" + x[1:], "") for x in _HIRA_VERB_ENDINGS]
-    stems += [(x, "") for x in _HIRA_VERB_ENDINGS]
+    # Each verb ending after a kanji or katakana stem one or two characters back, after hiragana only, whole and
+    # without its first kana, and alone at the start.
+    stems += [(stem + x, "") for stem in ("見", "座っ", "ネっ", "しっ", "座っっ") for x in _HIRA_VERB_ENDINGS]
+    stems += [("座っ" + x[1:], "") for x in _HIRA_VERB_ENDINGS] + [(x, "") for x in _HIRA_VERB_ENDINGS]
     suffixes = [("", x) for x in _HIRA_NOUN_SUFFIXES] + [("", x[:-1]) for x in _HIRA_NOUN_SUFFIXES]
     sides = [(k, "") for k in kana] + [("", k) for k in kana] + stems + suffixes
     verdicts = [_kernel_agrees(scanner, pid, before, after) for pid in by_first.values() for before, after in sides]
