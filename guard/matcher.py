@@ -373,11 +373,8 @@ class Scanner:
         known = set(accepted)
         entries, flags = self._entries, self._flags
         for a, b in _word_windows(t, ones):
-            chars = list(t[a:b])
-            for j in ones:
-                if a <= j < b:
-                    chars[j - a] = "l"
-            for pid, s, e in self._exact_hits("".join(chars))[0]:
+            window = _with_l_at(t[a:b], [j - a for j in ones if a <= j < b])
+            for pid, s, e in self._exact_hits(window)[0]:
                 hit = (pid, s + a, e + a)
                 if hit in known:
                     continue
