@@ -316,7 +316,9 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
             multi_word_parts.update(w for w in _NOT_LETTERS.split(p) if w)
     common = ambiguity.common_words(b.norm)
     fuzzy = FuzzyIndex.build(fuzzy_targets)
-    typo_free = _typo_free(ambiguity.vocabulary_words(b.norm).difference(common), fuzzy)
+    # A word of a multi-word name is never "typo-free": the scanner must see it to look for a typo in the words
+    # next to it (Tapu Kok). Only the uncommon ones matter; common ones (iron, great) are not looked at either way.
+    typo_free = _typo_free(ambiguity.vocabulary_words(b.norm).difference(common).difference(multi_word_parts), fuzzy)
     return CompiledLexicon(
         loaded.digest, characters, franchises, StringColumn.of(patterns),
         RowTable.build(([_entry_row(e) for e in es] for es in entries), Entry, ints=(1,)),

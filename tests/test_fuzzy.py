@@ -130,6 +130,9 @@ MULTI_WORD_TYPOS = [
     ("Tting-Lu standing on an island", "pokemon/ting-lu", "Tting-Lu"),
     ("Kamisato Ayto dressed as a ghost", "genshin_impact/kamisatoayato", "Kamisato Ayto"),
     ("Épinne-de-Fer sous la pluie", "pokemon/iron-thorns", "Épinne-de-Fer"),
+    # The typo in the short word; the other word (tapu) is a word of some language, looked at as a name's word.
+    ("a poster with Tapu Kok flying over mountains", "pokemon/tapu-koko", "Tapu Kok"),
+    ("Tapu Lel surfing a giant wave", "pokemon/tapu-lele", "Tapu Lel"),
 ]
 
 
