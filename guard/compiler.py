@@ -315,6 +315,10 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
         else:
             multi_word_parts.update(w for w in _NOT_LETTERS.split(p) if w)
     common = ambiguity.common_words(b.norm)
+    # The index breaks ties between equally close aliases by their order: English names first, then the other
+    # lexicon names, then romanizations and generated forms, as prompts most often name characters ("Kingra" is
+    # Kingdra, not Kingler's romaji "Kingura"; "Dartri" is Dartrix, not Fletchling's German "Dartiri").
+    fuzzy_targets.sort(key=lambda target: _typo_target_rank(entries[target[1]]))
     fuzzy = FuzzyIndex.build(fuzzy_targets)
     # A word of a multi-word name is never "typo-free": the scanner must see it to look for a typo in the words
     # next to it (Tapu Kok). Only the uncommon ones matter; common ones (iron, great) are not looked at either way.
@@ -333,6 +337,13 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
 
 
 _NOT_LETTERS = re.compile(r"[^a-z]+")
+
+
+def _typo_target_rank(entries: tuple[Entry, ...]) -> int:
+    names = [e.lang for e in entries if e.kind == NAME and e.char >= 0]
+    if "en" in names:
+        return 0
+    return 1 if any(not lang.endswith("-Latn") for lang in names) else 2
 
 
 def _typo_free(words: set[str], fuzzy: FuzzyIndex) -> frozenset:

@@ -178,8 +178,8 @@ class FuzzyIndex:
         return found
 
     def _best(self, token: str, key: str, targets: Iterable[int]) -> Optional[tuple[int, float, int]]:
-        # Highest score wins; among equal scores the alias that comes first in the lexicon, so that the answer
-        # does not depend on set order.
+        # Highest score wins; among equal scores the target that came first to `build` (the compiler puts English
+        # names first), so that the answer does not depend on set order.
         best: Optional[tuple[int, float, int]] = None
         for t in sorted(targets):
             d = self.verify(token, key, t)

@@ -104,6 +104,10 @@ def test_index_size_follows_the_alias_count_not_the_token(guard):
 # -- typos end to end ----------------------------------------------------------------------------------------------
 TYPOS = [
     ("Pikachoo on a scooter", "pokemon/pikachu", "Pikachoo"),
+    # Equally close to two aliases: the English name wins over a romanization (Kingler's "Kingura") and over
+    # another language's name (Fletchling's German "Dartiri").
+    ("stained glass window depicting Kingra", "pokemon/kingdra", "Kingra"),
+    ("Dartri napping under a tree", "pokemon/dartrix", "Dartri"),
     ("Charzard over a volcano", "pokemon/charizard", "Charzard"),
     ("Charizrad in the sky", "pokemon/charizard", "Charizrad"),
     ("Neuvilette in court", "genshin_impact/neuvillette", "Neuvilette"),
