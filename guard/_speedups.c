@@ -33,6 +33,15 @@ static inline int bit_set(const unsigned char *bitmap, Py_UCS4 c) {
 
 static inline int is_ascii_lower(Py_UCS4 c) { return c >= 'a' && c <= 'z'; }
 
+/* CJK, kana, Hangul and the like (guard.normalize's _EAST_ASIAN): letters to Unicode, but they end a word for the
+ * homoglyph rule, so that Фарузан與Whimsicott is two words and the Cyrillic one is not folded for the Latin one. */
+static inline int is_east_asian(Py_UCS4 c) {
+    return (c >= 0x2E80 && c <= 0xD7FF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFF66 && c <= 0xFFDC) ||
+           (c >= 0x20000 && c <= 0x3FFFF);
+}
+
+static inline int is_word_char(Py_UCS4 c) { return Py_UNICODE_ISALNUM(c) && !is_east_asian(c); }
+
 /* A str argument, ready to be read with PyUnicode_READ (before 3.12 a string can still be in the legacy form). */
 static int check_str(PyObject *arg, const char *name) {
     if (!PyUnicode_Check(arg)) {
@@ -316,8 +325,8 @@ done:
 
 /* fold_homoglyphs(text, table, astral) -> str
  *
- * guard.normalize's homoglyph rule in one pass: in each word (a maximal run of letters and digits, as `re`'s
- * [^\W_]+ finds it) that holds a homoglyph (`table`: its ASCII letter per BMP code point, 0 for none; `astral`:
+ * guard.normalize's homoglyph rule in one pass: in each word (a maximal run of letters and digits other than
+ * East Asian ones, as `re` finds guard.normalize._WORD) that holds a homoglyph (`table`: its ASCII letter per BMP code point, 0 for none; `astral`:
  * the ones above the BMP, one-character str -> one-character str), the homoglyphs are replaced by their letters
  * when the word also holds a Latin letter (alphabetic, below U+0250), or when it has three characters or more
  * and would fold entirely to Latin letters and digits. Returns the text itself when nothing changes. */
@@ -344,7 +353,7 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
     Py_ssize_t i = 0;
     while (i < n) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (!Py_UNICODE_ISALNUM(c)) {
+        if (!is_word_char(c)) {
             i++;
             continue;
         }
@@ -352,7 +361,7 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
         int has_key = 0, has_latin = 0, folds_to_latin = 1;
         for (; i < n; i++) {
             c = PyUnicode_READ(kind, data, i);
-            if (!Py_UNICODE_ISALNUM(c)) {
+            if (!is_word_char(c)) {
                 break;
             }
             Py_UCS4 letter = 0;

@@ -177,7 +177,7 @@ class Normalizer:
         # every position of a long word without a homoglyph, it would take quadratic time.
         in_words = [c for c in homoglyphs if c.isalnum()]
         self._homoglyph_re = re.compile(_bmp_class(in_words))
-        self._homoglyph_word = re.compile(r"(?<![^\W_])[^\W_]*?" + _bmp_class(in_words) + r"[^\W_]*")
+        self._homoglyph_word = re.compile(f"(?<!{_WORD_CHAR}){_WORD_CHAR}*?" + _bmp_class(in_words) + f"{_WORD_CHAR}*")
         self._homoglyph_astral = frozenset(c for c in in_words if c > "\uffff")
         # Folding a word's slice of the whole translated text needs one character for one.
         self._homoglyphs_single = all(len(v) == 1 for v in homoglyphs.values())
@@ -415,7 +415,11 @@ def _latin_or_digits(word: str) -> bool:
     return all(_is_latin_letter(c) or c.isdigit() for c in word)
 
 
-_WORD = re.compile(r"[^\W_]+")
+# A word, for the homoglyph rule: letters and digits, but not East Asian ones, which Unicode counts as letters;
+# Фарузан與Whimsicott is two words, so the Latin one does not make the Cyrillic one fold (the C kernel agrees).
+_EAST_ASIAN = "\u2e80-\ud7ff\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff"
+_WORD_CHAR = f"[^\\W_{_EAST_ASIAN}]"
+_WORD = re.compile(_WORD_CHAR + "+")
 
 
 def _bmp_class(chars) -> str:

@@ -304,6 +304,10 @@ def test_long_katakana_name_inside_a_loanword(guard, prompt):
     assert ids(guard.scan(prompt)) == []
 
 
+def test_a_russian_name_next_to_chinese_and_english_names(guard):
+    assert ids(guard.scan("Фарузан與Pikachu在公園裡散步")) == ["genshin_impact/faruzan", "pokemon/pikachu"]
+
+
 @pytest.mark.parametrize(
     "prompt, cid",
     [

@@ -213,6 +213,18 @@ def test_a_homoglyph_that_the_folding_makes_is_folded_too():
     assert normalize("ПРИВЕТ").text == "привет"  # all Cyrillic, and not all look-alikes: stays
 
 
+@pytest.mark.parametrize(
+    "text, folded",
+    [
+        ("Фарузан與Pikachu", "фарузан与pikachu"),  # East Asian letters end a word: the Latin one is another word
+        ("ПикачуとEevee", "пикачуとeevee"),
+        ("Рikасhuと遊ぶ", "pikachuと游ぶ"),  # a word that mixes scripts still folds next to them
+    ],
+)
+def test_a_cyrillic_word_joined_to_latin_by_east_asian_text_stays_cyrillic(text, folded):
+    assert normalize(text).text == folded
+
+
 def test_fold_homoglyphs_alone():
     nz = Normalizer.build()
     assert nz.fold_homoglyphs("хуtao") == "xytao"  # a word that mixes scripts
@@ -265,7 +277,9 @@ def _per_character(nz: Normalizer, text: str) -> tuple[str, list[int]]:
             return folded
         return token
 
-    return nz._post(re.sub(r"[^\W_]+", fold, "".join(chars))), offsets
+    # Words are runs of letters and digits that are not East Asian (CJK, kana and Hangul end a word).
+    word = "[^\\W_\u2e80-\ud7ff\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff]+"
+    return nz._post(re.sub(word, fold, "".join(chars))), offsets
 
 
 @settings(max_examples=500, deadline=None)
@@ -279,9 +293,9 @@ def test_the_fold_equals_a_fold_one_character_at_a_time(text):
 
 
 def _every_word(nz: Normalizer, text: str) -> str:
-    import re
+    from guard.normalize import _WORD
 
-    return re.sub(r"[^\W_]+", nz._fold_word, text)
+    return _WORD.sub(nz._fold_word, text)
 
 
 @settings(max_examples=500, deadline=None)

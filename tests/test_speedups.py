@@ -225,7 +225,8 @@ def test_the_homoglyph_kernel_reads_words_as_re_does():
     assert astral, "the confusables data has homoglyphs above the BMP; this test needs one"
     above = next(iter(astral))
     for text in ("Рikасhu", "x_Рa", "Рa²b", "ПРИВЕТ Рikachu", "ᏢᎥkachu!", "аbc", "ас", "асо", "\u0661ас", "Рi\u0301ka",
-                 f"{above}ikachu", f"Рika{above}hu \U0001f600 Рa", "\U0001d7cfРаc"):
+                 f"{above}ikachu", f"Рika{above}hu \U0001f600 Рa", "\U0001d7cfРаc", "Фарузан與Pikachu",
+                 "ПикачуとEevee", "Рikасhuと遊ぶ", "Ра\U00020000Рa", "ас한국abc"):
         assert kernels.fold_homoglyphs(text, table, astral) == nm._WORD.sub(nz._fold_word, text), text
     unchanged = "plain text"
     assert kernels.fold_homoglyphs(unchanged, table, astral) is unchanged
