@@ -326,8 +326,9 @@ done:
 /* fold_homoglyphs(text, table, astral) -> str
  *
  * guard.normalize's homoglyph rule in one pass: in each word (a maximal run of letters and digits other than
- * East Asian ones, as `re` finds guard.normalize._WORD) that holds a homoglyph (`table`: its ASCII letter per BMP code point, 0 for none; `astral`:
- * the ones above the BMP, one-character str -> one-character str), the homoglyphs are replaced by their letters
+ * East Asian ones, as `re` finds guard.normalize._WORD) that holds a homoglyph (`table`: its ASCII letter per BMP
+ * code point, 0 for none; `astral`: the ones above the BMP, one-character str -> one-character str), the
+ * homoglyphs are replaced by their letters
  * when the word also holds a Latin letter (alphabetic, below U+0250), or when it has three characters or more
  * and would fold entirely to Latin letters and digits. Returns the text itself when nothing changes. */
 static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
@@ -837,12 +838,11 @@ static inline int is_hangul(Py_UCS4 c) {
 
 /* The words that may stand right next to a name where its script has no spaces (guard.matcher's
  * _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN, _HIRA_NOUN_SUFFIXES, _HAN_BEFORE_NAME, _HAN_AFTER_NAME and
- * _HIRA_VERB_ENDINGS), given once by
- * set_boundary_words when guard.matcher is imported. Until then the lists are empty, which only makes the
- * boundary rules stricter. */
+ * _HIRA_VERB_ENDINGS), given once by set_boundary_words when guard.matcher is imported. Until then the lists are
+ * empty, which only makes the boundary rules stricter. */
 #define MAX_BOUNDARY_CHARS 64
-#define MAX_BOUNDARY_SUFFIXES 32
-#define MAX_SUFFIX_LENGTH 4
+#define MAX_BOUNDARY_WORDS 32 /* suffixes, or verb endings */
+#define MAX_WORD_LENGTH 4
 
 typedef struct {
     Py_UCS4 chars[MAX_BOUNDARY_CHARS];
@@ -850,7 +850,7 @@ typedef struct {
 } CharList;
 
 typedef struct {
-    Py_UCS4 words[MAX_BOUNDARY_SUFFIXES][MAX_SUFFIX_LENGTH + 1]; /* each ends with 0 */
+    Py_UCS4 words[MAX_BOUNDARY_WORDS][MAX_WORD_LENGTH + 1]; /* each ends with 0 */
     Py_ssize_t n;
 } WordList;
 
@@ -878,23 +878,23 @@ static int char_list_from(PyObject *text, CharList *out) {
     return 0;
 }
 
-/* A sequence of str, each of 1 to MAX_SUFFIX_LENGTH characters, into `out`; 0, or -1 with an exception. */
+/* A sequence of str, each of 1 to MAX_WORD_LENGTH characters, into `out`; 0, or -1 with an exception. */
 static int word_list_from(PyObject *words, WordList *out) {
     PyObject *seq = PySequence_Fast(words, "set_boundary_words: the suffixes and endings must be sequences of str");
     if (seq == NULL) return -1;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    if (count > MAX_BOUNDARY_SUFFIXES) {
+    if (count > MAX_BOUNDARY_WORDS) {
         Py_DECREF(seq);
-        PyErr_Format(PyExc_ValueError, "set_boundary_words: at most %d suffixes or endings", MAX_BOUNDARY_SUFFIXES);
+        PyErr_Format(PyExc_ValueError, "set_boundary_words: at most %d suffixes or endings", MAX_BOUNDARY_WORDS);
         return -1;
     }
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *word = PySequence_Fast_GET_ITEM(seq, k);
         Py_ssize_t n = PyUnicode_Check(word) ? PyUnicode_GET_LENGTH(word) : -1;
-        if (n < 1 || n > MAX_SUFFIX_LENGTH) {
+        if (n < 1 || n > MAX_WORD_LENGTH) {
             Py_DECREF(seq);
             PyErr_Format(PyExc_ValueError, "set_boundary_words: each suffix or ending must be a str of 1 to %d characters",
-                         MAX_SUFFIX_LENGTH);
+                         MAX_WORD_LENGTH);
             return -1;
         }
         for (Py_ssize_t i = 0; i < n; i++) out->words[k][i] = PyUnicode_READ_CHAR(word, i);
