@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define API_VERSION 4
+#define API_VERSION 5
 #define FLAG_LEET_NEXT_TO_LETTER 1 /* an ASCII letter stands next to a digit or one of @ $ ! | */
 #define FLAG_KATAKANA 2            /* a character in U+30A1..U+30FF */
 #define FLAG_MARKED 4              /* a character of fold_text's `marked` bitmap */
@@ -1827,6 +1827,312 @@ static PyTypeObject AutomatonType = {
     .tp_getset = automaton_getset,
 };
 
+/* ------------------------------------------------------------------------------------------------------
+ * HashRanges: the typo index's lookup (guard/fuzzy.py). The index is a sorted array of uint32 hashes and the
+ * target of each; a token's probes (its CRC-32, that of each one-character deletion, and that of its phonetic
+ * key after \x01) are looked up there. A table of where each 16-bit hash prefix starts leaves a few keys to
+ * search per probe, so a probe costs one or two cache misses, and the probes of a prompt's words are made and
+ * looked up without creating an object per probe.
+ * ------------------------------------------------------------------------------------------------------ */
+
+static uint32_t crc_table[256];
+
+static void crc_init(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[n] = c;
+    }
+}
+
+/* zlib.crc32 continued over data[0..n): start from 0 for a whole string. */
+static inline uint32_t crc_update(uint32_t crc, const unsigned char *data, Py_ssize_t n) {
+    crc = ~crc;
+    for (Py_ssize_t i = 0; i < n; i++) crc = crc_table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+#define PREFIX_BITS 16
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer keys, targets; /* uint32 sorted, int32 aligned with keys */
+    Py_ssize_t n;
+    int32_t *first; /* first[p]: the first key whose top PREFIX_BITS bits are >= p; first[1 << PREFIX_BITS] = n */
+} HashRanges;
+
+static void hash_ranges_release(HashRanges *r) {
+    if (r->first != NULL) {
+        PyBuffer_Release(&r->keys);
+        PyBuffer_Release(&r->targets);
+        PyMem_Free(r->first);
+        r->first = NULL;
+    }
+    r->n = 0;
+}
+
+static void hash_ranges_dealloc(HashRanges *r) {
+    hash_ranges_release(r);
+    Py_TYPE(r)->tp_free((PyObject *)r);
+}
+
+/* HashRanges(keys, targets): buffers of n native uint32 (sorted) and n int32. */
+static int hash_ranges_init(HashRanges *r, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"keys", "targets", NULL};
+    PyObject *keys_obj, *targets_obj;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO:HashRanges", kwlist, &keys_obj, &targets_obj)) return -1;
+    Py_buffer keys, targets;
+    if (PyObject_GetBuffer(keys_obj, &keys, PyBUF_SIMPLE) < 0) return -1;
+    if (PyObject_GetBuffer(targets_obj, &targets, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&keys);
+        return -1;
+    }
+    Py_ssize_t n = keys.len / 4;
+    int32_t *first = NULL;
+    const uint32_t *k = keys.buf;
+    if (keys.len % 4 != 0 || targets.len != keys.len || n >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "HashRanges: keys and targets must be as many 4-byte values");
+        goto fail;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (k[i - 1] > k[i]) {
+            PyErr_SetString(PyExc_ValueError, "HashRanges: the keys are not sorted");
+            goto fail;
+        }
+    }
+    first = PyMem_Malloc(((1 << PREFIX_BITS) + 1) * sizeof(int32_t));
+    if (first == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    Py_ssize_t at = 0;
+    for (uint32_t p = 0; p <= (1u << PREFIX_BITS); p++) {
+        while (at < n && (k[at] >> (32 - PREFIX_BITS)) < p) at++;
+        first[p] = (int32_t)at;
+    }
+    hash_ranges_release(r); /* a second __init__ replaces the tables whole */
+    r->keys = keys;
+    r->targets = targets;
+    r->n = n;
+    r->first = first;
+    return 0;
+fail:
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&targets);
+    return -1;
+}
+
+static int hash_ranges_ready(const HashRanges *r) {
+    if (r->first == NULL) {
+        PyErr_SetString(PyExc_ValueError, "HashRanges: not initialized");
+        return -1;
+    }
+    return 0;
+}
+
+/* The index range [*lo, *hi) of the keys equal to h. */
+static inline void hash_range(const HashRanges *r, uint32_t h, Py_ssize_t *lo, Py_ssize_t *hi) {
+    const uint32_t *k = r->keys.buf;
+    uint32_t p = h >> (32 - PREFIX_BITS);
+    Py_ssize_t a = r->first[p], b = r->first[p + 1];
+    while (a < b) { /* the first key >= h */
+        Py_ssize_t mid = a + (b - a) / 2;
+        if (k[mid] < h) a = mid + 1;
+        else b = mid;
+    }
+    Py_ssize_t e = a;
+    Py_ssize_t end = r->first[p + 1];
+    while (e < end && k[e] == h) e++;
+    *lo = a;
+    *hi = e;
+}
+
+/* find(hashes: list[int]) -> list[tuple[int, list[int]]]: (position in hashes, its targets) of each hash that
+ * is a key, in the order of `hashes`. */
+static PyObject *hash_ranges_find(HashRanges *r, PyObject *arg) {
+    if (hash_ranges_ready(r) < 0) return NULL;
+    if (!PyList_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "HashRanges.find expects a list of int");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    const int32_t *t = r->targets.buf;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(arg); i++) {
+        unsigned long v = PyLong_AsUnsignedLong(PyList_GET_ITEM(arg, i));
+        if (v == (unsigned long)-1 && PyErr_Occurred()) goto fail;
+        if (v > 0xFFFFFFFFul) continue; /* no uint32 key equals it */
+        Py_ssize_t lo, hi;
+        hash_range(r, (uint32_t)v, &lo, &hi);
+        if (lo == hi) continue;
+        PyObject *ts = PyList_New(hi - lo);
+        if (ts == NULL) goto fail;
+        for (Py_ssize_t j = lo; j < hi; j++) {
+            PyObject *x = PyLong_FromLong(t[j]);
+            if (x == NULL) {
+                Py_DECREF(ts);
+                goto fail;
+            }
+            PyList_SET_ITEM(ts, j - lo, x);
+        }
+        PyObject *item = Py_BuildValue("(nN)", i, ts);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            goto fail;
+        }
+        Py_DECREF(item);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+typedef struct {
+    int32_t *items;
+    Py_ssize_t len, cap;
+    int32_t local[64];
+} TargetBuffer;
+
+static int targets_push_range(TargetBuffer *b, const int32_t *t, Py_ssize_t lo, Py_ssize_t hi) {
+    if (b->len + (hi - lo) > b->cap) {
+        Py_ssize_t cap = b->cap;
+        while (cap < b->len + (hi - lo)) cap *= 2;
+        int32_t *items = PyMem_Malloc(cap * sizeof(int32_t));
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(items, b->items, b->len * sizeof(int32_t));
+        if (b->items != b->local) PyMem_Free(b->items);
+        b->items = items;
+        b->cap = cap;
+    }
+    memcpy(b->items + b->len, t + lo, (hi - lo) * sizeof(int32_t));
+    b->len += hi - lo;
+    return 0;
+}
+
+static int compare_int32(const void *pa, const void *pb) {
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+static int probe_into(const HashRanges *r, uint32_t h, TargetBuffer *b) {
+    Py_ssize_t lo, hi;
+    hash_range(r, h, &lo, &hi);
+    return lo < hi ? targets_push_range(b, r->targets.buf, lo, hi) : 0;
+}
+
+/* The targets of one token (UTF-8 `s`, n bytes) and its phonetic key, sorted and without repeats, into b. */
+static int token_targets(const HashRanges *r, const char *s, Py_ssize_t n, const char *key, Py_ssize_t nkey,
+                         TargetBuffer *b) {
+    const unsigned char *u = (const unsigned char *)s;
+    if (probe_into(r, crc_update(0, u, n), b) < 0) return -1;
+    /* One character deleted at a time (a character is one UTF-8 sequence): the CRC of the bytes before it,
+     * continued over the bytes after it. */
+    uint32_t before = 0;
+    for (Py_ssize_t a = 0; a < n;) {
+        Py_ssize_t e = a + 1;
+        while (e < n && (u[e] & 0xC0) == 0x80) e++;
+        if (probe_into(r, crc_update(before, u + e, n - e), b) < 0) return -1;
+        before = crc_update(before, u + a, e - a);
+        a = e;
+    }
+    static const unsigned char marker = 1;
+    if (probe_into(r, crc_update(crc_update(0, &marker, 1), (const unsigned char *)key, nkey), b) < 0) return -1;
+    if (b->len > 1) {
+        qsort(b->items, b->len, sizeof(int32_t), compare_int32);
+        Py_ssize_t m = 1;
+        for (Py_ssize_t i = 1; i < b->len; i++) {
+            if (b->items[i] != b->items[m - 1]) b->items[m++] = b->items[i];
+        }
+        b->len = m;
+    }
+    return 0;
+}
+
+/* candidates(tokens: list[str], keys: list[str]) -> list[list[int] | None]: for each token of four characters
+ * or more, the targets that share a probe with it (keys[i]: its phonetic key), sorted; None when none does. */
+static PyObject *hash_ranges_candidates(HashRanges *r, PyObject *args) {
+    PyObject *tokens, *keys;
+    if (hash_ranges_ready(r) < 0) return NULL;
+    if (!PyArg_ParseTuple(args, "O!O!:candidates", &PyList_Type, &tokens, &PyList_Type, &keys)) return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(tokens);
+    if (PyList_GET_SIZE(keys) != count) {
+        PyErr_SetString(PyExc_ValueError, "candidates: as many keys as tokens");
+        return NULL;
+    }
+    PyObject *out = PyList_New(count);
+    if (out == NULL) return NULL;
+    TargetBuffer b;
+    b.items = b.local;
+    b.cap = 64;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *token = PyList_GET_ITEM(tokens, i), *key = PyList_GET_ITEM(keys, i);
+        PyObject *result = Py_None;
+        if (check_str(token, "candidates") < 0 || check_str(key, "candidates") < 0) goto fail;
+        if (PyUnicode_GET_LENGTH(token) >= 4) {
+            Py_ssize_t n, nkey;
+            const char *s = PyUnicode_AsUTF8AndSize(token, &n);
+            const char *k = s == NULL ? NULL : PyUnicode_AsUTF8AndSize(key, &nkey);
+            if (k == NULL) goto fail;
+            b.len = 0;
+            if (token_targets(r, s, n, k, nkey, &b) < 0) goto fail;
+            if (b.len > 0) {
+                result = PyList_New(b.len);
+                if (result == NULL) goto fail;
+                for (Py_ssize_t j = 0; j < b.len; j++) {
+                    PyObject *x = PyLong_FromLong(b.items[j]);
+                    if (x == NULL) {
+                        Py_DECREF(result);
+                        goto fail;
+                    }
+                    PyList_SET_ITEM(result, j, x);
+                }
+            }
+        }
+        if (result == Py_None) Py_INCREF(Py_None);
+        PyList_SET_ITEM(out, i, result);
+    }
+    if (b.items != b.local) PyMem_Free(b.items);
+    return out;
+fail:
+    if (b.items != b.local) PyMem_Free(b.items);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *hash_ranges_nbytes(HashRanges *r, void *closure) {
+    return PyLong_FromSsize_t(r->first == NULL ? 0 : ((1 << PREFIX_BITS) + 1) * (Py_ssize_t)sizeof(int32_t));
+}
+
+static PyMethodDef hash_ranges_methods[] = {
+    {"find", (PyCFunction)hash_ranges_find, METH_O,
+     "(position, targets) of each hash of the list that is a key, in the list's order."},
+    {"candidates", (PyCFunction)hash_ranges_candidates, METH_VARARGS,
+     "For each token (of four characters or more) and its phonetic key: the sorted targets of its probes, or None."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef hash_ranges_getset[] = {
+    {"nbytes", (getter)hash_ranges_nbytes, NULL, "The size of the prefix table in bytes (the keys are the caller's).", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject HashRangesType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "guard._speedups.HashRanges",
+    .tp_doc = "HashRanges(keys, targets): the targets of uint32 hashes, from a sorted key array and its targets "
+              "(buffers of native uint32 and int32), and the typo index's probes of tokens.",
+    .tp_basicsize = sizeof(HashRanges),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)hash_ranges_init,
+    .tp_dealloc = (destructor)hash_ranges_dealloc,
+    .tp_methods = hash_ranges_methods,
+    .tp_getset = hash_ranges_getset,
+};
+
 static PyMethodDef methods[] = {
     {"accept_hits", accept_hits, METH_VARARGS, "The hits on word boundaries whose pattern has a flag set."},
     {"set_boundary_words", set_boundary_words, METH_VARARGS, "The words the boundary rules let stand next to a name."},
@@ -1849,6 +2155,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
         return NULL;
     }
     if (PyType_Ready(&AutomatonType) < 0 || PyType_Ready(&KnownWordsType) < 0 ||
+        PyType_Ready(&HashRangesType) < 0 ||
         PyModule_AddIntConstant(m, "API_VERSION", API_VERSION) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_LEET_NEXT_TO_LETTER", FLAG_LEET_NEXT_TO_LETTER) < 0 ||
         PyModule_AddIntConstant(m, "FLAG_KATAKANA", FLAG_KATAKANA) < 0 ||
@@ -1866,6 +2173,13 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     Py_INCREF(&KnownWordsType);
     if (PyModule_AddObject(m, "KnownWords", (PyObject *)&KnownWordsType) < 0) {
         Py_DECREF(&KnownWordsType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    crc_init();
+    Py_INCREF(&HashRangesType);
+    if (PyModule_AddObject(m, "HashRanges", (PyObject *)&HashRangesType) < 0) {
+        Py_DECREF(&HashRangesType);
         Py_DECREF(m);
         return NULL;
     }

@@ -20,6 +20,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 from rapidfuzz.distance import OSA
 
+from guard import speedups
 from guard.tables import StringColumn
 
 _PHONETIC_CHARS = str.maketrans({"x": "sh", "y": "i", "z": "s"})
@@ -88,12 +89,26 @@ class FuzzyIndex:
     targets: np.ndarray  # int32 index into `words`, aligned with keys
     words: Sequence[str]  # the alias text of each target (a StringColumn once built)
     patterns: Sequence[int]  # the pattern index of each target
-    # The distinct hashes as a Python set, for indexes up to SET_LIMIT hashes: a prompt's probes nearly all
-    # miss, and a set says so for each in about 50 ns, where numpy's per-call cost is about 5 us a prompt.
-    # Larger indexes skip it: a set costs about 60 bytes a hash, 100 MB at 100k aliases.
+    # Without the C kernels, the distinct hashes as a Python set, for indexes up to SET_LIMIT hashes: a prompt's
+    # probes nearly all miss, and a set says so for each in about 50 ns, where numpy's per-call cost is about
+    # 5 us a prompt. Larger indexes skip it: a set costs about 60 bytes a hash, 100 MB at 100k aliases.
     present: Optional[frozenset] = None
 
     SET_LIMIT = 400_000
+
+    def __post_init__(self) -> None:
+        # With the kernels, the probes are made and looked up in C (HashRanges: a 256 KB prefix table over `keys`).
+        # It is rebuilt on load rather than pickled.
+        self._ranges = _hash_ranges(self.keys, self.targets)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_ranges", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     @classmethod
     def build(cls, targets: Iterable[tuple[str, int]]) -> "FuzzyIndex":
@@ -113,7 +128,7 @@ class FuzzyIndex:
         order = np.argsort(keys, kind="stable")
         targets_ = np.frombuffer(owners, dtype=np.int32) if len(owners) else np.zeros(0, dtype=np.int32)
         keys = keys[order]
-        present = frozenset(keys.tolist()) if len(keys) <= cls.SET_LIMIT else None
+        present = frozenset(keys.tolist()) if speedups.kernels is None and len(keys) <= cls.SET_LIMIT else None
         return cls(keys, targets_[order], StringColumn.of(words), patterns, present)
 
     def __len__(self) -> int:
@@ -128,6 +143,12 @@ class FuzzyIndex:
         round of numpy calls instead of one per word."""
         results: list[Optional[tuple[int, float, int]]] = [None] * len(tokens)
         if len(self.words) == 0:
+            return results
+        if self._ranges is not None:
+            keys = [phonetic_key(token) if len(token) >= 4 else "" for token in tokens]
+            for j, targets in enumerate(self._ranges.candidates(tokens, keys)):
+                if targets is not None:
+                    results[j] = self._best(tokens[j], keys[j], targets)
             return results
         token_keys: list[str] = []
         hashes: list[int] = []
@@ -155,6 +176,8 @@ class FuzzyIndex:
         """(position in `hashes`, targets) for each hash that is in the index."""
         if not hashes:
             return []
+        if self._ranges is not None:
+            return self._ranges.find(hashes)
         if self.present is not None:
             present = self.present
             positions = [i for i, h in enumerate(hashes) if h in present]
@@ -223,3 +246,9 @@ class FuzzyIndex:
                 return None
             d = 1
         return d
+
+
+def _hash_ranges(keys: np.ndarray, targets: np.ndarray):
+    if speedups.kernels is None:
+        return None
+    return speedups.kernels.HashRanges(np.ascontiguousarray(keys, dtype=np.uint32), np.ascontiguousarray(targets, dtype=np.int32))

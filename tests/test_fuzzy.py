@@ -1,9 +1,13 @@
 """guard.fuzzy: typo matching through a symmetric-delete candidate index, and typos end to end."""
 from __future__ import annotations
 
+import pickle
+import random
+
 import pytest
 
 from detectkit import assert_offsets, ids
+from guard import speedups
 from guard.fuzzy import FuzzyIndex, max_distance, phonetic_key
 
 WORDS = ["pikachu", "charizard", "raichu", "eevee", "bulbasaur", "abra", "neuvillette"]
@@ -74,23 +78,90 @@ def test_phonetic_key():
     assert phonetic_key("raichoo") == phonetic_key("raichu")
 
 
-def test_batched_lookups_equal_single_ones_with_and_without_the_hash_set(guard):
-    # lookup_many is what the scanner calls; the hash set only filters probes, so both paths give one answer.
+def _python_paths(fuzzy: FuzzyIndex) -> tuple[FuzzyIndex, FuzzyIndex]:
+    """The same index searched by the pure-Python code: with the hash set of its keys, and without it."""
+    with_set = FuzzyIndex(fuzzy.keys, fuzzy.targets, fuzzy.words, fuzzy.patterns, frozenset(fuzzy.keys.tolist()))
+    without_set = FuzzyIndex(fuzzy.keys, fuzzy.targets, fuzzy.words, fuzzy.patterns, None)
+    with_set._ranges = without_set._ranges = None
+    return with_set, without_set
+
+
+def test_batched_lookups_equal_single_ones_on_every_path(guard):
+    # lookup_many is what the scanner calls. The C probes, the hash set and numpy's search only find candidates,
+    # so all three give one answer.
     fuzzy = guard.compiled.fuzzy
-    assert fuzzy.present is not None  # the bundled index is small enough for the set
+    assert (fuzzy._ranges is not None) == (speedups.kernels is not None)
     tokens = ["pikachoo", "charzard", "photorealistic", "neuvilette", "kamerafahrt", "xianglin", "abcd", "raichoo"]
     batched = fuzzy.lookup_many(tokens)
     assert batched == [fuzzy.lookup(t) for t in tokens]
     assert sum(hit is not None for hit in batched) == 5
-    without_set = FuzzyIndex(fuzzy.keys, fuzzy.targets, fuzzy.words, fuzzy.patterns, None)
-    assert without_set.lookup_many(tokens) == batched
+    for python in _python_paths(fuzzy):
+        assert python.lookup_many(tokens) == batched
     assert fuzzy.lookup_many([]) == []
 
 
+@pytest.mark.skipif(speedups.kernels is None, reason="the C kernels are not built")
+def test_c_probes_find_what_python_finds(guard):
+    # Every alias of the typo index, one random edit of each (letters with and without accents, so that
+    # deletions cut multi-byte UTF-8 too), random strings and other scripts: the C probes (CRC-32 of each deletion,
+    # a 16-bit prefix table over the keys) must find the Python code's candidates exactly.
+    fuzzy = guard.compiled.fuzzy
+    with_set, without_set = _python_paths(fuzzy)
+    rnd = random.Random(11)
+    letters = "abcdefghijklmnopqrstuvwxyzéüßø"
+    tokens = ["", "ab", "abc", "abcd", "ピカチュウ", "皮卡丘丘", "ñandúuu", "x" * 40]
+    for t in range(len(fuzzy)):
+        w = list(fuzzy.words[t])
+        i = rnd.randrange(len(w))
+        edit = rnd.randrange(3)
+        if edit == 0:
+            del w[i]
+        elif edit == 1:
+            w.insert(i, rnd.choice(letters))
+        else:
+            w[i] = rnd.choice(letters)
+        tokens += [fuzzy.words[t], "".join(w)]
+    tokens += ["".join(rnd.choice(letters) for _ in range(rnd.randrange(12))) for _ in range(2000)]
+    found = fuzzy.lookup_many(tokens)
+    assert found == with_set.lookup_many(tokens) == without_set.lookup_many(tokens)
+    assert sum(hit is not None for hit in found) > len(fuzzy)
+    for token in tokens[::50]:
+        assert fuzzy.candidates(token) == without_set.candidates(token)
+        assert fuzzy.candidates(token, depth=2) == without_set.candidates(token, depth=2)
+
+
+@pytest.mark.skipif(speedups.kernels is None, reason="the C kernels are not built")
+def test_hash_ranges_refuses_bad_tables():
+    import numpy as np
+
+    HashRanges = speedups.kernels.HashRanges
+    keys = np.array([1, 5, 5, 9], dtype=np.uint32)
+    ranges = HashRanges(keys, np.array([10, 11, 12, 13], dtype=np.int32))
+    assert ranges.find([5, 2, 9, 2**40]) == [(0, [11, 12]), (2, [13])]
+    with pytest.raises(ValueError, match="not sorted"):
+        HashRanges(keys[::-1].copy(), np.zeros(4, dtype=np.int32))
+    with pytest.raises(ValueError, match="as many"):
+        HashRanges(keys, np.zeros(3, dtype=np.int32))
+    with pytest.raises(ValueError, match="not initialized"):
+        HashRanges.__new__(HashRanges).find([1])
+    with pytest.raises(TypeError):
+        ranges.candidates(["abcd", 5], ["abcd", "x"])
+    with pytest.raises(ValueError, match="as many keys"):
+        ranges.candidates(["abcd"], [])
+
+
+def test_index_survives_pickling(guard):
+    fuzzy = pickle.loads(pickle.dumps(guard.compiled.fuzzy))
+    assert (fuzzy._ranges is not None) == (speedups.kernels is not None)
+    assert fuzzy.lookup_many(["pikachoo", "charzard"]) == guard.compiled.fuzzy.lookup_many(["pikachoo", "charzard"])
+
+
 def test_large_indexes_skip_the_hash_set(monkeypatch):
+    monkeypatch.setattr(speedups, "kernels", None)  # the set is for the pure-Python path
+    assert FuzzyIndex.build((w, i) for i, w in enumerate(WORDS)).present is not None
     monkeypatch.setattr(FuzzyIndex, "SET_LIMIT", 10)
     big = FuzzyIndex.build((w, i) for i, w in enumerate(WORDS))
-    assert big.present is None
+    assert big.present is None and big._ranges is None
     assert big.lookup("pikachoo")[0] == 0
 
 
