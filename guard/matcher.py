@@ -10,7 +10,7 @@ from bisect import bisect_right
 from collections import Counter
 from functools import partial
 from operator import attrgetter
-from typing import Optional
+from typing import Optional, Sequence
 
 from guard import speedups
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
@@ -104,6 +104,7 @@ _MATCH_ORDER = attrgetter("start", "end", "character_id")
 
 _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
 _ONE_AS_L = "leetspeak 1 read as l"
+_TAIL_AS_LETTER = "leetspeak ! or | at the end read as a letter"
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
 
 
@@ -263,10 +264,16 @@ class Scanner:
                     title_hits.append((s, e, pid))
             if f & HAS_CHARACTER:
                 cands.append(_Candidate(s, e, pid, None, None))
-        if "1" in text:
+        if "1" in text or "\uff11" in text:
             ones = _leet_ones(nt)
             if ones:  # K1ee, Fisch1: leetspeak's "1" stands for "l" as often as for "i"
-                self._alt_hits(t, ones, accepted, cands, context, char_cues, context_spans)
+                self._alt_hits(t, [(j, "l") for j in ones], _ONE_AS_L, accepted, cands, context, char_cues, context_spans)
+        if "!" in t or "|" in t:
+            tails = _leet_tails(nt)
+            if tails:  # D0r!, Azumar1||: normalization keeps a word's last ! or | as punctuation (Pikachu!)
+                # Where the text as written names a character (D0ri!), the sign after it is punctuation.
+                named = [(c.s, c.e) for c in cands]
+                self._alt_hits(t, tails, _TAIL_AS_LETTER, accepted, cands, context, char_cues, context_spans, named)
 
         if joined_hits:
             self._despaced_hits(t, joined_hits, cands, context, char_cues)
@@ -364,19 +371,20 @@ class Scanner:
         return out
 
     # -- pieces -----------------------------------------------------------------------------------------
-    def _alt_hits(self, t: str, ones: list[int], accepted: list, cands: list, context: dict, char_cues: dict,
-                  context_spans: list) -> None:
-        """The exact hits of `t` with an "l" at each position of `ones` that the text's own hits (`accepted`) do not
-        hold: characters become candidates, context names count as context. Only the words around those positions
-        are searched (a prompt tagged "1girl" would otherwise pay for a second pass over all of it)."""
+    def _alt_hits(self, t: str, subs: list[tuple[int, str]], note: str, accepted: list, cands: list, context: dict,
+                  char_cues: dict, context_spans: list, blocked: Sequence[tuple[int, int]] = ()) -> None:
+        """The exact hits of `t` with each (position, letter) of `subs` put in, that the text's own hits (`accepted`)
+        do not hold and that overlap no span of `blocked`: characters become candidates (with `note`), context names
+        count as context. Only the words around those positions are searched (a prompt tagged "1girl" would
+        otherwise pay for a second pass over all of it)."""
         alt = None  # the whole text so spelled, for the candidates' normalized text
         known = set(accepted)
         entries, flags = self._entries, self._flags
-        for a, b in _word_windows(t, ones):
-            window = _with_l_at(t[a:b], [j - a for j in ones if a <= j < b])
+        for a, b in _word_windows(t, [j for j, _ in subs]):
+            window = _with_letters(t[a:b], [(j - a, c) for j, c in subs if a <= j < b])
             for pid, s, e in self._exact_hits(window)[0]:
                 hit = (pid, s + a, e + a)
-                if hit in known:
+                if hit in known or (blocked and _overlaps_span(blocked, s + a, e + a)):
                     continue
                 known.add(hit)
                 pid, s, e = hit
@@ -386,8 +394,8 @@ class Scanner:
                     context_spans.append((s, e))
                 if f & HAS_CHARACTER:
                     if alt is None:
-                        alt = _with_l_at(t, ones)
-                    cands.append(_Candidate(s, e, pid, None, None, _ONE_AS_L, text=alt))
+                        alt = _with_letters(t, subs)
+                    cands.append(_Candidate(s, e, pid, None, None, note, text=alt))
 
     def _note_context(self, es: tuple[Entry, ...], context: dict[str, str], char_cues: dict[int, str]) -> None:
         for en in es:
@@ -570,11 +578,12 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
     space>sa, Ｂenｎeｔt). Left out because design prompts use them for style: letters spaced out or dotted
     (T H U N D E R, F.I.R.E.), all-capital leetspeak (GH0ST GAM1NG), full-width text alone (ｖａｐｏｒｗａｖｅ),
     and the soft hyphen of copied text."""
+    plain = surface if surface.isascii() else unicodedata.normalize("NFKC", surface)  # full-width digits are leet too
     if (
         len(normalized) >= 4
-        and not _LEET_SIGNS.isdisjoint(surface)
+        and not _LEET_SIGNS.isdisjoint(plain)
         and _LEET_SIGNS.isdisjoint(normalized)
-        and not surface.isupper()
+        and not plain.isupper()
     ):
         return "leetspeak"  # (not shorter: 7ic, a word of a Chinese text, would be Klink's French name)
     if not surface.isascii():
@@ -596,28 +605,70 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
 
 
 def _leet_ones(nt) -> list[int]:
-    """The positions of the normalized text where leetspeak folding read a "1" as "i"."""
+    """The positions of the normalized text where leetspeak folding read a "1" (or a full-width "１") as "i"."""
     t, original, offsets = nt.text, nt.original, nt.offsets
     out: list[int] = []
     if offsets is None:  # every character stayed in place
-        j = original.find("1")
-        while j >= 0:
-            if t[j] == "i":
-                out.append(j)
-            j = original.find("1", j + 1)
+        for one in _ONES:
+            j = original.find(one)
+            while j >= 0:
+                if t[j] == "i":
+                    out.append(j)
+                j = original.find(one, j + 1)
+        if len(out) > 1:
+            out.sort()
     else:
         j = t.find("i")
         while j >= 0:
-            if original[offsets[j]] == "1":
+            if original[offsets[j]] in _ONES:
                 out.append(j)
             j = t.find("i", j + 1)
     return out
 
 
-def _with_l_at(t: str, positions: list[int]) -> str:
+_ONES = ("1", "\uff11")
+
+
+def _leet_tails(nt) -> list[tuple[int, str]]:
+    """(position in the normalized text, letter) of each "!" (as "i") and "|" (as "l") that ends a word which
+    leetspeak folding changed: D0r!, Azumar1||, Ch!or!. Folding keeps a word's last ! and | as punctuation, so
+    that "Pikachu!" stays Pikachu; in a word written in leetspeak they are as likely letters. A word with no other
+    leetspeak in it ("See!") is left alone."""
+    t, original = nt.text, nt.original
+    out: list[tuple[int, str]] = []
+    n = len(t)
+    j = 0
+    while True:
+        j = _next_tail_sign(t, j)
+        if j < 0:
+            return out
+        end = j
+        while end < n and t[end] in "!|":
+            end += 1
+        if j > 0 and "a" <= t[j - 1] <= "z" and (end == n or t[end] not in _WORD_TAIL_NEXT):
+            start = j - 1
+            while start > 0 and t[start - 1] in _LEET_WORD_CHARS:
+                start -= 1
+            os_, oe = nt.span(start, j)
+            if not _LEET_IN_WORD.isdisjoint(original[os_:oe]):
+                out.extend((k, "i" if t[k] == "!" else "l") for k in range(j, end))
+        j = end
+
+
+def _next_tail_sign(t: str, start: int) -> int:
+    a, b = t.find("!", start), t.find("|", start)
+    return b if a < 0 else (a if b < 0 else min(a, b))
+
+
+_LEET_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|")
+_WORD_TAIL_NEXT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")  # after the signs: the word goes on
+_LEET_IN_WORD = frozenset("0123456789@$!|\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")
+
+
+def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:
     chars = list(t)
-    for j in positions:
-        chars[j] = "l"
+    for j, c in subs:
+        chars[j] = c
     return "".join(chars)
 
 

@@ -350,6 +350,8 @@ def test_long_prompt_of_repeated_spaced_names(guard):
         ("Fisch1 standing on a cliff", "genshin_impact/fischl", "fischl"),  # fischi is an Italian word
         ("Co11ei in the forest ß", "genshin_impact/collei", "collei"),  # ß: the normalized text has offsets
         ("T1nk471nk on a rooftop", "pokemon/tinkatink", "tinkatink"),  # read as i, as before
+        ("Fisch\uff11 standing on a cliff", "genshin_impact/fischl", "fischl"),  # a full-width one
+        ("Co\uff11\uff11ei in the forest \u00df", "genshin_impact/collei", "collei"),
     ],
 )
 def test_leetspeak_one_read_as_l(guard, prompt, cid, normalized):
@@ -365,12 +367,45 @@ def test_leet_ones_and_the_windows_searched_around_them():
     assert _leet_ones(normalize("K1ee at 1080p")) == [1]  # 1080p is a number, not leetspeak
     assert _leet_ones(normalize("ß K1ee")) == [4]  # ß folds to two letters: the position is in the folded text
     assert _leet_ones(normalize("Klee at 1080p")) == []
+    assert _leet_ones(normalize("K\uff11ee 1 K1ee")) == [1, 8]  # full-width and ASCII ones, in text order
+    assert _leet_ones(normalize("\u00df K\uff11ee")) == [4]
     t = "a watercolor of kiee in a garden, tapu fini"
     kiee, garden, fini = t.index("kiee") + 1, t.index("garden") + 1, t.index("fini") + 1
     assert [t[a:b] for a, b in _word_windows(t, [kiee])] == ["of kiee in"]
     assert [t[a:b] for a, b in _word_windows(t, [kiee, garden])] == ["of kiee in", "a garden, tapu"]
     assert [t[a:b] for a, b in _word_windows(t, [kiee, t.index("in") + 1])] == ["of kiee in a"]  # merged
     assert [t[a:b] for a, b in _word_windows(t, [fini])] == ["tapu fini"]
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("D0r! dressed as a ghost", "genshin_impact/dori", "D0r!"),
+        ("Tighn4r! reading under a tree", "genshin_impact/tighnari", "Tighn4r!"),
+        ("Ch!or! sewing a kimono", "genshin_impact/chiori", "Ch!or!"),
+        ("Azumar1|| floating in a pond", "pokemon/azumarill", "Azumar1||"),
+        ("ß D0r! at the market", "genshin_impact/dori", "D0r!"),  # the normalized text has offsets
+        ("draw D0ri!", "genshin_impact/dori", "D0ri"),  # the text names her already: the ! is punctuation
+    ],
+)
+def test_the_last_sign_of_a_leetspeak_word_read_as_a_letter(guard, prompt, cid, surface):
+    (m,) = [m for m in guard.scan(prompt) if m.character_id == cid]
+    assert m.surface == surface
+    assert_offsets(prompt, [m])
+
+
+@pytest.mark.parametrize("prompt", ["See! a dog in the park", "Dor! Dor! shouted the crowd", "H3ll0! world", "Pikachu!!"])
+def test_an_exclamation_mark_stays_punctuation_outside_leetspeak(guard, prompt):
+    assert [m.surface for m in guard.scan(prompt, include_candidates=True)] in ([], ["Pikachu"])
+
+
+def test_leet_tails():
+    from guard.matcher import _leet_tails
+    from guard.normalize import normalize
+
+    assert _leet_tails(normalize("D0r! and Azumar1|| but not Dor! or 4!x")) == [(3, "i"), (16, "l"), (17, "l")]
+    assert _leet_tails(normalize("\u00df D0r!")) == [(6, "i")]
+    assert _leet_tails(normalize("Pikachu! P1kachu")) == []
 
 
 @pytest.mark.parametrize("prompt", ["Ditto next to a Poke Ba11", "Ditto next to a Pokeba11 and 1080p"])
@@ -395,6 +430,8 @@ def test_a_leetspeak_one_far_from_the_name_changes_nothing(guard):
         ("Li\u200bsa reading a book", "genshin_impact/lisa", "invisible characters"),
         ("\uff22en\uff4ee\uff54t, pixel art", "genshin_impact/bennett", "full-width"),  # mixed with ASCII
         ("画一个\uff21mber的头像", "genshin_impact/amber", "full-width"),
+        ("K\uff11ee dancing in a field", "genshin_impact/klee", "leetspeak"),  # a full-width one among ASCII
+        ("\uff2b\uff11\uff45\uff45 dancing in a field", "genshin_impact/klee", "leetspeak"),  # all full-width
     ],
 )
 def test_an_ambiguous_name_spelled_to_evade_is_confirmed(guard, prompt, cid, how):

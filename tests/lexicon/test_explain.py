@@ -85,6 +85,7 @@ def test_normalized_text_and_offsets(guard):
         "原神の天空と空",  # a common one-hanzi name next to hanzi (strict boundaries)
         "ポケモンのキャンプファイヤー",  # an ambiguous katakana name inside a longer word
         "S1aking and K1ee at the beach",  # found in the text with leetspeak 1 read as l
+        "D0r! and Azumar1|| at the beach",  # and with a leetspeak word's last ! or | read as a letter
         "4mber and M o n a",  # ambiguous names spelled to evade a filter
     ],
 )
