@@ -507,21 +507,11 @@ def _class_escape(ch: str) -> str:
 _LATIN_LETTER = re.compile("[" + "".join(_class_escape(chr(o)) for o in range(0x250) if chr(o).isalpha()) + "]")
 
 
-# Greek capital nu and upsilon look like N and Y, but their lower-case forms like v and u, and case folding comes
-# before the homoglyph step. They fold to the Latin small capitals ɴ and ʏ instead, which that step reads as n and
-# y (ΝINETALES, ΥVELTAL). No lexicon has Greek names, so a Greek word loses nothing it could match.
-_GREEK_CAPITAL_LOOKALIKES = {"\u039d": "\u0274", "\u03a5": "\u028f"}
-
-
 def _fold_char(ch: str, t2s) -> str:
     cat = unicodedata.category(ch)
     if cat == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F:
         return ""
-    out = unicodedata.normalize("NFKC", ch)
-    capital = _GREEK_CAPITAL_LOOKALIKES.get(out)
-    if capital is not None:
-        return capital
-    out = out.casefold()
+    out = unicodedata.normalize("NFKC", ch).casefold()
     folded = []
     for c in out:
         ccat = unicodedata.category(c)
@@ -586,7 +576,7 @@ def _homoglyph_map() -> dict[str, str]:
                 break
     # Lower-case Cyrillic letters used as "faux Latin" that the confusables data does not list (it compares
     # glyph shapes letter by letter, and п/n or м/m differ in detail, not at a glance).
-    for ch, target in {"п": "n", "м": "m", "т": "t", "к": "k", "в": "b", "н": "h", "г": "r", "ь": "b", "\u0274": "n"}.items():
+    for ch, target in {"п": "n", "м": "m", "т": "t", "к": "k", "в": "b", "н": "h", "г": "r", "ь": "b"}.items():
         out.setdefault(ch, target)
     return {k: v for k, v in out.items() if not k.isascii()}
 
