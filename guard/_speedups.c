@@ -1959,9 +1959,9 @@ static PyObject *hash_ranges_find(HashRanges *r, PyObject *arg) {
     if (out == NULL) return NULL;
     const int32_t *t = r->targets.buf;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(arg); i++) {
-        unsigned long v = PyLong_AsUnsignedLong(PyList_GET_ITEM(arg, i));
-        if (v == (unsigned long)-1 && PyErr_Occurred()) goto fail;
-        if (v > 0xFFFFFFFFul) continue; /* no uint32 key equals it */
+        unsigned long long v = PyLong_AsUnsignedLongLong(PyList_GET_ITEM(arg, i));
+        if (v == (unsigned long long)-1 && PyErr_Occurred()) goto fail;
+        if (v > 0xFFFFFFFFull) continue; /* no uint32 key equals it */
         Py_ssize_t lo, hi;
         hash_range(r, (uint32_t)v, &lo, &hi);
         if (lo == hi) continue;
@@ -2024,15 +2024,16 @@ static int probe_into(const HashRanges *r, uint32_t h, TargetBuffer *b) {
     return lo < hi ? targets_push_range(b, r->targets.buf, lo, hi) : 0;
 }
 
-/* The targets of one token (UTF-8 `s`, n bytes) and its phonetic key, sorted and without repeats, into b. */
+/* The targets of one token (UTF-8 `s`, n bytes) and its phonetic key, sorted and without repeats, into b. With
+ * `key_only`, only the key's probe (the token is too long for it or a deletion of it to be a key). */
 static int token_targets(const HashRanges *r, const char *s, Py_ssize_t n, const char *key, Py_ssize_t nkey,
-                         TargetBuffer *b) {
+                         int key_only, TargetBuffer *b) {
     const unsigned char *u = (const unsigned char *)s;
-    if (probe_into(r, crc_update(0, u, n), b) < 0) return -1;
+    if (!key_only && probe_into(r, crc_update(0, u, n), b) < 0) return -1;
     /* One character deleted at a time (a character is one UTF-8 sequence): the CRC of the bytes before it,
      * continued over the bytes after it. */
     uint32_t before = 0;
-    for (Py_ssize_t a = 0; a < n;) {
+    for (Py_ssize_t a = 0; a < n && !key_only;) {
         Py_ssize_t e = a + 1;
         while (e < n && (u[e] & 0xC0) == 0x80) e++;
         if (probe_into(r, crc_update(before, u + e, n - e), b) < 0) return -1;
@@ -2052,12 +2053,15 @@ static int token_targets(const HashRanges *r, const char *s, Py_ssize_t n, const
     return 0;
 }
 
-/* candidates(tokens: list[str], keys: list[str]) -> list[list[int] | None]: for each token of four characters
- * or more, the targets that share a probe with it (keys[i]: its phonetic key), sorted; None when none does. */
+/* candidates(tokens: list[str], keys: list[str], longest: int = -1) -> list[list[int] | None]: for each token of
+ * four characters or more, the targets that share a probe with it (keys[i]: its phonetic key), sorted; None when
+ * none does. A token more than one character longer than `longest` (the longest indexed word, when >= 0) probes
+ * only its key, as guard.fuzzy._probe_hashes does. */
 static PyObject *hash_ranges_candidates(HashRanges *r, PyObject *args) {
     PyObject *tokens, *keys;
+    Py_ssize_t longest = -1;
     if (hash_ranges_ready(r) < 0) return NULL;
-    if (!PyArg_ParseTuple(args, "O!O!:candidates", &PyList_Type, &tokens, &PyList_Type, &keys)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!O!|n:candidates", &PyList_Type, &tokens, &PyList_Type, &keys, &longest)) return NULL;
     Py_ssize_t count = PyList_GET_SIZE(tokens);
     if (PyList_GET_SIZE(keys) != count) {
         PyErr_SetString(PyExc_ValueError, "candidates: as many keys as tokens");
@@ -2078,7 +2082,8 @@ static PyObject *hash_ranges_candidates(HashRanges *r, PyObject *args) {
             const char *k = s == NULL ? NULL : PyUnicode_AsUTF8AndSize(key, &nkey);
             if (k == NULL) goto fail;
             b.len = 0;
-            if (token_targets(r, s, n, k, nkey, &b) < 0) goto fail;
+            int key_only = longest >= 0 && PyUnicode_GET_LENGTH(token) > longest + 1;
+            if (token_targets(r, s, n, k, nkey, key_only, &b) < 0) goto fail;
             if (b.len > 0) {
                 result = PyList_New(b.len);
                 if (result == NULL) goto fail;

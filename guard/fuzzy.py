@@ -59,9 +59,13 @@ def _hash(s: str) -> int:
     return zlib.crc32(s.encode("utf-8"))
 
 
-def _probe_hashes(token: str, key: str) -> set[int]:
+def _probe_hashes(token: str, key: str, longest: Optional[int] = None) -> set[int]:
     """Hashes of the token, its one-letter deletions and its phonetic key (prefixed with \\x01), working on
-    bytes so that each probe is one slice and one crc32 call."""
+    bytes so that each probe is one slice and one crc32 call. A token more than one letter longer than the
+    `longest` alias probes only its key: neither it nor a deletion of it can equal an alias or an alias's
+    deletion, and the deletions of a long word cost time in the square of its length."""
+    if longest is not None and len(token) > longest + 1:
+        return {_hash("\x01" + key)}
     if not (token.isascii() and key.isascii()):
         probes = set(_deletes(token))
         probes.add("\x01" + key)
@@ -100,6 +104,8 @@ class FuzzyIndex:
         # With the kernels, the probes are made and looked up in C (HashRanges: a 256 KB prefix table over `keys`).
         # It is rebuilt on load rather than pickled.
         self._ranges = _hash_ranges(self.keys, self.targets)
+        words = self.words
+        self._longest = words.longest() if isinstance(words, StringColumn) else max(map(len, words), default=0)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -146,7 +152,7 @@ class FuzzyIndex:
             return results
         if self._ranges is not None:
             keys = [phonetic_key(token) if len(token) >= 4 else "" for token in tokens]
-            for j, targets in enumerate(self._ranges.candidates(tokens, keys)):
+            for j, targets in enumerate(self._ranges.candidates(tokens, keys, self._longest)):
                 if targets is not None:
                     results[j] = self._best(tokens[j], keys[j], targets)
             return results
@@ -159,7 +165,7 @@ class FuzzyIndex:
                 continue
             key = phonetic_key(token)
             token_keys.append(key)
-            probes = _probe_hashes(token, key)
+            probes = _probe_hashes(token, key, self._longest)
             hashes.extend(probes)
             owners.extend([j] * len(probes))
         found = self._find(hashes)

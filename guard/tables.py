@@ -30,6 +30,15 @@ class StringColumn(Sequence):
     def __len__(self) -> int:
         return len(self._ends)
 
+    def longest(self) -> int:
+        """The length of the longest string (0 when there is none)."""
+        if not self._ends:
+            return 0
+        import numpy as np
+
+        ends = np.asarray(self._ends, dtype=np.int64)
+        return int(np.diff(ends, prepend=0).max())
+
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]

@@ -1,14 +1,17 @@
 """guard.fuzzy: typo matching through a symmetric-delete candidate index, and typos end to end."""
 from __future__ import annotations
 
+import copy
 import pickle
 import random
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from detectkit import assert_offsets, ids
 from guard import speedups
-from guard.fuzzy import FuzzyIndex, max_distance, phonetic_key
+from guard.fuzzy import FuzzyIndex, _probe_hashes, max_distance, phonetic_key
 
 WORDS = ["pikachu", "charizard", "raichu", "eevee", "bulbasaur", "abra", "neuvillette"]
 
@@ -137,7 +140,7 @@ def test_hash_ranges_refuses_bad_tables():
     HashRanges = speedups.kernels.HashRanges
     keys = np.array([1, 5, 5, 9], dtype=np.uint32)
     ranges = HashRanges(keys, np.array([10, 11, 12, 13], dtype=np.int32))
-    assert ranges.find([5, 2, 9, 2**40]) == [(0, [11, 12]), (2, [13])]
+    assert ranges.find([5, 2, 9, 2**40]) == [(0, [11, 12]), (2, [13])]  # no uint32 key is over 32 bits
     with pytest.raises(ValueError, match="not sorted"):
         HashRanges(keys[::-1].copy(), np.zeros(4, dtype=np.int32))
     with pytest.raises(ValueError, match="as many"):
@@ -150,10 +153,89 @@ def test_hash_ranges_refuses_bad_tables():
         ranges.candidates(["abcd"], [])
 
 
-def test_index_survives_pickling(guard):
-    fuzzy = pickle.loads(pickle.dumps(guard.compiled.fuzzy))
-    assert (fuzzy._ranges is not None) == (speedups.kernels is not None)
-    assert fuzzy.lookup_many(["pikachoo", "charzard"]) == guard.compiled.fuzzy.lookup_many(["pikachoo", "charzard"])
+def test_copies_of_the_index_rebuild_the_c_tables(guard):
+    fuzzy = guard.compiled.fuzzy
+    for other in (pickle.loads(pickle.dumps(fuzzy, protocol=5)), copy.deepcopy(fuzzy), copy.copy(fuzzy)):
+        assert (other._ranges is not None) == (speedups.kernels is not None)
+        assert other._ranges is None or other._ranges is not fuzzy._ranges
+        assert other.lookup_many(["pikachoo", "neuvilette"]) == fuzzy.lookup_many(["pikachoo", "neuvilette"])
+
+
+_CHARS = st.one_of(
+    st.sampled_from("abcdefghijklmnopqrstuvwxyz\u00e9\u00fc\u00df\u00f8\u00f1\x00\x01\u30fc\u30d4\u30ab\u0301\U0001f600"),
+    st.characters(blacklist_categories=("Cs",)),
+)
+
+
+@st.composite
+def _tokens(draw, words):
+    if draw(st.booleans()):  # an alias with up to three random edits
+        w = list(draw(st.sampled_from(words)))
+        for _ in range(draw(st.integers(0, 3))):
+            i = draw(st.integers(0, len(w)))
+            op = draw(st.integers(0, 2))
+            if op == 0 and i < len(w):
+                del w[i]
+            elif op == 1:
+                w.insert(i, draw(_CHARS))
+            elif i < len(w):
+                w[i] = draw(_CHARS)
+        return "".join(w)
+    return draw(st.text(alphabet=_CHARS, max_size=30))
+
+
+@pytest.mark.skipif(speedups.kernels is None, reason="the C kernels are not built")
+def test_c_lookups_equal_python_lookups_on_any_token(guard):
+    fuzzy = guard.compiled.fuzzy
+    _with_set, python = _python_paths(fuzzy)
+    words = list(fuzzy.words)
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(_tokens(words), max_size=8))
+    def check(tokens):
+        assert fuzzy.lookup_many(tokens) == python.lookup_many(tokens)
+        for t in tokens:
+            assert fuzzy.candidates(t) == python.candidates(t)
+
+    check()
+
+
+def test_surrogates_raise_alike_on_every_path(guard):
+    for index in (guard.compiled.fuzzy, *_python_paths(guard.compiled.fuzzy)):
+        with pytest.raises(UnicodeEncodeError):
+            index.lookup_many(["ab\ud800cd"])
+        assert index.lookup_many(["a\ud800"]) == [None]  # under four characters: never looked up
+
+
+def test_a_token_longer_than_every_alias_probes_only_its_key(guard):
+    # Neither it nor a deletion of it can be a key, and its deletions would cost time in the square of its
+    # length. Spelling by ear still reaches it: repeated letters fold in the key.
+    fuzzy = guard.compiled.fuzzy
+    long_by_ear = "pikachu" + "u" * 60
+    assert len(long_by_ear) > fuzzy._longest + 1
+    for index in (fuzzy, *_python_paths(fuzzy)):
+        (hit,) = index.lookup_many([long_by_ear])
+        assert fuzzy.words[[t for t in range(len(fuzzy)) if fuzzy.patterns[t] == hit[0]][0]] == "pikachu"
+        assert index.lookup_many(["ab" * 30000]) == [None]
+    assert _probe_hashes("x" * 100, "x", longest=fuzzy._longest) == _probe_hashes("y" * 100, "x", longest=fuzzy._longest)
+    assert fuzzy._longest == max(len(w) for w in fuzzy.words)
+
+
+@pytest.mark.skipif(speedups.kernels is None, reason="the C kernels are not built")
+def test_hash_ranges_at_the_top_prefix_on_reinit_and_empty():
+    import numpy as np
+
+    HashRanges = speedups.kernels.HashRanges
+    keys = np.array([0, 0xFFFF0000, 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFF], dtype=np.uint32)
+    ranges = HashRanges(keys, np.arange(5, dtype=np.int32))
+    assert ranges.find([0xFFFFFFFF, 0xFFFFFFFE, 0xFFFF0000, 0xFFFF0001, 0]) == [(0, [3, 4]), (1, [2]), (2, [1]), (4, [0])]
+    ranges.__init__(np.array([7], np.uint32), np.array([3], np.int32))
+    assert ranges.find([7, 0xFFFFFFFF]) == [(0, [3])]
+    with pytest.raises(ValueError):
+        ranges.__init__(np.array([9, 7], np.uint32), np.array([1, 2], np.int32))
+    assert ranges.find([7]) == [(0, [3])]  # a failed re-init keeps the tables
+    empty = HashRanges(np.zeros(0, np.uint32), np.zeros(0, np.int32))
+    assert empty.find([0, 0xFFFFFFFF]) == [] and empty.candidates(["abcdef"], ["abcdef"]) == [None]
 
 
 def test_large_indexes_skip_the_hash_set(monkeypatch):

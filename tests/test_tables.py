@@ -31,6 +31,12 @@ def test_string_column_pickles_as_one_string():
     assert len(StringColumn.of([])) == 0 and list(StringColumn.of([])) == []
 
 
+def test_string_column_longest():
+    assert StringColumn.of(WORDS).longest() == max(map(len, WORDS))
+    assert StringColumn.of(["", "ab", "x" * 300, "c"]).longest() == 300  # wider offsets than one byte
+    assert StringColumn.of([]).longest() == 0 and StringColumn.of([""]).longest() == 0
+
+
 GROUPS = [
     [Entry("name", 0, "pokemon", "Pikachu", "en", "lexicon name", None)],
     [
