@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from functools import partial
+from itertools import accumulate
 from operator import attrgetter
 from typing import Optional, Sequence
 
@@ -269,7 +270,7 @@ class Scanner:
             if ones:  # K1ee, Fisch1: leetspeak's "1" stands for "l" as often as for "i"
                 self._alt_hits(t, [(j, "l") for j in ones], _ONE_AS_L, accepted, cands, context, char_cues, context_spans)
         if "!" in t or "|" in t:
-            tails = _leet_tails(nt)
+            tails = _leet_tails(nt, self.c.common)
             if tails:  # D0r!, Azumar1||: normalization keeps a word's last ! or | as punctuation (Pikachu!)
                 # Where the text as written names a character (D0ri!), the sign after it is punctuation.
                 named = [(c.s, c.e) for c in cands]
@@ -380,11 +381,12 @@ class Scanner:
         alt = None  # the whole text so spelled, for the candidates' normalized text
         known = set(accepted)
         entries, flags = self._entries, self._flags
+        in_blocked = _overlap_test(blocked) if blocked else None
         for a, b in _word_windows(t, [j for j, _ in subs]):
             window = _with_letters(t[a:b], [(j - a, c) for j, c in subs if a <= j < b])
             for pid, s, e in self._exact_hits(window)[0]:
                 hit = (pid, s + a, e + a)
-                if hit in known or (blocked and _overlaps_span(blocked, s + a, e + a)):
+                if hit in known or (in_blocked is not None and in_blocked(s + a, e + a)):
                     continue
                 known.add(hit)
                 pid, s, e = hit
@@ -433,8 +435,9 @@ class Scanner:
             return
         # Everyday words are never typos, and the compiler already looked up the rest of the vocabulary.
         found = []
+        overlaps = _overlap_test(covered) if len(covered) > _FEW_SPANS else None
         for hit in _rare_latin_words(t, *self._known_words):
-            if not _overlaps_span(covered, hit[0], hit[1]):
+            if not (overlaps(hit[0], hit[1]) if overlaps is not None else _overlaps_span(covered, hit[0], hit[1])):
                 found.append(hit)
         if not found:
             return
@@ -529,7 +532,9 @@ class Scanner:
                 # Nor is a spelling made to slip past a filter (4mber, L1sa): that is meant as the name. Not for a
                 # romanized Japanese name that is an English word: "GH0ST" on a logo is styled, not evasive.
                 if not looked:
-                    evasion, looked = _evasion(surface, normalized), True
+                    # A last ! or | read as a letter is no sign of evasion by itself; the leetspeak before it is.
+                    spelled = surface.rstrip("!|") if cand.note is _TAIL_AS_LETTER else surface
+                    evasion, looked = _evasion(spelled, normalized), True
                 if evasion is not None and not en.lang.endswith("-Latn"):
                     evidence.append(f"ambiguous ({reason}), but spelled to evade a filter: {evasion}")
                     reason = None
@@ -629,11 +634,11 @@ def _leet_ones(nt) -> list[int]:
 _ONES = ("1", "\uff11")
 
 
-def _leet_tails(nt) -> list[tuple[int, str]]:
-    """(position in the normalized text, letter) of each "!" (as "i") and "|" (as "l") that ends a word which
-    leetspeak folding changed: D0r!, Azumar1||, Ch!or!. Folding keeps a word's last ! and | as punctuation, so
-    that "Pikachu!" stays Pikachu; in a word written in leetspeak they are as likely letters. A word with no other
-    leetspeak in it ("See!") is left alone."""
+def _leet_tails(nt, common) -> list[tuple[int, str]]:
+    """(position in the normalized text, letter) of each "!" (as "i") and "|" (as "l") that ends a word written in
+    leetspeak: D0r!, Azumar1||, Ch!or!. Folding keeps a word's last ! and | as punctuation, so that "Pikachu!" stays
+    Pikachu; in such a word they are as likely letters. Left alone: a word with no leetspeak before them ("See!"),
+    a handle's "@" not counting ("@star!"), and a word that folds to an everyday word of `common` ("St4r!")."""
     t, original = nt.text, nt.original
     out: list[tuple[int, str]] = []
     n = len(t)
@@ -649,8 +654,10 @@ def _leet_tails(nt) -> list[tuple[int, str]]:
             start = j - 1
             while start > 0 and t[start - 1] in _LEET_WORD_CHARS:
                 start -= 1
+            while t[start] in "@$!|":  # a leading sign is a handle's or a price's, not a letter of the word
+                start += 1
             os_, oe = nt.span(start, j)
-            if not _LEET_IN_WORD.isdisjoint(original[os_:oe]):
+            if t[start:j] not in common and not _LEET_IN_WORD.isdisjoint(original[os_:oe]):
                 out.extend((k, "i" if t[k] == "!" else "l") for k in range(j, end))
         j = end
 
@@ -743,10 +750,50 @@ def _select(cands: list[_Candidate], entries) -> list[_Candidate]:
         return cands
     cands.sort(key=partial(_rank, entries=entries))
     chosen: list[_Candidate] = []
+    if len(cands) <= _FEW_SPANS:
+        for c in cands:
+            if not _overlaps_any(chosen, c.s, c.e):
+                chosen.append(c)
+        return chosen
+    # Many mentions (a long prompt that repeats names): the chosen spans are disjoint, so kept in text order their
+    # ends rise too, and one bisection finds the only one a new span could overlap. Testing each against all
+    # would take time in the square of their number.
+    starts: list[int] = []
+    ends: list[int] = []
     for c in cands:
-        if not _overlaps_any(chosen, c.s, c.e):
-            chosen.append(c)
+        i = bisect_left(starts, c.e)
+        if i and ends[i - 1] > c.s:
+            continue
+        starts.insert(i, c.s)
+        ends.insert(i, c.e)
+        chosen.append(c)
     return chosen
+
+
+_FEW_SPANS = 16  # up to this many, a plain loop over the spans is faster than building an index
+
+
+class _SpanIndex:
+    """Fixed (start, end) spans, possibly overlapping, for overlap tests in logarithmic time: sorted by start,
+    with the greatest end among the spans up to each position."""
+
+    __slots__ = ("starts", "max_ends")
+
+    def __init__(self, spans) -> None:
+        ordered = sorted(spans)
+        self.starts = [a for a, _ in ordered]
+        self.max_ends = list(accumulate((b for _, b in ordered), max))
+
+    def overlaps(self, s: int, e: int) -> bool:
+        i = bisect_left(self.starts, e)  # the spans that start before e
+        return i > 0 and self.max_ends[i - 1] > s
+
+
+def _overlap_test(spans):
+    """`_overlaps_span` over `spans` as they are now, as a function of (start, end)."""
+    if len(spans) > _FEW_SPANS:
+        return _SpanIndex(spans).overlaps
+    return partial(_overlaps_span, list(spans))
 
 
 # What may stand between the words of a multi-word name in normalized text (Yae Miko, Ting-Lu, Mime Jr.), up

@@ -1,7 +1,11 @@
 """guard.matcher: one pass over the normalized prompt, script-aware word boundaries, longest match wins."""
 from __future__ import annotations
 
+import random
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from detectkit import assert_offsets, ids, match_for
 from guard.matcher import boundary_ok
@@ -403,9 +407,117 @@ def test_leet_tails():
     from guard.matcher import _leet_tails
     from guard.normalize import normalize
 
-    assert _leet_tails(normalize("D0r! and Azumar1|| but not Dor! or 4!x")) == [(3, "i"), (16, "l"), (17, "l")]
-    assert _leet_tails(normalize("\u00df D0r!")) == [(6, "i")]
-    assert _leet_tails(normalize("Pikachu! P1kachu")) == []
+    common = {"star"}
+    assert _leet_tails(normalize("D0r! and Azumar1|| but not Dor! or 4!x"), common) == [(3, "i"), (16, "l"), (17, "l")]
+    assert _leet_tails(normalize("\u00df D0r!"), common) == [(6, "i")]
+    assert _leet_tails(normalize("Pikachu! P1kachu"), common) == []
+    assert _leet_tails(normalize("@star! @d0r! St4r!"), common) == [(11, "i")]  # a handle's @; an everyday word
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Thanks @star! Love the art",  # a handle's @ is no leetspeak of the word
+        "great collab with @lamp! and @mental!",
+        "shoutout to @magnet! for the commission",
+        "new banner for @vent! commission",
+        "@celeb! party poster",
+        "GG St4r! logo for my clan",  # everyday words in leetspeak, shouted
+        "5tar! rating",
+        "v3nt! about my day",
+        "m3ntal! note",
+    ],
+)
+def test_a_handle_or_an_everyday_word_before_an_exclamation_mark_names_no_one(guard, prompt):
+    assert guard.scan(prompt, include_candidates=True) == []
+
+
+def test_the_sign_read_as_a_letter_is_no_evidence_of_evasion(guard):
+    # Venti is ambiguous; only leetspeak before the ! may confirm it.
+    (m,) = guard.scan("a poster of Vnt! at the festival", include_candidates=True) or [None]
+    assert m is None or not m.confirmed
+    (m,) = guard.scan("a poster of V3nt1! at the festival", include_candidates=True)
+    assert m.character_id == "genshin_impact/venti" and m.confirmed
+
+
+_TAIL_FRAGMENTS = st.one_of(
+    st.sampled_from(["D0r", "Dor", "Tighn4r", "Ch!or", "Azumar1", "K1ee", "Co\uff11\uff11ei", "@star", "st4r", "@"]),
+    st.sampled_from(["!", "|", "!!", "||", "!|", "1", "\uff11", "\uff01", "\uff5c"]),
+    st.sampled_from([" ", "-", ".", "\n", "\u00df", "\ufb01", "\u0130", "\u0301", "\u200b", "\u2161", "\u039d", "e\u0301"]),
+    st.text(alphabet="abdor!|1@$4 0\u00df", max_size=6),
+    st.text(max_size=4),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.lists(_TAIL_FRAGMENTS, max_size=10).map("".join))
+def test_offsets_hold_around_leetspeak_signs(guard, text):
+    matches = guard.scan(text, include_candidates=True)
+    assert_offsets(text, matches)
+    assert guard.scan(text) == [m for m in matches if m.confirmed]
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Μια φωτογραφία του Νίκου στη θάλασσα",  # Greek words that look Latin in capitals are still Greek
+        "Νότιο Αιγαίο, ηλιοβασίλεμα, ελαιογραφία",
+        "Ο Νόμος του Μέρφι, αφίσα",
+        "Νάντια με κόκκινο φόρεμα",
+        "ΑΝΤΙΟ καλοκαίρι, αφίσα",
+    ],
+)
+def test_greek_prompts_name_no_one(guard, prompt):
+    assert guard.scan(prompt) == []
+
+
+def _select_by_scanning(cands, entries):
+    """The selection rule as first written: each candidate, in rank order, against every one chosen."""
+    from guard.matcher import _overlaps_any, _rank
+
+    chosen = []
+    for c in sorted(cands, key=lambda c: _rank(c, entries)):
+        if not _overlaps_any(chosen, c.s, c.e):
+            chosen.append(c)
+    return chosen
+
+
+def test_selection_of_many_candidates_equals_the_plain_rule(guard):
+    # Past a few candidates the selection bisects over the chosen spans; it must choose what the plain rule does.
+    from guard.matcher import _Candidate, _select
+
+    scanner = guard.scanner
+    pids = [pid for pid, _s, _e in scanner._exact_hits("pikachu raichu mewtwo mew eevee hu tao klee")[0]]
+    rnd = random.Random(5)
+    for _ in range(300):
+        cands = []
+        for _ in range(rnd.randrange(1, 60)):
+            s = rnd.randrange(0, 200)
+            cands.append(_Candidate(s, s + rnd.randrange(1, 12), rnd.choice(pids), rnd.choice([None, "despaced", "fuzzy"]), None))
+        expected = _select_by_scanning(list(cands), scanner._entries)
+        assert _select(list(cands), scanner._entries) == expected
+
+
+def test_span_index_equals_the_plain_overlap_test():
+    from guard.matcher import _overlap_test, _overlaps_span
+
+    rnd = random.Random(9)
+    for _ in range(300):
+        spans = [(a, a + rnd.randrange(1, 15)) for a in (rnd.randrange(0, 300) for _ in range(rnd.randrange(0, 40)))]
+        test = _overlap_test(spans)
+        for _ in range(30):
+            s = rnd.randrange(0, 320)
+            e = s + rnd.randrange(1, 20)
+            assert test(s, e) == _overlaps_span(spans, s, e)
+
+
+def test_a_long_prompt_repeating_names_finds_each(guard):
+    # Thousands of mentions go through the bisecting selection and the span index (the plain loops took time in
+    # the square of the count: 2.75 s for these 16,000 before).
+    prompt = "Pikachu xyzzyq K1ee " * 8000
+    found = guard.scan(prompt)
+    assert [m.character_id for m in found[:2]] == ["pokemon/pikachu", "genshin_impact/klee"] and len(found) == 16000
+    assert_offsets(prompt, found)
 
 
 @pytest.mark.parametrize("prompt", ["Ditto next to a Poke Ba11", "Ditto next to a Pokeba11 and 1080p"])
