@@ -24,6 +24,7 @@ particle that tied it to the sentence: "Pikachu and Eevee play" -> "Eevee play",
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Optional
 
@@ -454,24 +455,33 @@ def apply_one(text: str, e: Edit, floor: int = 0, ceil: Optional[int] = None) ->
 
 
 def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    """The length of the longest common prefix, by halving: each step compares slices at C speed, where a loop over
+    the characters would cost a Python step each (a long prompt with thousands of edits)."""
+    lo, hi = 0, min(len(a), len(b))  # a[:lo] == b[:lo]; the answer is in [lo, hi]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def apply_edits(text: str, edits: list[Edit], protected: list[tuple[int, int]] = ()) -> tuple[str, list[str]]:
     """Apply edits right to left. `protected` are the spans of all mentions (edited or not): no edit reaches
     past its neighbours. Returns the new text and, per edit in the given order, what replaced the mention."""
-    spans = sorted(set(protected) | {(e.start, e.end) for e in edits})
+    spans = set(protected) | {(e.start, e.end) for e in edits}
+    starts = sorted(s_start for s_start, _ in spans)
+    ends = sorted(s_end for _, s_end in spans)
     order = sorted(range(len(edits)), key=lambda i: edits[i].start, reverse=True)
     results = [""] * len(edits)
     changed_from = len(text)  # text at or after this index was changed by edits further right
     for i in order:
         e = edits[i]
-        floor = max((s_end for s_start, s_end in spans if s_end <= e.start), default=0)
-        ceil = min((s_start for s_start, s_end in spans if s_start >= e.end), default=len(text))
+        k = bisect_right(ends, e.start)  # the greatest span end at or before the edit, else 0
+        floor = ends[k - 1] if k else 0
+        k = bisect_left(starts, e.end)  # the least span start at or after its end, else the text's end
+        ceil = starts[k] if k < len(starts) else len(text)
         ceil = max(e.end, min(ceil, changed_from, len(text)))
         new, results[i] = apply_one(text, e, floor, ceil)
         changed_from = _common_prefix(text, new)

@@ -1,6 +1,8 @@
 """Rewriting a mention keeps the sentence grammatical: English, Japanese, Chinese, Korean, French."""
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from guard.policy.rewrite import Edit, apply_edits, pluralize, wants_an
@@ -171,3 +173,59 @@ def test_edits_never_touch_neighbouring_mentions():
     text = "the Eevee and Pikachu"
     out, _ = apply_edits(text, [Edit(14, 21, "en", "Pikachu", PIKA)], protected=[(4, 9), (14, 21)])
     assert out == "the Eevee and a small yellow electric mouse"
+
+
+def _apply_edits_by_scanning(text, edits, protected=()):
+    """apply_edits as first written: each edit's neighbours found by scanning every span, and the changed prefix
+    by comparing character by character."""
+    from guard.policy.rewrite import apply_one
+
+    spans = sorted(set(protected) | {(e.start, e.end) for e in edits})
+    results = [""] * len(edits)
+    changed_from = len(text)
+    for i in sorted(range(len(edits)), key=lambda i: edits[i].start, reverse=True):
+        e = edits[i]
+        floor = max((b for a, b in spans if b <= e.start), default=0)
+        ceil = min((a for a, b in spans if a >= e.end), default=len(text))
+        ceil = max(e.end, min(ceil, changed_from, len(text)))
+        new, results[i] = apply_one(text, e, floor, ceil)
+        n = 0
+        while n < min(len(text), len(new)) and text[n] == new[n]:
+            n += 1
+        changed_from = n
+        text = new
+    return text, results
+
+
+def test_many_edits_give_what_scanning_every_span_gives():
+    # apply_edits bisects for each edit's neighbours and halves for the changed prefix, so that a long prompt with
+    # thousands of mentions does not take time in the square of their number; the result must not change.
+    rnd = random.Random(4)
+    words = ["Pikachu", "Eevee", "and", "with", "the", "a", ",", "play", "Zhongli", "ピカチュウ", "와"]
+    for _ in range(200):
+        tokens = [rnd.choice(words) for _ in range(rnd.randrange(1, 25))]
+        text, edits, protected, at = "", [], [], 0
+        for tok in tokens:
+            if text:
+                text += " "
+            start = len(text)
+            text += tok
+            if tok in ("Pikachu", "Eevee", "Zhongli", "ピカチュウ"):
+                protected.append((start, len(text)))
+                if rnd.random() < 0.7:
+                    lang = "ja" if tok == "ピカチュウ" else "en"
+                    edits.append(Edit(start, len(text), lang, tok, PIKA if rnd.random() < 0.5 else None))
+        assert apply_edits(text, edits, protected) == _apply_edits_by_scanning(text, edits, protected)
+
+
+def test_common_prefix():
+    from guard.policy.rewrite import _common_prefix
+
+    rnd = random.Random(2)
+    for _ in range(3000):
+        a = "".join(rnd.choice("ab") for _ in range(rnd.randrange(12)))
+        b = "".join(rnd.choice("ab") for _ in range(rnd.randrange(12)))
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        assert _common_prefix(a, b) == n
