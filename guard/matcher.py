@@ -17,6 +17,7 @@ from guard import speedups
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
 from guard.normalize import (
+    LEET_TOKEN_CHARS,
     SEPARATOR_BITMAP,
     SEPARATORS,
     fold_long_vowels,
@@ -652,7 +653,7 @@ def _leet_tails(nt, common) -> list[tuple[int, str]]:
             end += 1
         if j > 0 and "a" <= t[j - 1] <= "z" and (end == n or t[end] not in _WORD_TAIL_NEXT):
             start = j - 1
-            while start > 0 and t[start - 1] in _LEET_WORD_CHARS:
+            while start > 0 and t[start - 1] in LEET_TOKEN_CHARS:
                 start -= 1
             while t[start] in "@$!|":  # a leading sign is a handle's or a price's, not a letter of the word
                 start += 1
@@ -667,9 +668,8 @@ def _next_tail_sign(t: str, start: int) -> int:
     return b if a < 0 else (a if b < 0 else min(a, b))
 
 
-_LEET_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|")
-_WORD_TAIL_NEXT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")  # after the signs: the word goes on
-_LEET_IN_WORD = frozenset("0123456789@$!|\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")
+_WORD_TAIL_NEXT = LEET_TOKEN_CHARS - frozenset("@$!|")  # a letter or digit after the signs: the word goes on
+_LEET_IN_WORD = _LEET_SIGNS | frozenset("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")  # and full-width digits
 
 
 def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:

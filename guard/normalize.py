@@ -44,7 +44,8 @@ LEET = str.maketrans(
 # one of the digits or symbols. Tokens are found from their leet characters (few per prompt), not by
 # scanning every position of the text.
 _HAS_LEET = re.compile(r"[013456789@$!|]")
-_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|")
+# The characters of a token that leetspeak folding looks at (guard.matcher finds a leetspeak word's end with them).
+LEET_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|")
 _TOKEN_REST = re.compile(r"[a-z0-9@$!|]*")
 # A token can only fold if a letter stands next to a digit or symbol in it (it needs two letters and a leet
 # character). In text with few Latin letters (CJK) this test skips the token walk for numbers (35ミリ, 90年代);
@@ -463,7 +464,7 @@ def _fold_leet_text(out: str) -> str:
 def _leet_runs(out: str):
     """(start, end) of each run of token characters that holds a leet character and is not a number."""
     done = 0  # out[:done] has been looked at
-    chars = _TOKEN_CHARS
+    chars = LEET_TOKEN_CHARS
     for m in _HAS_LEET.finditer(out):
         i = m.start()
         if i < done:
