@@ -137,6 +137,51 @@ def vocabulary_words(normalize) -> set[str]:
     return out
 
 
+# Latin-script languages whose everyday words are not typos of names only when the prompt is written in them:
+# "ombak" (Indonesian, "wave") is one letter from Noivern's "omban", and "barbaar" (Dutch) is a typo of Barbara
+# in an English prompt. Adding them to FUZZY_STOP_LANGS would lose such typos in every prompt.
+REGIONAL_LANGS = ("nl", "id", "tr", "pl", "sv", "vi")
+REGIONAL_MARKER = 4.0  # a word this frequent in a regional language ...
+REGIONAL_MARGIN = 1.0  # ... and this much more frequent there than in every stop-list language marks the language
+REGIONAL_EVIDENCE = 2  # marker words of one language (besides the word in question) that make a prompt its
+
+
+def regional_words(normalize) -> dict[str, int]:
+    """Words of four letters or more, as the typo matcher sees them, that are everyday words (COMMON_WORD) in
+    a language of REGIONAL_LANGS, with the languages as a bit mask (bit i: REGIONAL_LANGS[i])."""
+    out: dict[str, int] = {}
+    threshold = 10 ** (COMMON_WORD - 9)
+    for bit, lang in enumerate(REGIONAL_LANGS):
+        for word, f in _freqs(lang).items():
+            if f < threshold:
+                break
+            if len(word) >= 4 and word.isalpha():
+                key = normalize(word)
+                if len(key) >= 4 and key.isascii() and key.isalpha():
+                    out[key] = out.get(key, 0) | (1 << bit)
+    return out
+
+
+def regional_markers(normalize) -> dict[str, int]:
+    """Words that say a prompt is written in a language of REGIONAL_LANGS: frequent in it (REGIONAL_MARKER) and
+    clearly more frequent there than in every stop-list language (REGIONAL_MARGIN); Indonesian "di", "yang",
+    Dutch "het", "een". Normalized, with the languages as a bit mask."""
+    out: dict[str, int] = {}
+    threshold = 10 ** (REGIONAL_MARKER - 9)
+    margin = 10**REGIONAL_MARGIN
+    stop = [_freqs(lang) for lang in FUZZY_STOP_LANGS]
+    for bit, lang in enumerate(REGIONAL_LANGS):
+        for word, f in _freqs(lang).items():
+            if f < threshold:
+                break
+            if not word.isalpha():
+                continue
+            key = normalize(word)  # Vietnamese "thể" folds to "the": compared as written and folded
+            if key.isascii() and key.isalpha() and not any(max(d.get(word, 0.0), d.get(key, 0.0)) * margin > f for d in stop):
+                out[key] = out.get(key, 0) | (1 << bit)
+    return out
+
+
 def everyday_english(normalize) -> frozenset[str]:
     """English words frequent enough that a name spelled as two of them ("sand shrew") is ambiguous."""
     threshold = 10 ** (EVERYDAY_WORD - 9)

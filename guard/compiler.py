@@ -95,6 +95,10 @@ class CompiledLexicon:
     everyday: frozenset = frozenset()  # everyday English words (see ambiguity.everyday_english)
     typo_free: frozenset = frozenset()  # vocabulary words with no typo match in `fuzzy` (see _typo_free)
     name_parts: frozenset = frozenset()  # the words of Latin multi-word character names (yae, miko, iron, bundle)
+    # Everyday words of ambiguity.REGIONAL_LANGS that are typos of names ("ombak"), and the words that say a prompt
+    # is in one of those languages; both word -> bit mask of languages (see Scanner._fuzzy_hits).
+    regional: dict = field(default_factory=dict)
+    regional_markers: dict = field(default_factory=dict)
     exact_kind: str = "auto"
     exact: object = field(default=None, repr=False)  # see guard.exact
 
@@ -152,7 +156,9 @@ class _Builder:
     def norm(self, text: str) -> str:
         return self.nz.normalize(text).text
 
-    def add(self, pattern: str, entry: Entry) -> None:
+    def add(self, pattern: str, entry: Entry, *, surface: Optional[str] = None) -> None:
+        """Add `pattern` (normalized) for `entry`, and the joined forms of a pattern in several parts.
+        `surface`: the text the pattern was normalized from, for its own joined form (below)."""
         pattern = pattern.strip()
         if not pattern:
             return
@@ -161,9 +167,16 @@ class _Builder:
         if flat and flat != pattern:
             # Joining the parts can make a word whose homoglyphs fold: "ху tao" joins to "хуtao", which mixes
             # scripts, so a prompt's "ХуТао" folds to "xytao". (Only that step: leetspeak would fold "macross 7".)
-            for joined in dict.fromkeys((flat, self.nz.fold_homoglyphs(flat))):
-                self.by_pattern.setdefault(joined, []).append(entry)
-                self.multipart.add(joined)
+            # It can also undo a fold: alone, "Гуан" is all look-alikes and folds to "ryah", but "Нингуан" is
+            # a Cyrillic word and stays one, so the surface joined and normalized is a form of its own. Only for
+            # surfaces of letters: joined digits would be read as leetspeak ("Porygon 2").
+            joined_forms = [flat, self.nz.fold_homoglyphs(flat)]
+            if surface is not None and all(c.isalpha() or c in SEPARATORS for c in surface):
+                joined_forms.append(despaced(self.norm(despaced(surface))))
+            for joined in dict.fromkeys(joined_forms):
+                if joined:
+                    self.by_pattern.setdefault(joined, []).append(entry)
+                    self.multipart.add(joined)
 
 
 def _resolve(entries: list[Entry]) -> tuple[Entry, ...]:
@@ -252,7 +265,7 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
                     reason = None
                 else:
                     reason = mark(surface, n, lang, NAME, None)
-                b.add(n, Entry(NAME, idx, franchise, surface, lang, "lexicon name", reason))
+                b.add(n, Entry(NAME, idx, franchise, surface, lang, "lexicon name", reason), surface=surface)
                 variants: list[tuple[str, str]] = []
                 if is_latin(n):
                     variants += latin_variants(n)
@@ -307,7 +320,8 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
     fuzzy_targets = []
     multi_word_parts: set[str] = set()
     for i, (p, es) in enumerate(zip(patterns, entries)):
-        if not p.isascii() or not any(e.char >= 0 for e in es):
+        # Latin names written with a typographic separator count too: "sirfetch’d" has the parts sirfetch and d.
+        if not (p.isascii() or all(c.isascii() or c in SEPARATORS for c in p)) or not any(e.char >= 0 for e in es):
             continue
         if not info[i].has_sep:
             if p.isalpha() and len(p) >= 5:
@@ -323,6 +337,9 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
     # A word of a multi-word name is never "typo-free": the scanner must see it to look for a typo in the words
     # next to it (Tapu Kok). Only the uncommon ones matter; common ones (iron, great) are not looked at either way.
     typo_free = _typo_free(ambiguity.vocabulary_words(b.norm).difference(common).difference(multi_word_parts), fuzzy)
+    regional_all = ambiguity.regional_words(b.norm)
+    regional_typos = set(regional_all).difference(common, typo_free, multi_word_parts)
+    regional = {w: regional_all[w] for w in regional_typos.difference(_typo_free(regional_typos, fuzzy))}
     return CompiledLexicon(
         loaded.digest, characters, franchises, StringColumn.of(patterns),
         RowTable.build(([_entry_row(e) for e in es] for es in entries), Entry, ints=(1,)),
@@ -332,6 +349,8 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
         everyday=ambiguity.everyday_english(b.norm),
         typo_free=typo_free,
         name_parts=frozenset(multi_word_parts),
+        regional=regional,
+        regional_markers=ambiguity.regional_markers(b.norm) if regional else {},
         exact_kind=exact_kind,
     )
 

@@ -9,11 +9,12 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from functools import partial
-from itertools import accumulate
+from itertools import accumulate, combinations
 from operator import attrgetter
 from typing import Optional, Sequence
 
 from guard import speedups
+from guard.ambiguity import REGIONAL_EVIDENCE, REGIONAL_LANGS
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
 from guard.normalize import (
@@ -80,6 +81,39 @@ def _rare_latin_words_py(t: str, common, typo_free) -> list[tuple[int, int, str]
     if not rare:
         return []
     return sorted((s, s + len(w), w) for w in rare for s in _word_positions(t, w))
+
+
+_MARKER_WORD = re.compile(r"[a-z]+")
+REGIONAL_LANG_COUNT = len(REGIONAL_LANGS)
+
+
+def _not_regional_everyday(t: str, found: list, regional: dict, markers: dict) -> list:
+    """`found` without the words that are everyday words of the prompt's own language, for the languages whose
+    words are typos of names only in prompts written in another (ambiguity.REGIONAL_LANGS): "ombak" in an
+    Indonesian prompt is a wave, in an English one a typo of Noivern's "omban". The prompt is taken to be in a
+    language when at least REGIONAL_EVIDENCE of its other words are marker words of it (ambiguity.regional_markers)."""
+    masks = [regional.get(w, 0) for _s, _e, w in found]
+    if not any(masks):
+        return found
+    counts: dict[str, int] = {}
+    for word in _MARKER_WORD.findall(t):
+        m = markers.get(word)
+        if m:
+            counts[word] = counts.get(word, 0) + 1
+    evidence = [0] * REGIONAL_LANG_COUNT
+    for word, n in counts.items():
+        m = markers[word]
+        for bit in range(REGIONAL_LANG_COUNT):
+            if m >> bit & 1:
+                evidence[bit] += n
+    out = []
+    for hit, mask in zip(found, masks):
+        if mask:
+            own, times = markers.get(hit[2], 0), counts.get(hit[2], 0)  # the word itself is no evidence
+            if any(mask >> bit & 1 and evidence[bit] - (own >> bit & 1) * times >= REGIONAL_EVIDENCE for bit in range(REGIONAL_LANG_COUNT)):
+                continue
+        out.append(hit)
+    return out
 
 
 _accept_hits = speedups.kernels.accept_hits if speedups.kernels is not None else None
@@ -232,6 +266,7 @@ class Scanner:
         # The words the typo pass skips. The C kernel reads them from one array of hashes: a set lookup costs
         # three cache misses per word once the server's own work has evicted the sets (docs/benchmarks.md).
         self._known_words: tuple = (compiled.common, compiled.typo_free)
+        self._regional = getattr(compiled, "regional", None) or None
         if speedups.kernels is not None and self._has_fuzzy:
             self._known_words = (speedups.kernels.KnownWords(compiled.common, compiled.typo_free),)
 
@@ -266,10 +301,15 @@ class Scanner:
                     title_hits.append((s, e, pid))
             if f & HAS_CHARACTER:
                 cands.append(_Candidate(s, e, pid, None, None))
-        if "1" in text or "\uff11" in text:
+        if "1" in text or (not text.isascii() and _has_other_one(text)):
             ones = _leet_ones(nt)
             if ones:  # K1ee, Fisch1: leetspeak's "1" stands for "l" as often as for "i"
                 self._alt_hits(t, [(j, "l") for j in ones], _ONE_AS_L, accepted, cands, context, char_cues, context_spans)
+                # A word with both readings (F1sch1, C1t1a1i): each mix of its ones, when it has a few.
+                seen = [(c.pid, c.s, c.e) for c in cands]
+                for mix in _mixed_ones(t, ones):
+                    self._alt_hits(t, [(j, "l") for j in mix], _ONE_AS_L, seen, cands, context, char_cues, context_spans)
+                    seen = [(c.pid, c.s, c.e) for c in cands]
         if "!" in t or "|" in t:
             tails = _leet_tails(nt, self.c.common)
             if tails:  # D0r!, Azumar1||: normalization keeps a word's last ! or | as punctuation (Pikachu!)
@@ -440,6 +480,8 @@ class Scanner:
         for hit in _rare_latin_words(t, *self._known_words):
             if not (overlaps(hit[0], hit[1]) if overlaps is not None else _overlaps_span(covered, hit[0], hit[1])):
                 found.append(hit)
+        if found and self._regional:
+            found = _not_regional_everyday(t, found, self._regional, self.c.regional_markers)
         if not found:
             return
         fuzzy = self.c.fuzzy
@@ -611,7 +653,8 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
 
 
 def _leet_ones(nt) -> list[int]:
-    """The positions of the normalized text where leetspeak folding read a "1" (or a full-width "１") as "i"."""
+    """The positions of the normalized text where leetspeak folding read a "1" (or a look-alike of it: `_ONES`)
+    as "i"."""
     t, original, offsets = nt.text, nt.original, nt.offsets
     out: list[int] = []
     if offsets is None:  # every character stayed in place
@@ -632,7 +675,18 @@ def _leet_ones(nt) -> list[int]:
     return out
 
 
-_ONES = ("1", "\uff11")
+# "1" and what NFKC folds to it: full-width, mathematical, superscript, subscript and circled ones (K𝟏ee).
+# (A test checks the list against Unicode's.)
+_ONES = ("1", "\u00b9", "\u2081", "\u2460", "\uff11", "\U0001d7cf", "\U0001d7d9", "\U0001d7e3", "\U0001d7ed", "\U0001d7f7", "\U0001fbf1")
+_OTHER_ONES = _ONES[1:]
+
+
+def _has_other_one(text: str) -> bool:
+    # One substring test each: 0.7 µs for a 300-character prompt; a regex character class takes 8 µs.
+    for one in _OTHER_ONES:
+        if one in text:
+            return True
+    return False
 
 
 def _leet_tails(nt, common) -> list[tuple[int, str]]:
@@ -677,6 +731,26 @@ def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:
     for j, c in subs:
         chars[j] = c
     return "".join(chars)
+
+
+_MIXED_ONES_MAX = 4  # a word with more ones is searched with all of them as "i", then all as "l"
+
+
+def _mixed_ones(t: str, ones: list[int]) -> list[tuple[int, ...]]:
+    """For each word of `t` with two to _MIXED_ONES_MAX of the positions `ones`, every proper non-empty subset
+    of them: the readings of the word with some of its ones as "l" and the rest as "i"."""
+    by_word: dict[int, list[int]] = {}
+    for j in ones:
+        a = j
+        while a > 0 and t[a - 1] not in SEPARATORS:
+            a -= 1
+        by_word.setdefault(a, []).append(j)
+    out: list[tuple[int, ...]] = []
+    for group in by_word.values():
+        if 2 <= len(group) <= _MIXED_ONES_MAX:
+            for k in range(1, len(group)):
+                out.extend(combinations(group, k))
+    return out
 
 
 def _word_windows(t: str, positions: list[int]) -> list[tuple[int, int]]:
@@ -799,7 +873,7 @@ def _overlap_test(spans):
 # What may stand between the words of a multi-word name in normalized text (Yae Miko, Ting-Lu, Mime Jr.), up
 # to three of them: the spaces and joining marks of guard.normalize.SEPARATORS, not its punctuation (a comma or
 # a slash separates a list, not the words of one name).
-_NAME_JOINERS = frozenset(" \t\n-_.'")
+_NAME_JOINERS = frozenset(" \t\n-_.'\u2019")
 
 
 def _word_before(t: str, s: int) -> Optional[tuple[int, int, str]]:

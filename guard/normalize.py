@@ -508,6 +508,14 @@ def _class_escape(ch: str) -> str:
 _LATIN_LETTER = re.compile("[" + "".join(_class_escape(chr(o)) for o in range(0x250) if chr(o).isalpha()) + "]")
 
 
+# Latin letters that Unicode does not decompose into a base letter and a mark, as their languages' readers and
+# keyboards treat them: Polish "przesłanki" must stay one word, not "przes" and "anki" (a typo of Mankey's name).
+_UNDECOMPOSED_LATIN = {
+    "ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ŧ": "t", "ƀ": "b", "ƶ": "z", "ɨ": "i",
+    "æ": "ae", "œ": "oe", "þ": "th", "ð": "d",
+}
+
+
 def _fold_char(ch: str, t2s) -> str:
     cat = unicodedata.category(ch)
     if cat == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F:
@@ -525,7 +533,7 @@ def _fold_char(ch: str, t2s) -> str:
             continue
         if _is_latin_letter(c) or "\u0370" <= c <= "\u03ff" or "\u1e00" <= c <= "\u1eff":
             base = "".join(b for b in unicodedata.normalize("NFD", c) if unicodedata.category(b) != "Mn")
-            folded.append(base or c)
+            folded.append(_UNDECOMPOSED_LATIN.get(base, base) or c)
             continue
         if script_of(c) == "han" and t2s is not None:
             s = t2s.convert(c)

@@ -321,6 +321,10 @@ def test_a_russian_name_next_to_chinese_and_english_names(guard):
         # Joined, the Cyrillic name is one word of look-alike letters, which folds to Latin (xytao) in the prompt;
         # the compiler folds the joined name the same way.
         ("ХуТао катается на волне", "genshin_impact/hutao"),
+        # The other way round: alone, "Гуан" is all look-alikes and folds to Latin, joined it stays Cyrillic.
+        ("акварель: НинГуан спит под сакурой", "genshin_impact/ningguang"),
+        ("НИНГУАН на крыше", "genshin_impact/ningguang"),
+        ("Нин Гуан на крыше", "genshin_impact/ningguang"),
     ],
 )
 def test_multi_word_name_written_as_one_word(guard, prompt, cid):
@@ -575,3 +579,82 @@ def test_an_ambiguous_name_spelled_to_evade_is_confirmed(guard, prompt, cid, how
 def test_an_ambiguous_name_spelled_plainly_still_needs_context(guard, prompt):
     assert guard.scan(prompt) == []
     assert guard.scan(prompt, include_candidates=True)
+
+
+# -- everyday words of the languages whose words are typos of names only in other languages' prompts ----------
+@pytest.mark.parametrize(
+    "prompt, expected",
+    [
+        ("Pikachu bermain di ombak yang besar", ["pokemon/pikachu"]),  # Indonesian "ombak" (wave), not Noivern
+        ("han torterar och är en av de värsta i staden", []),  # Swedish "torterar" (tortures), not Torterra
+        ("bir kedi ile Emilir ve bu çok güzel", []),  # Turkish "emilir" (is absorbed)
+        # The same words in English prompts are typos of names.
+        ("Torterar surfing at sunset", ["pokemon/torterra"]),
+        ("a watercolor of Emilir in the rain", ["genshin_impact/emilie"]),
+    ],
+)
+def test_everyday_words_of_the_prompts_language_are_no_typos(guard, prompt, expected):
+    assert ids(guard.scan(prompt)) == expected
+
+
+def test_regional_everyday_words_need_evidence_of_their_language():
+    from guard.matcher import _not_regional_everyday
+
+    regional = {"ombak": 0b10, "kedi": 0b100}
+    markers = {"di": 0b10, "yang": 0b10, "ombak": 0b10, "ve": 0b100}
+    found = [(0, 5, "ombak"), (6, 11, "other")]
+    # Two marker words of the word's language besides the word itself.
+    assert _not_regional_everyday("ombak di yang", found, regional, markers) == [(6, 11, "other")]
+    # The word's own occurrence is not evidence, nor is one marker, nor markers of another language.
+    assert _not_regional_everyday("ombak di ombak", found, regional, markers) == found
+    assert _not_regional_everyday("ombak di", found, regional, markers) == found
+    assert _not_regional_everyday("ombak ve ve", found, regional, markers) == found
+    assert _not_regional_everyday("ombak di", [(6, 11, "other")], regional, markers) == [(6, 11, "other")]
+
+
+def test_every_look_alike_of_one_is_read_as_l():
+    import sys
+    import unicodedata
+
+    from guard.matcher import _ONES
+
+    unicode_ones = {chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF and unicodedata.normalize("NFKC", chr(c)) == "1"}
+    assert set(_ONES) == unicode_ones
+
+
+@pytest.mark.parametrize("prompt", ["K𝟏ee at the beach", "K¹ee at the beach", "K₁ee at the beach", "Co𝟙𝟙ei in a forest"])
+def test_mathematical_and_superscript_ones_stand_for_l(guard, prompt):
+    assert ids(guard.scan(prompt)) in (["genshin_impact/klee"], ["genshin_impact/collei"])
+
+
+@pytest.mark.parametrize(
+    "prompt, cid",
+    [
+        ("F1sch1 in the rain", "genshin_impact/fischl"),  # the first 1 is an i, the last an l
+        ("a portrait of C1t1a1i", "genshin_impact/citlali"),
+        ("Azumar111 in a pond", "pokemon/azumarill"),
+    ],
+)
+def test_a_word_whose_ones_stand_for_both_i_and_l(guard, prompt, cid):
+    assert ids(guard.scan(prompt)) == [cid]
+
+
+def test_mixed_readings_of_ones_per_word():
+    from guard.matcher import _mixed_ones
+
+    # Two words with two ones each: the mixes of each word, never across words; one 1 alone has no mix.
+    assert _mixed_ones("f1sch1 c1t1 k1", [1, 5, 8, 10, 14]) == [(1,), (5,), (8,), (10,)]
+    assert _mixed_ones("111", [0, 1, 2]) == [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2)]
+    assert _mixed_ones("11111", [0, 1, 2, 3, 4]) == []  # too many to mix
+
+
+@pytest.mark.parametrize(
+    "prompt, cid",
+    [
+        ("Wirfetch'd in Galar", "pokemon/sirfetchd"),  # a typo in a name written with a typographic apostrophe
+        ("vetrata raffigurante Wirfetch’d", "pokemon/sirfetchd"),
+        ("Farfecth’d on a farm", "pokemon/farfetchd"),
+    ],
+)
+def test_a_typo_in_a_name_with_an_apostrophe(guard, prompt, cid):
+    assert ids(guard.scan(prompt)) == [cid]

@@ -36,6 +36,9 @@ from guard.normalize import Normalizer, NormalizedText, SEPARATORS, default_norm
         ("Pik@chu", "pikachu"),
         ("Рikасhu", "pikachu"),  # Cyrillic Р, а, с mixed into Latin
         ("ᏢᎥkachu", "pikachu"),  # Cherokee look-alikes
+        ("przesłanki, Łódź", "przeslanki, lodz"),  # letters with a stroke, which Unicode does not decompose
+        ("Søren, đi, Ħal", "soren, di, hal"),
+        ("Æsir œuvre þorn", "aesir oeuvre thorn"),  # ligatures and thorn grow
     ],
 )
 def test_folds(text, folded):
@@ -432,3 +435,17 @@ def test_obfuscations_keep_boundaries(guard):
     assert ids(guard.scan("abr4cadabra")) == []
     assert ids(guard.scan("the year 2024 and R2-D2")) == []
     assert ids(guard.scan("email me @pikachu_fan")) == ["pokemon/pikachu"]
+
+
+def test_letters_that_fold_to_two_keep_their_offsets():
+    text = "Æsir und Œuvre"
+    nt = normalize(text)
+    assert nt.text == "aesir und oeuvre"
+    start = nt.text.index("oeuvre")
+    assert nt.span(start, start + len("oeuvre")) == (text.index("Œuvre"), len(text))
+    assert nt.span(0, 5) == (0, 4)
+
+
+def test_a_polish_word_with_a_stroke_letter_is_one_word(guard):
+    # Split at the ł, "przesłanki" left "anki", one letter from Mankey's Japanese romaji.
+    assert ids(guard.scan("przesłanki szczegółową radości koszuli")) == []
