@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import os
 import time
-from functools import partial
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
+from itertools import accumulate
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
@@ -123,6 +124,9 @@ _EMPTY: frozenset = frozenset()
 _SPAN = attrgetter("start", "end")
 _UNJUDGED = object()
 _VERDICT_MEMO_SIZE = 8192
+# Each replacement copies the prompt, so a 1 MiB prompt naming a character 40,000 times would take a minute to
+# rewrite; no real prompt names characters a thousand times.
+DEFAULT_MAX_REWRITES = 1000
 _REJECT = ACTION_SEVERITY["reject"]
 _REWRITE = ACTION_SEVERITY["rewrite"]
 
@@ -394,10 +398,13 @@ class PolicyEngine:
     """Rightsholder policies compiled for `decide`. Build with `from_paths` or `default`; immutable."""
 
     def __init__(self, loaded: LoadedFiles, *, unknown_action: str = "reject", unknown_share_rate: float = 0.0,
-                 max_rounds: int = 3, normalizer: Optional[Normalizer] = None):
+                 max_rounds: int = 3, max_rewrites: int = DEFAULT_MAX_REWRITES, normalizer: Optional[Normalizer] = None):
         """`normalizer`: the one the scanner normalizes prompts with (`Guard` passes its compiled lexicon's), so
         theme terms are folded exactly as the text they are looked for in; default: the process-wide one,
-        built on first use."""
+        built on first use. `max_rewrites`: the most mentions one rewrite round replaces; a prompt that needs
+        more is rejected ("rewrite_too_many"), since each replacement copies the prompt."""
+        if max_rewrites < 1:
+            raise ValueError("max_rewrites must be at least 1")
         if unknown_action not in UNKNOWN_ACTIONS:
             raise ValueError(f"unknown_action must be one of {', '.join(UNKNOWN_ACTIONS)}, not {unknown_action!r}")
         if not 0.0 <= unknown_share_rate <= 1.0:
@@ -405,6 +412,7 @@ class PolicyEngine:
         self.unknown_action = unknown_action
         self.unknown_share_rate = float(unknown_share_rate)
         self.max_rounds = max_rounds
+        self.max_rewrites = int(max_rewrites)
         self.files = tuple(loaded.files)
         self.policies = tuple(_Policy(path, p) for path, p in loaded.policies)
         self._by_holder = {p.rightsholder.casefold(): p for p in self.policies}
@@ -427,12 +435,12 @@ class PolicyEngine:
     # -- construction -----------------------------------------------------------------------------------
     @classmethod
     def from_paths(cls, paths: Sequence[Union[str, Path]], *, unknown_action: str = "reject",
-                   unknown_share_rate: float = 0.0, max_rounds: int = 3,
+                   unknown_share_rate: float = 0.0, max_rounds: int = 3, max_rewrites: int = DEFAULT_MAX_REWRITES,
                    normalizer: Optional[Normalizer] = None) -> "PolicyEngine":
         """Policy and theme files (or folders of them). The bundled theme lexicon is added unless a given
         theme file says `replace: true`."""
         return cls(load_files(paths), unknown_action=unknown_action, unknown_share_rate=unknown_share_rate,
-                   max_rounds=max_rounds, normalizer=normalizer)
+                   max_rounds=max_rounds, max_rewrites=max_rewrites, normalizer=normalizer)
 
     @staticmethod
     def default_dir() -> Path:
@@ -670,16 +678,19 @@ class PolicyEngine:
                 action = "rewrite" if rnd > 0 else ("tag" if worst == 1 else "allow")
                 tags = _tags(matches, verdicts)
                 break
-            if rescan is None or rnd == self.max_rounds:
-                code = "rewrite_unverified" if rescan is None else "rewrite_not_converged"
-                why = ("no scanner to re-check the rewritten prompt" if rescan is None
-                       else f"mentions remained after {self.max_rounds} rewrite rounds")
+            to_edit = [(i, m, v) for i, (m, v) in enumerate(zip(matches, verdicts)) if v.action == "rewrite"]
+            if rescan is None or rnd == self.max_rounds or len(to_edit) > self.max_rewrites:
+                if rescan is None:
+                    code, why = "rewrite_unverified", "no scanner to re-check the rewritten prompt"
+                elif len(to_edit) > self.max_rewrites:
+                    code, why = "rewrite_too_many", f"{len(to_edit)} mentions to rewrite, more than {self.max_rewrites}"
+                else:
+                    code, why = "rewrite_not_converged", f"mentions remained after {self.max_rounds} rewrite rounds"
                 v = _Verdict("reject", f"rewrite:{code}", why, None, None, code=code)
                 rejections.append(Rejection(code=code, message=self._message(v, None, langmod.prompt_lang(prompt))))
                 action, text = "reject", prompt
                 break
             # rewrite this round's mentions and look again
-            to_edit = [(i, m, v) for i, (m, v) in enumerate(zip(matches, verdicts)) if v.action == "rewrite"]
             seen: dict[str, str] = {}  # the text's Latin language by alias language, guessed once
             edits = []
             for _, m, v in to_edit:
@@ -733,10 +744,19 @@ def _evidence_of(themes: dict, text: str, nt) -> tuple:
     return tuple(sorted([(name, evidence(text, nt, hit)) for name, hit in themes.items()]))
 
 
+_FEW_NAMES = 16
+
+
 def _inside_names(nt, names: Sequence[Match]) -> Callable[[int, int], bool]:
     """Whether a theme hit (a span of the normalized text) lies inside a mention: the words of a name are not a
     theme (诅咒娃娃, "curse doll", is Banette's Chinese name, not a horror scene)."""
-    return partial(_inside, nt, names)
+    if len(names) <= _FEW_NAMES:
+        return partial(_inside, nt, names)
+    # A prompt that repeats names and theme words thousands of times: by bisection, not name by name for each hit.
+    spans = sorted((m.start, m.end) for m in names)
+    starts = [a for a, _ in spans]
+    reach = list(accumulate((b for _, b in spans), max))  # the greatest end among the spans so far
+    return partial(_inside_sorted, nt, starts, reach)
 
 
 def _inside(nt, names: Sequence[Match], start: int, end: int) -> bool:
@@ -747,6 +767,12 @@ def _inside(nt, names: Sequence[Match], start: int, end: int) -> bool:
         if m.start <= s and e <= m.end:
             return True
     return False
+
+
+def _inside_sorted(nt, starts: list[int], reach: list[int], start: int, end: int) -> bool:
+    s, e = nt.span(start, end)
+    k = bisect_right(starts, s)  # the spans that start at or before the hit; one of them must reach its end
+    return k > 0 and reach[k - 1] >= e
 
 
 def _default_reason(action: str) -> str:

@@ -79,6 +79,17 @@ BUILTIN_MESSAGES: dict[str, dict[str, str]] = {
         "es": "Sin sus personajes protegidos no quedaría nada del prompt. Reformúlalo, por favor.",
         "it": "Senza i personaggi protetti non resterebbe nulla del prompt. Riformulalo, per favore.",
     },
+    "rewrite_too_many": {
+        "en": "This prompt names protected characters too many times to be rewritten. Please shorten it.",
+        "ja": "保護されたキャラクターの記述が多すぎて書き換えられません。短くしてください。",
+        "zh-Hans": "该提示提及受保护角色的次数过多，无法改写，请缩短。",
+        "zh-Hant": "該提示提及受保護角色的次數過多，無法改寫，請縮短。",
+        "ko": "보호된 캐릭터가 너무 많이 언급되어 다시 쓸 수 없습니다. 프롬프트를 줄여 주세요.",
+        "fr": "Cette invite nomme trop souvent des personnages protégés pour être réécrite. Veuillez la raccourcir.",
+        "de": "Der Prompt nennt geschützte Figuren zu oft, um umgeschrieben zu werden. Bitte kürzen Sie ihn.",
+        "es": "El prompt nombra personajes protegidos demasiadas veces para reescribirlo. Acórtalo, por favor.",
+        "it": "Il prompt nomina personaggi protetti troppe volte per essere riscritto. Accorcialo, per favore.",
+    },
     "rewrite_unverified": {
         "en": "This prompt needs a rewrite that could not be checked. Please rephrase it.",
     },

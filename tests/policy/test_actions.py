@@ -206,6 +206,29 @@ def test_rewrite_that_never_converges_is_rejected(engine_from):
     assert max(m.round for m in d.matches) == eng.max_rounds
 
 
+def test_a_prompt_with_more_mentions_to_rewrite_than_the_limit_is_rejected(engine_from):
+    eng = engine_from("""
+        default:
+          rules:
+            - {id: rw, action: rewrite}
+    """, characters="""
+        pokemon/eevee:
+          descriptor:
+            en: a small fox
+    """, max_rewrites=3)
+    assert eng.max_rewrites == 3
+    three = "Eevee, Eevee and Eevee in a field"
+    d = eng.decide(three, fake_scan(three), ctx(), rescan=fake_scan)
+    assert d.action == "rewrite" and "Eevee" not in d.prompt
+    four = "Eevee, Eevee, Eevee and Eevee in a field"
+    d = eng.decide(four, fake_scan(four), ctx(), rescan=fake_scan)
+    assert d.action == "reject" and d.prompt == four
+    assert [r.code for r in d.rejections] == ["rewrite_too_many"]
+    assert "too many times" in d.rejections[0].message
+    with pytest.raises(ValueError):
+        engine_from("", max_rewrites=0)
+
+
 def test_rewrite_converging_in_two_rounds(engine_from):
     eng = engine_from("""
         default:

@@ -287,3 +287,27 @@ def test_guard_start_up_builds_no_second_normalizer(guard, subprocess_env):
     out = subprocess.run([sys.executable, "-c", code], env=subprocess_env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_theme_hits_inside_many_names_by_bisection_as_one_by_one():
+    # Past a few names the containment test bisects over the names' spans; it must say what the loop says.
+    import random
+
+    from guard.models import Match
+    from guard.normalize import normalize
+    from guard.policy.engine import _FEW_NAMES, _inside, _inside_names
+
+    rnd = random.Random(6)
+    text = "x" * 400
+    nt = normalize(text)
+    for _ in range(300):
+        names = []
+        for _ in range(rnd.randrange(_FEW_NAMES + 1, 60)):
+            a = rnd.randrange(400)
+            b = min(400, a + rnd.randrange(1, 30))
+            names.append(Match("c/x", "c", None, a, b, text[a:b], "x", "exact", 1.0, "x"))
+        test = _inside_names(nt, names)
+        for _ in range(40):
+            s = rnd.randrange(400)
+            e = min(400, s + rnd.randrange(1, 20))
+            assert test(s, e) == _inside(nt, names, s, e)
