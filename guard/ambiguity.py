@@ -139,11 +139,14 @@ def vocabulary_words(normalize) -> set[str]:
 
 # Latin-script languages whose everyday words are not typos of names only when the prompt is written in them:
 # "ombak" (Indonesian, "wave") is one letter from Noivern's "omban", and "barbaar" (Dutch) is a typo of Barbara
-# in an English prompt. Adding them to FUZZY_STOP_LANGS would lose such typos in every prompt.
-REGIONAL_LANGS = ("nl", "id", "tr", "pl", "sv", "vi")
+# in an English prompt. Adding them to FUZZY_STOP_LANGS would lose such typos in every prompt. Danish, Norwegian
+# and Icelandic words became whole words to the typo pass when ø, æ, ð and þ began to fold (døren, síðan).
+REGIONAL_LANGS = ("nl", "id", "tr", "pl", "sv", "vi", "da", "nb", "is", "sh")
 REGIONAL_MARKER = 4.0  # a word this frequent in a regional language ...
-REGIONAL_MARGIN = 1.0  # ... and this much more frequent there than in every stop-list language marks the language
-REGIONAL_EVIDENCE = 2  # marker words of one language (besides the word in question) that make a prompt its
+# ... and this much more frequent there than in every stop-list language marks the language. At 1.0, everyday
+# English words were markers (Swedish "men", "manga", Turkish "gun", Vietnamese "bay", Indonesian "kayak").
+REGIONAL_MARGIN = 2.0
+REGIONAL_EVIDENCE = 2  # distinct marker words of one language (besides the word in question) that make a prompt its
 
 
 def regional_words(normalize) -> dict[str, int]:
@@ -177,7 +180,7 @@ def regional_markers(normalize) -> dict[str, int]:
             if not word.isalpha():
                 continue
             key = normalize(word)  # Vietnamese "thể" folds to "the": compared as written and folded
-            if key.isascii() and key.isalpha() and not any(max(d.get(word, 0.0), d.get(key, 0.0)) * margin > f for d in stop):
+            if len(key) >= 2 and key.isascii() and key.isalpha() and not any(max(d.get(word, 0.0), d.get(key, 0.0)) * margin > f for d in stop):
                 out[key] = out.get(key, 0) | (1 << bit)
     return out
 

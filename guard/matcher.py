@@ -45,6 +45,9 @@ _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES
 # it, the hiragana must be a particle or start a word that follows nouns (これいいね and どりーむ are not
 # names).
 _HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむぶぐぬただい")
+# Of those, the particles: after one, a name may not start with a particle (でもここ is でも and ここ, not
+# もここ); after a verb's ending it may (弾くやどん, 弾くのえる).
+_HIRA_PARTICLES = frozenset("のがとはをにでへやな")
 _HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよねだ")
 _HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "って", "まで", "じゃ", "みたい", "っぽ", "など", "しか", "こそ", "ばかり", "くらい", "ぐらい")
 # Verb endings in hiragana that a noun can follow (座っているごろー, 泳いでいたどりー): the progressive and its past,
@@ -61,6 +64,7 @@ if speedups.kernels is not None:  # the C boundary rules take the same lists
     speedups.kernels.set_boundary_words(
         "".join(sorted(_HIRA_BEFORE_NOUN)), "".join(sorted(_HIRA_AFTER_NOUN)), _HIRA_NOUN_SUFFIXES,
         "".join(sorted(_HAN_BEFORE_NAME)), "".join(sorted(_HAN_AFTER_NAME)), _HIRA_VERB_ENDINGS,
+        "".join(sorted(_HIRA_PARTICLES)),
     )
 
 # Runs of ASCII letters and digits of four or more; the fuzzy pass keeps the all-letter ones. (Leading with a
@@ -83,7 +87,8 @@ def _rare_latin_words_py(t: str, common, typo_free) -> list[tuple[int, int, str]
     return sorted((s, s + len(w), w) for w in rare for s in _word_positions(t, w))
 
 
-_MARKER_WORD = re.compile(r"[a-z]+")
+# Words of two letters or more, not the pieces after an apostrophe ("ve" of "I've", "s" of "it's").
+_MARKER_WORD = re.compile(r"(?<![a-z'\u2019])[a-z]{2,}")
 REGIONAL_LANG_COUNT = len(REGIONAL_LANGS)
 
 
@@ -91,26 +96,23 @@ def _not_regional_everyday(t: str, found: list, regional: dict, markers: dict) -
     """`found` without the words that are everyday words of the prompt's own language, for the languages whose
     words are typos of names only in prompts written in another (ambiguity.REGIONAL_LANGS): "ombak" in an
     Indonesian prompt is a wave, in an English one a typo of Noivern's "omban". The prompt is taken to be in a
-    language when at least REGIONAL_EVIDENCE of its other words are marker words of it (ambiguity.regional_markers)."""
+    language when at least REGIONAL_EVIDENCE distinct other words of it are marker words of that language
+    (ambiguity.regional_markers)."""
     masks = [regional.get(w, 0) for _s, _e, w in found]
     if not any(masks):
         return found
-    counts: dict[str, int] = {}
-    for word in _MARKER_WORD.findall(t):
+    evidence = [0] * REGIONAL_LANG_COUNT
+    for word in set(_MARKER_WORD.findall(t)):  # distinct words: "a gun, gun and gun" is one
         m = markers.get(word)
         if m:
-            counts[word] = counts.get(word, 0) + 1
-    evidence = [0] * REGIONAL_LANG_COUNT
-    for word, n in counts.items():
-        m = markers[word]
-        for bit in range(REGIONAL_LANG_COUNT):
-            if m >> bit & 1:
-                evidence[bit] += n
+            for bit in range(REGIONAL_LANG_COUNT):
+                if m >> bit & 1:
+                    evidence[bit] += 1
     out = []
     for hit, mask in zip(found, masks):
         if mask:
-            own, times = markers.get(hit[2], 0), counts.get(hit[2], 0)  # the word itself is no evidence
-            if any(mask >> bit & 1 and evidence[bit] - (own >> bit & 1) * times >= REGIONAL_EVIDENCE for bit in range(REGIONAL_LANG_COUNT)):
+            own = markers.get(hit[2], 0)  # the word itself is no evidence
+            if any(mask >> bit & 1 and evidence[bit] - (own >> bit & 1) >= REGIONAL_EVIDENCE for bit in range(REGIONAL_LANG_COUNT)):
                 continue
         out.append(hit)
     return out
@@ -164,8 +166,8 @@ def _is_hangul(c: str) -> bool:
 def _hira_noun_start(t: str, s: int) -> bool:
     """Whether a short hiragana name at t[s], after a hiragana, can start a word: that hiragana ends a kanji or
     katakana word (a particle or an ending) or a verb's progressive (`_HIRA_VERB_ENDINGS`), and the name does
-    not start with a particle."""
-    if s < 2 or t[s - 1] not in _HIRA_BEFORE_NOUN or t[s] in _HIRA_AFTER_NOUN:
+    not start with a particle right after a particle."""
+    if s < 2 or t[s - 1] not in _HIRA_BEFORE_NOUN or (t[s] in _HIRA_AFTER_NOUN and t[s - 1] in _HIRA_PARTICLES):
         return False
     stem = t[s - 2]
     if _is_han(stem) or _is_kata(stem):
@@ -232,14 +234,14 @@ def boundary_ok(t: str, s: int, e: int, left: str, right: str, length: int, *, s
 
 
 class _Candidate:
-    __slots__ = ("s", "e", "pid", "method", "score", "note", "extra_ambiguity", "text")
+    __slots__ = ("s", "e", "pid", "method", "score", "note", "extra_ambiguity", "norm")
 
     def __init__(self, s: int, e: int, pid: int, method: Optional[str], score: Optional[float], note: str = "",
-                 extra: Optional[str] = None, text: Optional[str] = None):
+                 extra: Optional[str] = None, norm: Optional[str] = None):
         self.s, self.e, self.pid = s, e, pid
         self.method, self.score, self.note = method, score, note
         self.extra_ambiguity = extra
-        self.text = text  # the spelling of the normalized text it was found in, when not that text itself
+        self.norm = norm  # its normalized spelling, when a second reading found it (not the normalized text's)
 
 
 class Scanner:
@@ -304,18 +306,17 @@ class Scanner:
         if "1" in text or (not text.isascii() and _has_other_one(text)):
             ones = _leet_ones(nt)
             if ones:  # K1ee, Fisch1: leetspeak's "1" stands for "l" as often as for "i"
-                self._alt_hits(t, [(j, "l") for j in ones], _ONE_AS_L, accepted, cands, context, char_cues, context_spans)
+                known = set(accepted)
+                self._alt_hits(t, [(j, "l") for j in ones], _ONE_AS_L, known, cands, context, char_cues, context_spans)
                 # A word with both readings (F1sch1, C1t1a1i): each mix of its ones, when it has a few.
-                seen = [(c.pid, c.s, c.e) for c in cands]
                 for mix in _mixed_ones(t, ones):
-                    self._alt_hits(t, [(j, "l") for j in mix], _ONE_AS_L, seen, cands, context, char_cues, context_spans)
-                    seen = [(c.pid, c.s, c.e) for c in cands]
+                    self._alt_hits(t, [(j, "l") for j in mix], _ONE_AS_L, known, cands, context, char_cues, context_spans)
         if "!" in t or "|" in t:
             tails = _leet_tails(nt, self.c.common)
             if tails:  # D0r!, Azumar1||: normalization keeps a word's last ! or | as punctuation (Pikachu!)
                 # Where the text as written names a character (D0ri!), the sign after it is punctuation.
                 named = [(c.s, c.e) for c in cands]
-                self._alt_hits(t, tails, _TAIL_AS_LETTER, accepted, cands, context, char_cues, context_spans, named)
+                self._alt_hits(t, tails, _TAIL_AS_LETTER, set(accepted), cands, context, char_cues, context_spans, named)
 
         if joined_hits:
             self._despaced_hits(t, joined_hits, cands, context, char_cues)
@@ -388,10 +389,12 @@ class Scanner:
         if not hits:
             return []
         hits.sort(key=lambda h: (h[0] - h[1], h[0]))
+        many = len(hits) > _FEW_SPANS  # a long prompt that repeats titles: by bisection, not title by title
         taken: list[tuple[int, int]] = []
+        spans = _DisjointSpans() if many else None
         out: list[Match] = []
         for s, e, pid in hits:
-            if _overlaps_span(taken, s, e):
+            if spans.overlaps(s, e) if many else _overlaps_span(taken, s, e):
                 continue
             os_, oe = nt.span(s, e)
             shown = False
@@ -408,37 +411,38 @@ class Scanner:
                 )
                 shown = True
             if shown:
-                taken.append((s, e))
+                if many:
+                    spans.add(s, e)
+                else:
+                    taken.append((s, e))
         out.sort(key=_MATCH_ORDER)
         return out
 
     # -- pieces -----------------------------------------------------------------------------------------
-    def _alt_hits(self, t: str, subs: list[tuple[int, str]], note: str, accepted: list, cands: list, context: dict,
+    def _alt_hits(self, t: str, subs: list[tuple[int, str]], note: str, known: set, cands: list, context: dict,
                   char_cues: dict, context_spans: list, blocked: Sequence[tuple[int, int]] = ()) -> None:
-        """The exact hits of `t` with each (position, letter) of `subs` put in, that the text's own hits (`accepted`)
-        do not hold and that overlap no span of `blocked`: characters become candidates (with `note`), context names
-        count as context. Only the words around those positions are searched (a prompt tagged "1girl" would
-        otherwise pay for a second pass over all of it)."""
-        alt = None  # the whole text so spelled, for the candidates' normalized text
-        known = set(accepted)
+        """The exact hits of `t` with each (position, letter) of `subs` put in, that are not in `known` (the text's
+        own hits and those of earlier readings; the new ones are added) and that overlap no span of `blocked`:
+        characters become candidates (with `note`), context names count as context. Only the words around those
+        positions are searched (a prompt tagged "1girl" would otherwise pay for a second pass over all of it)."""
         entries, flags = self._entries, self._flags
         in_blocked = _overlap_test(blocked) if blocked else None
-        for a, b in _word_windows(t, [j for j, _ in subs]):
-            window = _with_letters(t[a:b], [(j - a, c) for j, c in subs if a <= j < b])
+        subs = sorted(subs)
+        positions = [j for j, _ in subs]
+        for a, b in _word_windows(t, positions):
+            inside = subs[bisect_left(positions, a) : bisect_left(positions, b)]
+            window = _with_letters(t[a:b], [(j - a, c) for j, c in inside])
             for pid, s, e in self._exact_hits(window)[0]:
                 hit = (pid, s + a, e + a)
                 if hit in known or (in_blocked is not None and in_blocked(s + a, e + a)):
                     continue
                 known.add(hit)
-                pid, s, e = hit
                 f = flags[pid]
                 if f & HAS_CONTEXT:
                     self._note_context(entries[pid], context, char_cues)
-                    context_spans.append((s, e))
+                    context_spans.append((s + a, e + a))
                 if f & HAS_CHARACTER:
-                    if alt is None:
-                        alt = _with_letters(t, subs)
-                    cands.append(_Candidate(s, e, pid, None, None, note, text=alt))
+                    cands.append(_Candidate(s + a, e + a, pid, None, None, note, norm=window[s:e]))
 
     def _note_context(self, es: tuple[Entry, ...], context: dict[str, str], char_cues: dict[int, str]) -> None:
         for en in es:
@@ -488,11 +492,13 @@ class Scanner:
         windows = _typo_windows(t, found, self._name_parts, self._longest_part_typo)
         words = sorted({w for _s, _e, w in found}.union([w for _s, _e, w in windows]))
         hits = dict(zip(words, fuzzy.lookup_many(words)))
+        overlaps = None
         if windows:
             self._window_hits(windows, hits, chosen, covered)
+            overlaps = _overlap_test(covered)
         for s, e, w in found:
             hit = hits[w]
-            if hit is None or (windows and _overlaps_span(covered, s, e)):
+            if hit is None or (overlaps is not None and overlaps(s, e)):
                 continue
             pid, score, dist = hit
             chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), f"{dist} edit(s) from {self.c.patterns[pid]!r}"))
@@ -509,18 +515,38 @@ class Scanner:
             hit = hits[joined]
             if hit is not None and infos[codes[hit[0]]].multipart:
                 found.append((hit[2], e - s, s, e, hit))
+        if not found:
+            return
         found.sort()
+        # The chosen candidates are disjoint and stay so (a window takes the place of those inside it), so they
+        # are kept in text order for bisection: a long prompt may hold thousands of them, and of windows.
+        order = sorted(chosen, key=_START)
+        starts = [c.s for c in order]
+        ends = [c.e for c in order]
+        removed: set[int] = set()
+        added: list[_Candidate] = []
         for _dist, _len, s, e, (pid, score, dist) in found:
-            inside = [c for c in chosen if c.s < e and s < c.e]
+            i = bisect_right(ends, s)  # the first candidate that ends after s
+            j = i
+            while j < len(order) and starts[j] < e:
+                j += 1
+            inside = order[i:j]
             if any(c.s < s or e < c.e or not self._is_ambiguous(c) for c in inside):
                 continue
-            for c in inside:
-                chosen.remove(c)
-                covered.remove((c.s, c.e))
+            removed.update(map(id, inside))
             extra = next((en.ambiguous for en in entries[pid] if en.char >= 0 and en.ambiguous is not None), None)
             note = f"{dist} edit(s) from {self.c.patterns[pid]!r}"
-            chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), note, extra))
-            covered.append((s, e))
+            cand = _Candidate(s, e, pid, "fuzzy", round(score, 3), note, extra)
+            order[i:j], starts[i:j], ends[i:j] = [cand], [s], [e]
+            added.append(cand)
+        added = [c for c in added if id(c) not in removed]  # a later, wider window may take a window's place
+        if not added:
+            return
+        gone = {(c.s, c.e) for c in chosen if id(c) in removed}
+        chosen[:] = [c for c in chosen if id(c) not in removed] + added
+        if gone:
+            covered[:] = [span for span in covered if span not in gone]
+        covered.extend((c.s, c.e) for c in added)
 
     def _is_ambiguous(self, cand: _Candidate) -> bool:
         """Whether every character a candidate names is named ambiguously (it needs context to count)."""
@@ -557,7 +583,7 @@ class Scanner:
         out = []
         os_, oe = nt.span(cand.s, cand.e)
         surface = nt.original[os_:oe]
-        normalized = (cand.text or nt.text)[cand.s : cand.e]
+        normalized = cand.norm if cand.norm is not None else nt.text[cand.s : cand.e]
         seen = set()
         evasion: Optional[str] = None
         looked = False  # at the spelling, for evasion
@@ -736,41 +762,99 @@ def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:
 _MIXED_ONES_MAX = 4  # a word with more ones is searched with all of them as "i", then all as "l"
 
 
-def _mixed_ones(t: str, ones: list[int]) -> list[tuple[int, ...]]:
-    """For each word of `t` with two to _MIXED_ONES_MAX of the positions `ones`, every proper non-empty subset
-    of them: the readings of the word with some of its ones as "l" and the rest as "i"."""
+def _mixed_ones(t: str, ones: list[int]) -> list[list[int]]:
+    """The readings of the words (runs of LEET_TOKEN_CHARS) with two to _MIXED_ONES_MAX of the positions `ones`
+    that put some of their ones as "l" and leave the rest as "i". Round r holds the r-th proper non-empty subset
+    of every such word, so a prompt takes at most 14 more searches however many such words it has."""
     by_word: dict[int, list[int]] = {}
+    last_j = last_a = -1
     for j in ones:
         a = j
-        while a > 0 and t[a - 1] not in SEPARATORS:
+        while a > 0 and t[a - 1] in LEET_TOKEN_CHARS:
+            if a - 1 == last_j:  # the one before is in this word: so is its start
+                a = last_a
+                break
             a -= 1
+            if j - a > _WINDOW_WORD:
+                break
+        if j - a > _WINDOW_WORD:  # a longer word is no name (_word_windows)
+            continue
+        last_j, last_a = j, a
         by_word.setdefault(a, []).append(j)
-    out: list[tuple[int, ...]] = []
+    rounds: list[list[int]] = []
     for group in by_word.values():
         if 2 <= len(group) <= _MIXED_ONES_MAX:
-            for k in range(1, len(group)):
-                out.extend(combinations(group, k))
-    return out
+            mixes = [mix for k in range(1, len(group)) for mix in combinations(group, k)]
+            for r, mix in enumerate(mixes):
+                if r == len(rounds):
+                    rounds.append([])
+                rounds[r].extend(mix)
+    return rounds
+
+
+_WINDOW_WORD = 64  # a run of this many characters without a separator is part of no name (nor is such a gap)
+
+
+_WORD_RUN = re.compile("[^" + "".join(re.escape(c) for c in sorted(SEPARATORS)) + "]+")
 
 
 def _word_windows(t: str, positions: list[int]) -> list[tuple[int, int]]:
-    """Spans of `t` from the word before to the word after each position's word (words end at separators), merged
-    where they overlap: enough for a name of three words around the position."""
+    """Spans of `t` around each position, merged where they overlap: back to the start of the second-last word
+    that starts before it, on to the end of the second word that ends after it (words end at separators), or to
+    the text's edge where there are fewer. Enough for a name of three words around the position. A word longer
+    than _WINDOW_WORD is part of no name: a position inside one (or just after it) has no window, and a window
+    stops before one, and before a gap that long. The words are found once, so a prompt costs time in proportion
+    to its length however many positions it has."""
+    if not positions:
+        return []
+    spans = [m.span() for m in _WORD_RUN.finditer(t)]
+    starts = [a for a, _ in spans]
+    ends = [b for _, b in spans]
+    n, limit = len(t), _WINDOW_WORD
     out: list[tuple[int, int]] = []
-    n = len(t)
+    last = (-1, -1)
     for p in positions:
+        k = bisect_left(starts, p)  # spans[:k] start before p
+        kf = bisect_right(ends, p)  # spans[kf:] end after p
+        if kf == k - 1:  # inside a word: the window is the word's, as for the last position if it was in it too
+            if (k, kf) == last:
+                continue
+            last = (k, kf)
+        else:
+            last = (-1, -1)
+        skip = False
         a = p
-        for _ in range(2):  # back to the start of this word, then of the one before
-            while a > 0 and t[a - 1] in SEPARATORS:
-                a -= 1
-            while a > 0 and t[a - 1] not in SEPARATORS:
-                a -= 1
+        for step in (1, 2):
+            w = k - step
+            if w < 0:  # no word left: the separators before the first word
+                if a <= limit:
+                    a = 0
+                break
+            ws, we = spans[w]
+            if we - ws > limit:
+                skip = step == 1 and we >= p  # p's own word (or the one it ends)
+                break
+            if a - we > limit:
+                break
+            a = ws
+        if skip:
+            continue
         b = p
-        for _ in range(2):
-            while b < n and t[b] in SEPARATORS:
-                b += 1
-            while b < n and t[b] not in SEPARATORS:
-                b += 1
+        for step in (0, 1):
+            w = kf + step
+            if w >= len(spans):
+                if n - b <= limit:
+                    b = n
+                break
+            ws, we = spans[w]
+            if we - ws > limit:
+                skip = step == 0 and ws <= p
+                break
+            if ws - b > limit:
+                break
+            b = we
+        if skip:
+            continue
         if out and a <= out[-1][1]:
             out[-1] = (out[-1][0], max(b, out[-1][1]))
         else:
@@ -832,19 +916,37 @@ def _select(cands: list[_Candidate], entries) -> list[_Candidate]:
     # Many mentions (a long prompt that repeats names): the chosen spans are disjoint, so kept in text order their
     # ends rise too, and one bisection finds the only one a new span could overlap. Testing each against all
     # would take time in the square of their number.
-    starts: list[int] = []
-    ends: list[int] = []
+    taken = _DisjointSpans()
     for c in cands:
-        i = bisect_left(starts, c.e)
-        if i and ends[i - 1] > c.s:
-            continue
-        starts.insert(i, c.s)
-        ends.insert(i, c.e)
-        chosen.append(c)
+        if not taken.overlaps(c.s, c.e):
+            taken.add(c.s, c.e)
+            chosen.append(c)
     return chosen
 
 
+_START = attrgetter("s")
 _FEW_SPANS = 16  # up to this many, a plain loop over the spans is faster than building an index
+
+
+class _DisjointSpans:
+    """Disjoint (start, end) spans kept in text order, so that their ends rise too and one bisection finds the
+    only span that a new one could overlap."""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, s: int, e: int) -> bool:
+        i = bisect_left(self.starts, e)  # the spans that start before e; the last of them ends last
+        return i > 0 and self.ends[i - 1] > s
+
+    def add(self, s: int, e: int) -> None:
+        """Add a span that overlaps none of them."""
+        i = bisect_left(self.starts, e)
+        self.starts.insert(i, s)
+        self.ends.insert(i, e)
 
 
 class _SpanIndex:

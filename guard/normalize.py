@@ -215,7 +215,7 @@ class Normalizer:
         t2s = _t2s_converter()
         one_to_one: dict[int, str] = {}
         special: dict[str, str] = {}
-        ranges = [(0, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F200), (0x20000, 0x2A6E0)]
+        ranges = [(0, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F200), (0x1FBF0, 0x1FBFA), (0x20000, 0x2A6E0)]
         for lo, hi in ranges:
             for cp in range(lo, hi):
                 ch = chr(cp)

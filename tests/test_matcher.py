@@ -271,6 +271,10 @@ def test_boundary_rule_one_common_hanzi(text, ok):
         ("ごろーっぽいイラスト", "genshin_impact/gorou"),
         ("川で泳いでいるどりーの絵", "genshin_impact/dori"),
         ("ソファで寝てるごろー", "genshin_impact/gorou"),
+        # After a verb's ending, a name may start with a kana that is also a particle (や, か, も).
+        ("ギターを弾くやどん", "pokemon/slowpoke"),
+        ("公園を歩くだげき", "pokemon/sawk"),
+        ("ベンチに座っているもここ", "pokemon/flaaffy"),
     ],
 )
 def test_short_hiragana_name_next_to_particles_and_endings(guard, prompt, cid):
@@ -597,6 +601,35 @@ def test_everyday_words_of_the_prompts_language_are_no_typos(guard, prompt, expe
     assert ids(guard.scan(prompt)) == expected
 
 
+@pytest.mark.parametrize(
+    "prompt, cid",
+    [
+        ("Torterar in a barn with men and a dog, manga style", "pokemon/torterra"),
+        ("Gungar in manga style, men watching from a dock", "pokemon/gengar"),
+        ("Firina with a gun on Christmas eve", "genshin_impact/furina"),
+        ("I've drawn Firina and we've colored it", "genshin_impact/furina"),
+        ("Firina with a gun, gun and gun", "genshin_impact/furina"),
+        ("Staly w/ a hat and w/ a scarf", "pokemon/starly"),
+        ("Hutan eating ramen with a kayak in Bali", "genshin_impact/hutao"),
+    ],
+)
+def test_english_words_are_no_evidence_of_a_regional_language(guard, prompt, cid):
+    assert cid in ids(guard.scan(prompt))
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Manden kører bilen og døren er åben",
+        "En grøn bil kører ned ad vejen",
+        "Han åpnet døren og gikk ut i snøværet",
+        "Hún hefur lokið verkinu og síðan farið",
+    ],
+)
+def test_nordic_everyday_words_are_no_typos(guard, prompt):
+    assert guard.scan(prompt, include_candidates=True) == []
+
+
 def test_regional_everyday_words_need_evidence_of_their_language():
     from guard.matcher import _not_regional_everyday
 
@@ -605,8 +638,9 @@ def test_regional_everyday_words_need_evidence_of_their_language():
     found = [(0, 5, "ombak"), (6, 11, "other")]
     # Two marker words of the word's language besides the word itself.
     assert _not_regional_everyday("ombak di yang", found, regional, markers) == [(6, 11, "other")]
-    # The word's own occurrence is not evidence, nor is one marker, nor markers of another language.
+    # The word's own occurrence is not evidence, nor is one marker (however often), nor markers of another language.
     assert _not_regional_everyday("ombak di ombak", found, regional, markers) == found
+    assert _not_regional_everyday("ombak di di di", found, regional, markers) == found
     assert _not_regional_everyday("ombak di", found, regional, markers) == found
     assert _not_regional_everyday("ombak ve ve", found, regional, markers) == found
     assert _not_regional_everyday("ombak di", [(6, 11, "other")], regional, markers) == [(6, 11, "other")]
@@ -622,7 +656,7 @@ def test_every_look_alike_of_one_is_read_as_l():
     assert set(_ONES) == unicode_ones
 
 
-@pytest.mark.parametrize("prompt", ["K𝟏ee at the beach", "K¹ee at the beach", "K₁ee at the beach", "Co𝟙𝟙ei in a forest"])
+@pytest.mark.parametrize("prompt", ["K𝟏ee at the beach", "K¹ee at the beach", "K₁ee at the beach", "Co𝟙𝟙ei in a forest", "K\U0001fbf1ee at the beach"])
 def test_mathematical_and_superscript_ones_stand_for_l(guard, prompt):
     assert ids(guard.scan(prompt)) in (["genshin_impact/klee"], ["genshin_impact/collei"])
 
@@ -642,10 +676,14 @@ def test_a_word_whose_ones_stand_for_both_i_and_l(guard, prompt, cid):
 def test_mixed_readings_of_ones_per_word():
     from guard.matcher import _mixed_ones
 
-    # Two words with two ones each: the mixes of each word, never across words; one 1 alone has no mix.
-    assert _mixed_ones("f1sch1 c1t1 k1", [1, 5, 8, 10, 14]) == [(1,), (5,), (8,), (10,)]
-    assert _mixed_ones("111", [0, 1, 2]) == [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2)]
-    assert _mixed_ones("11111", [0, 1, 2, 3, 4]) == []  # too many to mix
+    # Round r holds the r-th mix of every word with two to four ones; a word with one 1 has no mix.
+    assert _mixed_ones("fischi citi ki", [1, 5, 8, 10, 13]) == [[1, 8], [5, 10]]
+    assert _mixed_ones("iii", [0, 1, 2]) == [[0], [1], [2], [0, 1], [0, 2], [1, 2]]
+    assert _mixed_ones("iiiii", [0, 1, 2, 3, 4]) == []  # too many to mix
+    # Words are runs of Latin letters and leet signs: CJK text between them separates them.
+    assert _mixed_ones("kiee和fischi和citiaii", [1, 6, 10, 13, 15, 17]) == [[6, 13], [10, 15], [17], [13, 15], [13, 17], [15, 17]]
+    # A very long word is no name, and costs no more than its length.
+    assert _mixed_ones("ai" * 50_000, list(range(1, 100_000, 2))) == []
 
 
 @pytest.mark.parametrize(
@@ -658,3 +696,55 @@ def test_mixed_readings_of_ones_per_word():
 )
 def test_a_typo_in_a_name_with_an_apostrophe(guard, prompt, cid):
     assert ids(guard.scan(prompt)) == [cid]
+
+
+
+def test_mixed_ones_in_cjk_text_and_after_padding(guard):
+    assert set(ids(guard.scan("K1ee和F1sch1和C1t1a1i在雨中"))) == {
+        "genshin_impact/klee", "genshin_impact/fischl", "genshin_impact/citlali"}
+    assert ids(guard.scan("a1b1 " * 40 + "F1sch1 in the rain")) == ["genshin_impact/fischl"]
+
+
+def test_word_windows_of_short_words_and_of_one_long_word():
+    import random
+
+    from guard.matcher import _WINDOW_WORD, _word_windows
+    from guard.normalize import SEPARATORS
+
+    def plain(t, positions):  # the rule without the length limit
+        out = []
+        for p in positions:
+            a = p
+            for _ in range(2):
+                while a > 0 and t[a - 1] in SEPARATORS:
+                    a -= 1
+                while a > 0 and t[a - 1] not in SEPARATORS:
+                    a -= 1
+            b = p
+            for _ in range(2):
+                while b < len(t) and t[b] in SEPARATORS:
+                    b += 1
+                while b < len(t) and t[b] not in SEPARATORS:
+                    b += 1
+            if out and a <= out[-1][1]:
+                out[-1] = (out[-1][0], max(b, out[-1][1]))
+            else:
+                out.append((a, b))
+        return out
+
+    rnd = random.Random(8)
+    for _ in range(500):
+        t = "".join(rnd.choice(["ab", "c", "i", " ", "-", "  ", "xyz", "!"]) for _ in range(rnd.randrange(1, 40)))
+        positions = sorted(rnd.sample(range(len(t)), min(len(t), rnd.randrange(1, 6))))
+        assert _word_windows(t, positions) == plain(t, positions)
+    long_word = "ai" * 5_000
+    assert _word_windows(long_word, [1, 501, 9_001]) == []
+    t = "klee " + "x" * (_WINDOW_WORD + 1) + " kiee"
+    assert _word_windows(t, [len(t) - 3]) == [(len(t) - 4, len(t))]  # the window stops before the long word
+
+
+def test_a_wider_typo_window_replaces_a_narrower_one_once(guard):
+    # Two windows over one typo ("iron Hnds", then "a iron Hnds"): the wider one takes the narrower one's place,
+    # and the narrower one is not reported as well.
+    found = [m for m in guard.scan("bi a iron Hnds", include_candidates=True) if m.character_id == "pokemon/iron-hands"]
+    assert len(found) == 1
