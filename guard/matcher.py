@@ -303,7 +303,7 @@ class Scanner:
                     title_hits.append((s, e, pid))
             if f & HAS_CHARACTER:
                 cands.append(_Candidate(s, e, pid, None, None))
-        if "1" in text or (not text.isascii() and _has_other_one(text)):
+        if "1" in text or (not text.isascii() and "i" in t and _has_other_one(text)):  # (a 1 read as i leaves an i)
             ones = _leet_ones(nt)
             if ones:  # K1ee, Fisch1: leetspeak's "1" stands for "l" as often as for "i"
                 known = set(accepted)
