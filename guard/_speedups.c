@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define API_VERSION 6
+#define API_VERSION 7
 #define FLAG_LEET_NEXT_TO_LETTER 1 /* an ASCII letter stands next to a digit or one of @ $ ! | */
 #define FLAG_KATAKANA 2            /* a character in U+30A1..U+30FF */
 #define FLAG_MARKED 4              /* a character of fold_text's `marked` bitmap */
@@ -838,7 +838,7 @@ static inline int is_hangul(Py_UCS4 c) {
 
 /* The words that may stand right next to a name where its script has no spaces (guard.matcher's
  * _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN, _HIRA_NOUN_SUFFIXES, _HAN_BEFORE_NAME, _HAN_AFTER_NAME,
- * _HIRA_VERB_ENDINGS and _HIRA_PARTICLES), given once by set_boundary_words when guard.matcher is imported. Until then the lists are
+ * _HIRA_VERB_ENDINGS, _HIRA_VERB_END and _HIRA_AFTER_VERB), given once by set_boundary_words when guard.matcher is imported. Until then the lists are
  * empty, which only makes the boundary rules stricter. */
 #define MAX_BOUNDARY_CHARS 64
 #define MAX_BOUNDARY_WORDS 32 /* suffixes, or verb endings */
@@ -855,7 +855,7 @@ typedef struct {
 } WordList;
 
 typedef struct {
-    CharList hira_before, hira_after, han_before, han_after, hira_particles;
+    CharList hira_before, hira_after, han_before, han_after, hira_verb_end, hira_after_verb;
     WordList suffixes, verb_endings;
 } BoundaryWords;
 
@@ -904,19 +904,19 @@ static int word_list_from(PyObject *words, WordList *out) {
     return 0;
 }
 
-/* set_boundary_words(hira_before, hira_after, hira_suffixes, han_before, han_after, verb_endings, hira_particles):
- * the character lists as str, the suffixes and the verb endings as sequences of str. A call that fails changes
- * nothing. */
+/* set_boundary_words(hira_before, hira_after, hira_suffixes, han_before, han_after, verb_endings, hira_verb_end,
+ * hira_after_verb): the character lists as str, the suffixes and the verb endings as sequences of str. A call
+ * that fails changes nothing. */
 static PyObject *set_boundary_words(PyObject *self, PyObject *args) {
-    PyObject *hira_before, *hira_after, *suffixes, *han_before, *han_after, *endings, *particles;
-    if (!PyArg_ParseTuple(args, "UUOUUOU:set_boundary_words", &hira_before, &hira_after, &suffixes, &han_before,
-                          &han_after, &endings, &particles))
+    PyObject *hira_before, *hira_after, *suffixes, *han_before, *han_after, *endings, *verb_end, *after_verb;
+    if (!PyArg_ParseTuple(args, "UUOUUOUU:set_boundary_words", &hira_before, &hira_after, &suffixes, &han_before,
+                          &han_after, &endings, &verb_end, &after_verb))
         return NULL;
     BoundaryWords words;
     memset(&words, 0, sizeof(words));
     if (char_list_from(hira_before, &words.hira_before) < 0 || char_list_from(hira_after, &words.hira_after) < 0 ||
         char_list_from(han_before, &words.han_before) < 0 || char_list_from(han_after, &words.han_after) < 0 ||
-        char_list_from(particles, &words.hira_particles) < 0 ||
+        char_list_from(verb_end, &words.hira_verb_end) < 0 || char_list_from(after_verb, &words.hira_after_verb) < 0 ||
         word_list_from(suffixes, &words.suffixes) < 0 || word_list_from(endings, &words.verb_endings) < 0)
         return NULL;
     boundary_words = words;
@@ -959,10 +959,10 @@ static int verb_ending_before(int kind, const void *data, Py_ssize_t s) {
 /* guard.matcher._hira_noun_start: after a hiragana, whether a short hiragana name at text[s] can start a word. */
 static int hira_noun_start(int kind, const void *data, Py_ssize_t s) {
     if (s < 2) return 0;
-    Py_UCS4 before = PyUnicode_READ(kind, data, s - 1);
+    Py_UCS4 before = PyUnicode_READ(kind, data, s - 1), first = PyUnicode_READ(kind, data, s);
     if (!char_list_has(&boundary_words.hira_before, before)) return 0;
-    if (char_list_has(&boundary_words.hira_after, PyUnicode_READ(kind, data, s)) &&
-        char_list_has(&boundary_words.hira_particles, before))
+    if (char_list_has(&boundary_words.hira_after, first) &&
+        !(char_list_has(&boundary_words.hira_verb_end, before) && char_list_has(&boundary_words.hira_after_verb, first)))
         return 0;
     Py_UCS4 stem = PyUnicode_READ(kind, data, s - 2);
     return is_han(stem) || is_kata(stem) || verb_ending_before(kind, data, s);

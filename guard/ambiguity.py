@@ -146,6 +146,9 @@ REGIONAL_MARKER = 4.0  # a word this frequent in a regional language ...
 # ... and this much more frequent there than in every stop-list language marks the language. At 1.0, everyday
 # English words were markers (Swedish "men", "manga", Turkish "gun", Vietnamese "bay", Indonesian "kayak").
 REGIONAL_MARGIN = 2.0
+# ... and rare in every stop-list language in absolute terms: Norwegian "bare", "inn" and Serbo-Croatian "bio"
+# are a hundred times more frequent there than in English, and still everyday English words.
+REGIONAL_MARKER_CAP = 4.0
 REGIONAL_EVIDENCE = 2  # distinct marker words of one language (besides the word in question) that make a prompt its
 
 
@@ -166,12 +169,13 @@ def regional_words(normalize) -> dict[str, int]:
 
 
 def regional_markers(normalize) -> dict[str, int]:
-    """Words that say a prompt is written in a language of REGIONAL_LANGS: frequent in it (REGIONAL_MARKER) and
-    clearly more frequent there than in every stop-list language (REGIONAL_MARGIN); Indonesian "di", "yang",
-    Dutch "het", "een". Normalized, with the languages as a bit mask."""
+    """Words that say a prompt is written in a language of REGIONAL_LANGS: frequent in it (REGIONAL_MARKER), clearly
+    more frequent there than in every stop-list language (REGIONAL_MARGIN) and rare in each of those
+    (REGIONAL_MARKER_CAP); Indonesian "dengan", Dutch "het", "een". Normalized, with the languages as a bit mask."""
     out: dict[str, int] = {}
     threshold = 10 ** (REGIONAL_MARKER - 9)
     margin = 10**REGIONAL_MARGIN
+    cap = 10 ** (REGIONAL_MARKER_CAP - 9)
     stop = [_freqs(lang) for lang in FUZZY_STOP_LANGS]
     for bit, lang in enumerate(REGIONAL_LANGS):
         for word, f in _freqs(lang).items():
@@ -180,7 +184,9 @@ def regional_markers(normalize) -> dict[str, int]:
             if not word.isalpha():
                 continue
             key = normalize(word)  # Vietnamese "thể" folds to "the": compared as written and folded
-            if len(key) >= 2 and key.isascii() and key.isalpha() and not any(max(d.get(word, 0.0), d.get(key, 0.0)) * margin > f for d in stop):
+            if len(key) >= 2 and key.isascii() and key.isalpha() and not any(
+                max(d.get(word, 0.0), d.get(key, 0.0)) > min(f / margin, cap) for d in stop
+            ):
                 out[key] = out.get(key, 0) | (1 << bit)
     return out
 

@@ -45,10 +45,13 @@ _PARTICLE_SUFFIXES = frozenset(_PARTICLES) | frozenset(a + b for a in _PARTICLES
 # it, the hiragana must be a particle or start a word that follows nouns (これいいね and どりーむ are not
 # names).
 _HIRA_BEFORE_NOUN = frozenset("のがとはをにでへやなくうるつすむぶぐぬただい")
-# Of those, the particles: after one, a name may not start with a particle (でもここ is でも and ここ, not
-# もここ); after a verb's ending it may (弾くやどん, 弾くのえる).
-_HIRA_PARTICLES = frozenset("のがとはをにでへやな")
 _HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよねだ")
+# A name may start with a kana that is also a particle (やどん, だげき) right after a verb's dictionary ending
+# (弾くやどん), and nowhere else: after a particle it is one (でもここ is でも and ここ, not もここ), and after
+# い or た it often ends a noun or an adjective (匂いもここ, 赤いだりあ). Not with も, which follows verbs as
+# "even if" (降るもここは晴れ).
+_HIRA_VERB_END = frozenset("うくすつぬぶむるぐ")
+_HIRA_AFTER_VERB = _HIRA_AFTER_NOUN - frozenset("も")
 _HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "って", "まで", "じゃ", "みたい", "っぽ", "など", "しか", "こそ", "ばかり", "くらい", "ぐらい")
 # Verb endings in hiragana that a noun can follow (座っているごろー, 泳いでいたどりー): the progressive and its past,
 # after a verb whose stem is a kanji or katakana. The kana right before the name is then not after the stem, so
@@ -64,7 +67,7 @@ if speedups.kernels is not None:  # the C boundary rules take the same lists
     speedups.kernels.set_boundary_words(
         "".join(sorted(_HIRA_BEFORE_NOUN)), "".join(sorted(_HIRA_AFTER_NOUN)), _HIRA_NOUN_SUFFIXES,
         "".join(sorted(_HAN_BEFORE_NAME)), "".join(sorted(_HAN_AFTER_NAME)), _HIRA_VERB_ENDINGS,
-        "".join(sorted(_HIRA_PARTICLES)),
+        "".join(sorted(_HIRA_VERB_END)), "".join(sorted(_HIRA_AFTER_VERB)),
     )
 
 # Runs of ASCII letters and digits of four or more; the fuzzy pass keeps the all-letter ones. (Leading with a
@@ -166,8 +169,10 @@ def _is_hangul(c: str) -> bool:
 def _hira_noun_start(t: str, s: int) -> bool:
     """Whether a short hiragana name at t[s], after a hiragana, can start a word: that hiragana ends a kanji or
     katakana word (a particle or an ending) or a verb's progressive (`_HIRA_VERB_ENDINGS`), and the name does
-    not start with a particle right after a particle."""
-    if s < 2 or t[s - 1] not in _HIRA_BEFORE_NOUN or (t[s] in _HIRA_AFTER_NOUN and t[s - 1] in _HIRA_PARTICLES):
+    not start with a particle kana except after a verb's dictionary ending (_HIRA_VERB_END, _HIRA_AFTER_VERB)."""
+    if s < 2 or t[s - 1] not in _HIRA_BEFORE_NOUN:
+        return False
+    if t[s] in _HIRA_AFTER_NOUN and not (t[s - 1] in _HIRA_VERB_END and t[s] in _HIRA_AFTER_VERB):
         return False
     stem = t[s - 2]
     if _is_han(stem) or _is_kata(stem):
@@ -391,7 +396,7 @@ class Scanner:
         hits.sort(key=lambda h: (h[0] - h[1], h[0]))
         many = len(hits) > _FEW_SPANS  # a long prompt that repeats titles: by bisection, not title by title
         taken: list[tuple[int, int]] = []
-        spans = _DisjointSpans() if many else None
+        spans = _DisjointSpans(max(h[1] for h in hits)) if many else None
         out: list[Match] = []
         for s, e, pid in hits:
             if spans.overlaps(s, e) if many else _overlaps_span(taken, s, e):
@@ -723,14 +728,8 @@ def _leet_tails(nt, common) -> list[tuple[int, str]]:
     t, original = nt.text, nt.original
     out: list[tuple[int, str]] = []
     n = len(t)
-    j = 0
-    while True:
-        j = _next_tail_sign(t, j)
-        if j < 0:
-            return out
-        end = j
-        while end < n and t[end] in "!|":
-            end += 1
+    for run in _TAIL_SIGNS.finditer(t):
+        j, end = run.span()
         if j > 0 and "a" <= t[j - 1] <= "z" and (end == n or t[end] not in _WORD_TAIL_NEXT):
             start = j - 1
             while start > 0 and t[start - 1] in LEET_TOKEN_CHARS:
@@ -740,12 +739,10 @@ def _leet_tails(nt, common) -> list[tuple[int, str]]:
             os_, oe = nt.span(start, j)
             if t[start:j] not in common and not _LEET_IN_WORD.isdisjoint(original[os_:oe]):
                 out.extend((k, "i" if t[k] == "!" else "l") for k in range(j, end))
-        j = end
+    return out
 
 
-def _next_tail_sign(t: str, start: int) -> int:
-    a, b = t.find("!", start), t.find("|", start)
-    return b if a < 0 else (a if b < 0 else min(a, b))
+_TAIL_SIGNS = re.compile(r"[!|]+")
 
 
 _WORD_TAIL_NEXT = LEET_TOKEN_CHARS - frozenset("@$!|")  # a letter or digit after the signs: the word goes on
@@ -777,9 +774,9 @@ def _mixed_ones(t: str, ones: list[int]) -> list[list[int]]:
             a -= 1
             if j - a > _WINDOW_WORD:
                 break
+        last_j, last_a = j, a  # (for a word too long, so that the ones after it in it stop here at once)
         if j - a > _WINDOW_WORD:  # a longer word is no name (_word_windows)
             continue
-        last_j, last_a = j, a
         by_word.setdefault(a, []).append(j)
     rounds: list[list[int]] = []
     for group in by_word.values():
@@ -795,21 +792,38 @@ def _mixed_ones(t: str, ones: list[int]) -> list[list[int]]:
 _WINDOW_WORD = 64  # a run of this many characters without a separator is part of no name (nor is such a gap)
 
 
-_WORD_RUN = re.compile("[^" + "".join(re.escape(c) for c in sorted(SEPARATORS)) + "]+")
+# Words for the windows of second readings: runs of Latin letters, digits and @ $, or of other characters, between
+# separators. Latin words end where another script starts, so a leetspeak name inside a long Japanese or Chinese
+# clause (K1eeが夕焼けの…) is a word of its own; 、 and 。 are no separators.
+_SEPARATOR_CLASS = "".join(re.escape(c) for c in sorted(SEPARATORS))
+_WORD_RUN = re.compile("[a-z0-9@$]+|[^a-z0-9@$" + _SEPARATOR_CLASS + "]+")
+_last_words: tuple = ("", [], [], [])  # (text, spans, starts, ends) of the last text windows were asked for
+
+
+def _word_spans(t: str) -> tuple[list, list, list]:
+    """The word spans of `t`, their starts and their ends; found once per text (a prompt asks for windows up to
+    16 times, and a long one would be split again each time). One entry, replaced whole: safe across threads."""
+    global _last_words
+    last = _last_words
+    if last[0] is t:
+        return last[1], last[2], last[3]
+    spans = [m.span() for m in _WORD_RUN.finditer(t)]
+    starts = [a for a, _ in spans]
+    ends = [b for _, b in spans]
+    _last_words = (t, spans, starts, ends)
+    return spans, starts, ends
 
 
 def _word_windows(t: str, positions: list[int]) -> list[tuple[int, int]]:
     """Spans of `t` around each position, merged where they overlap: back to the start of the second-last word
-    that starts before it, on to the end of the second word that ends after it (words end at separators), or to
+    that starts before it, on to the end of the second word that ends after it (`_WORD_RUN`), or to
     the text's edge where there are fewer. Enough for a name of three words around the position. A word longer
     than _WINDOW_WORD is part of no name: a position inside one (or just after it) has no window, and a window
     stops before one, and before a gap that long. The words are found once, so a prompt costs time in proportion
     to its length however many positions it has."""
     if not positions:
         return []
-    spans = [m.span() for m in _WORD_RUN.finditer(t)]
-    starts = [a for a, _ in spans]
-    ends = [b for _, b in spans]
+    spans, starts, ends = _word_spans(t)
     n, limit = len(t), _WINDOW_WORD
     out: list[tuple[int, int]] = []
     last = (-1, -1)
@@ -855,6 +869,7 @@ def _word_windows(t: str, positions: list[int]) -> list[tuple[int, int]]:
             b = we
         if skip:
             continue
+        b = max(b, p + 1)  # a sign after a word (D0r!) stays in its window whatever follows it
         if out and a <= out[-1][1]:
             out[-1] = (out[-1][0], max(b, out[-1][1]))
         else:
@@ -913,10 +928,9 @@ def _select(cands: list[_Candidate], entries) -> list[_Candidate]:
             if not _overlaps_any(chosen, c.s, c.e):
                 chosen.append(c)
         return chosen
-    # Many mentions (a long prompt that repeats names): the chosen spans are disjoint, so kept in text order their
-    # ends rise too, and one bisection finds the only one a new span could overlap. Testing each against all
-    # would take time in the square of their number.
-    taken = _DisjointSpans()
+    # Many mentions (a long prompt that repeats names): testing each against all the chosen ones would take time
+    # in the square of their number; the chosen spans are disjoint, so a bitmap of what they cover answers.
+    taken = _DisjointSpans(max(c.e for c in cands))
     for c in cands:
         if not taken.overlaps(c.s, c.e):
             taken.add(c.s, c.e)
@@ -929,24 +943,21 @@ _FEW_SPANS = 16  # up to this many, a plain loop over the spans is faster than b
 
 
 class _DisjointSpans:
-    """Disjoint (start, end) spans kept in text order, so that their ends rise too and one bisection finds the
-    only span that a new one could overlap."""
+    """Disjoint spans as a bitmap of the positions they cover: whether a new span overlaps one is a search of its
+    own positions at C speed, however many spans there are. (Sorted lists took time in the square of their number
+    when long and short spans came in turn: `Mew Mewtwo` repeated.)"""
 
-    __slots__ = ("starts", "ends")
+    __slots__ = ("covered",)
 
-    def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int] = []
+    def __init__(self, size: int) -> None:
+        self.covered = bytearray(size)
 
     def overlaps(self, s: int, e: int) -> bool:
-        i = bisect_left(self.starts, e)  # the spans that start before e; the last of them ends last
-        return i > 0 and self.ends[i - 1] > s
+        return self.covered.find(1, s, e) >= 0
 
     def add(self, s: int, e: int) -> None:
         """Add a span that overlaps none of them."""
-        i = bisect_left(self.starts, e)
-        self.starts.insert(i, s)
-        self.ends.insert(i, e)
+        self.covered[s:e] = b"\x01" * (e - s)
 
 
 class _SpanIndex:

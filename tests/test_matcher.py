@@ -274,7 +274,7 @@ def test_boundary_rule_one_common_hanzi(text, ok):
         # After a verb's ending, a name may start with a kana that is also a particle (や, か, も).
         ("ギターを弾くやどん", "pokemon/slowpoke"),
         ("公園を歩くだげき", "pokemon/sawk"),
-        ("ベンチに座っているもここ", "pokemon/flaaffy"),
+        ("ベンチに座っているよわし", "pokemon/wishiwashi"),
     ],
 )
 def test_short_hiragana_name_next_to_particles_and_endings(guard, prompt, cid):
@@ -296,6 +296,11 @@ def test_short_hiragana_name_next_to_particles_and_endings(guard, prompt, cid):
         "きれいなだりあがさいた",
         "初めてのデート",  # not メテノ
         "パンチを食らった",  # not ラッタ
+        # A particle after a noun, an adjective or a verb ("also", "even if"), then ここ: not モココ.
+        "花の匂いもここまで届く",
+        "長い戦いもここで終わる",
+        "遠くもここからよく見える",
+        "雨が降るもここは晴れている",
     ],
 )
 def test_short_hiragana_name_inside_running_hiragana(guard, prompt):
@@ -611,6 +616,9 @@ def test_everyday_words_of_the_prompts_language_are_no_typos(guard, prompt, expe
         ("Firina with a gun, gun and gun", "genshin_impact/furina"),
         ("Staly w/ a hat and w/ a scarf", "pokemon/starly"),
         ("Hutan eating ramen with a kayak in Bali", "genshin_impact/hutao"),
+        ("Citali with a bio-mechanical arm and bi-color eyes", "genshin_impact/citlali"),
+        ("Ditt sleeping in a bare room at the inn", "pokemon/ditto"),
+        ("Dusin at the inn with bare feet", "genshin_impact/durin"),
     ],
 )
 def test_english_words_are_no_evidence_of_a_regional_language(guard, prompt, cid):
@@ -748,3 +756,28 @@ def test_a_wider_typo_window_replaces_a_narrower_one_once(guard):
     # and the narrower one is not reported as well.
     found = [m for m in guard.scan("bi a iron Hnds", include_candidates=True) if m.character_id == "pokemon/iron-hands"]
     assert len(found) == 1
+
+
+
+JA_LONG = "夕焼けの海辺で砂の城を作っているイラストを描いてください背景には大きな入道雲と青い海と白い灯台と遠くの島々とカモメの群れを入れてください"
+
+
+@pytest.mark.parametrize(
+    "prompt, cid",
+    [
+        ("K1eeが夕焼けの海辺で砂の城を作っている、背景には大きな入道雲と青い海、白い灯台、遠くの島々とカモメの群れ。水彩画風、柔らかい光。", "genshin_impact/klee"),
+        ("在夕阳下的海边用沙子堆城堡的可爱小女孩F1sch1的插画背景有巨大的积雨云蓝色的大海白色的灯塔远处的小岛和一群海鸥在天空中飞翔画面温暖柔和", "genshin_impact/fischl"),
+        ("D0r! " + JA_LONG, "genshin_impact/dori"),
+        ("D0r! " + "x" * 70, "genshin_impact/dori"),
+        ("Azumar1|| " + JA_LONG, "pokemon/azumarill"),
+    ],
+)
+def test_second_readings_next_to_long_runs(guard, prompt, cid):
+    assert cid in ids(guard.scan(prompt))
+
+
+def test_a_tail_sign_is_inside_its_window():
+    from guard.matcher import _word_windows
+
+    for t in ("dor! " + "x" * 70, "dor!" + " " * 70, "dor!" + " " * 70 + "cat"):
+        assert any(a <= 3 < b for a, b in _word_windows(t, [3]))

@@ -466,14 +466,14 @@ def test_accept_hits_on_every_hiragana_neighbour(scanner):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("の" * 65, "", (), "", "", (), ""), "at most 64 characters"),
-        (("", "", (), "", "", (), "の" * 65), "at most 64 characters"),
-        (("", "", ("ちゃんちゃん",), "", "", (), ""), "1 to 4 characters"),
-        (("", "", ("",), "", "", (), ""), "1 to 4 characters"),
-        (("", "", (1,), "", "", (), ""), "1 to 4 characters"),
-        (("", "", ("さん",) * 33, "", "", (), ""), "at most 32 suffixes"),
-        (("", "", (), "", "", ("ている",) * 33, ""), "at most 32 suffixes or endings"),
-        (("", "", (), "", "", ("ていたのだ",), ""), "1 to 4 characters"),
+        (("の" * 65, "", (), "", "", (), "", ""), "at most 64 characters"),
+        (("", "", (), "", "", (), "の" * 65, ""), "at most 64 characters"),
+        (("", "", ("ちゃんちゃん",), "", "", (), "", ""), "1 to 4 characters"),
+        (("", "", ("",), "", "", (), "", ""), "1 to 4 characters"),
+        (("", "", (1,), "", "", (), "", ""), "1 to 4 characters"),
+        (("", "", ("さん",) * 33, "", "", (), "", ""), "at most 32 suffixes"),
+        (("", "", (), "", "", ("ている",) * 33, "", ""), "at most 32 suffixes or endings"),
+        (("", "", (), "", "", ("ていたのだ",), "", ""), "1 to 4 characters"),
     ],
 )
 def test_set_boundary_words_refuses_bad_lists_and_keeps_the_old_ones(scanner, args, message):

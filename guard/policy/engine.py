@@ -687,7 +687,10 @@ class PolicyEngine:
                 else:
                     code, why = "rewrite_not_converged", f"mentions remained after {self.max_rounds} rewrite rounds"
                 v = _Verdict("reject", f"rewrite:{code}", why, None, None, code=code)
-                rejections.append(Rejection(code=code, message=self._message(v, None, langmod.prompt_lang(prompt))))
+                message = self._message(v, None, langmod.prompt_lang(prompt))
+                if code == "rewrite_too_many":  # the figures, which read the same in every language
+                    message += f" ({len(to_edit)} > {self.max_rewrites})"
+                rejections.append(Rejection(code=code, message=message))
                 action, text = "reject", prompt
                 break
             # rewrite this round's mentions and look again
