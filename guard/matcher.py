@@ -9,7 +9,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from functools import partial
-from itertools import accumulate, combinations
+from itertools import combinations
 from operator import attrgetter
 from typing import Optional, Sequence
 
@@ -28,6 +28,7 @@ from guard.normalize import (
     separator_cuts,
 )
 from guard.normalize import is_latin_or_digit as _is_latin_or_digit  # shared with guard.exact
+from guard.spans import DisjointSpans, SpanIndex
 
 # Korean particles that may follow a name inside one word: 피카츄가, 라이츄와, 호두에게는.
 _PARTICLES = (
@@ -396,7 +397,7 @@ class Scanner:
         hits.sort(key=lambda h: (h[0] - h[1], h[0]))
         many = len(hits) > _FEW_SPANS  # a long prompt that repeats titles: by bisection, not title by title
         taken: list[tuple[int, int]] = []
-        spans = _DisjointSpans(max(h[1] for h in hits)) if many else None
+        spans = DisjointSpans(max(h[1] for h in hits)) if many else None
         out: list[Match] = []
         for s, e, pid in hits:
             if spans.overlaps(s, e) if many else _overlaps_span(taken, s, e):
@@ -760,24 +761,16 @@ _MIXED_ONES_MAX = 4  # a word with more ones is searched with all of them as "i"
 
 
 def _mixed_ones(t: str, ones: list[int]) -> list[list[int]]:
-    """The readings of the words (runs of LEET_TOKEN_CHARS) with two to _MIXED_ONES_MAX of the positions `ones`
-    that put some of their ones as "l" and leave the rest as "i". Round r holds the r-th proper non-empty subset
-    of every such word, so a prompt takes at most 14 more searches however many such words it has."""
+    """The readings of the words (`_word_spans`) with two to _MIXED_ONES_MAX of the positions `ones` that put some
+    of their ones as "l" and leave the rest as "i". Round r holds the r-th proper non-empty subset of every such
+    word, so a prompt takes at most 14 more searches however many such words it has. A word longer than
+    _WINDOW_WORD is no name (_word_windows)."""
+    spans, starts, _ends = _word_spans(t)
     by_word: dict[int, list[int]] = {}
-    last_j = last_a = -1
     for j in ones:
-        a = j
-        while a > 0 and t[a - 1] in LEET_TOKEN_CHARS:
-            if a - 1 == last_j:  # the one before is in this word: so is its start
-                a = last_a
-                break
-            a -= 1
-            if j - a > _WINDOW_WORD:
-                break
-        last_j, last_a = j, a  # (for a word too long, so that the ones after it in it stop here at once)
-        if j - a > _WINDOW_WORD:  # a longer word is no name (_word_windows)
-            continue
-        by_word.setdefault(a, []).append(j)
+        w = bisect_right(starts, j) - 1
+        if w >= 0 and j < spans[w][1] and spans[w][1] - spans[w][0] <= _WINDOW_WORD:
+            by_word.setdefault(w, []).append(j)
     rounds: list[list[int]] = []
     for group in by_word.values():
         if 2 <= len(group) <= _MIXED_ONES_MAX:
@@ -930,7 +923,7 @@ def _select(cands: list[_Candidate], entries) -> list[_Candidate]:
         return chosen
     # Many mentions (a long prompt that repeats names): testing each against all the chosen ones would take time
     # in the square of their number; the chosen spans are disjoint, so a bitmap of what they cover answers.
-    taken = _DisjointSpans(max(c.e for c in cands))
+    taken = DisjointSpans(max(c.e for c in cands))
     for c in cands:
         if not taken.overlaps(c.s, c.e):
             taken.add(c.s, c.e)
@@ -942,44 +935,10 @@ _START = attrgetter("s")
 _FEW_SPANS = 16  # up to this many, a plain loop over the spans is faster than building an index
 
 
-class _DisjointSpans:
-    """Disjoint spans as a bitmap of the positions they cover: whether a new span overlaps one is a search of its
-    own positions at C speed, however many spans there are. (Sorted lists took time in the square of their number
-    when long and short spans came in turn: `Mew Mewtwo` repeated.)"""
-
-    __slots__ = ("covered",)
-
-    def __init__(self, size: int) -> None:
-        self.covered = bytearray(size)
-
-    def overlaps(self, s: int, e: int) -> bool:
-        return self.covered.find(1, s, e) >= 0
-
-    def add(self, s: int, e: int) -> None:
-        """Add a span that overlaps none of them."""
-        self.covered[s:e] = b"\x01" * (e - s)
-
-
-class _SpanIndex:
-    """Fixed (start, end) spans, possibly overlapping, for overlap tests in logarithmic time: sorted by start,
-    with the greatest end among the spans up to each position."""
-
-    __slots__ = ("starts", "max_ends")
-
-    def __init__(self, spans) -> None:
-        ordered = sorted(spans)
-        self.starts = [a for a, _ in ordered]
-        self.max_ends = list(accumulate((b for _, b in ordered), max))
-
-    def overlaps(self, s: int, e: int) -> bool:
-        i = bisect_left(self.starts, e)  # the spans that start before e
-        return i > 0 and self.max_ends[i - 1] > s
-
-
 def _overlap_test(spans):
     """`_overlaps_span` over `spans` as they are now, as a function of (start, end)."""
     if len(spans) > _FEW_SPANS:
-        return _SpanIndex(spans).overlaps
+        return SpanIndex(spans).overlaps
     return partial(_overlaps_span, list(spans))
 
 

@@ -25,7 +25,6 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from itertools import accumulate
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
@@ -38,6 +37,7 @@ from guard.policy.messages import BUILTIN_GENERIC, BUILTIN_MESSAGES, BUILTIN_TIT
 from guard.policy.rewrite import Edit, apply_edits
 from guard.policy.schema import ANY_TITLE, Conditions, Licence, Phrase, PolicyFile, Rule
 from guard.policy.themes import ThemeHit, ThemeLexicon, evidence
+from guard.spans import SpanIndex
 
 UNKNOWN_ACTIONS = ("reject", "rewrite", "tag", "allow")
 
@@ -756,10 +756,7 @@ def _inside_names(nt, names: Sequence[Match]) -> Callable[[int, int], bool]:
     if len(names) <= _FEW_NAMES:
         return partial(_inside, nt, names)
     # A prompt that repeats names and theme words thousands of times: by bisection, not name by name for each hit.
-    spans = sorted((m.start, m.end) for m in names)
-    starts = [a for a, _ in spans]
-    reach = list(accumulate((b for _, b in spans), max))  # the greatest end among the spans so far
-    return partial(_inside_sorted, nt, starts, reach)
+    return partial(_inside_indexed, nt, SpanIndex((m.start, m.end) for m in names))
 
 
 def _inside(nt, names: Sequence[Match], start: int, end: int) -> bool:
@@ -772,10 +769,8 @@ def _inside(nt, names: Sequence[Match], start: int, end: int) -> bool:
     return False
 
 
-def _inside_sorted(nt, starts: list[int], reach: list[int], start: int, end: int) -> bool:
-    s, e = nt.span(start, end)
-    k = bisect_right(starts, s)  # the spans that start at or before the hit; one of them must reach its end
-    return k > 0 and reach[k - 1] >= e
+def _inside_indexed(nt, names: SpanIndex, start: int, end: int) -> bool:
+    return names.contains(*nt.span(start, end))
 
 
 def _default_reason(action: str) -> str:
