@@ -38,8 +38,11 @@ class Guard:
         unknown_action: str = "reject",
         cache_dir: Optional[PathLike] = None,
         use_cache: bool = True,
+        max_rewrites: Optional[int] = None,
     ) -> "Guard":
-        """Lexicon and policy files or directories; None means the bundled ones."""
+        """Lexicon and policy files or directories; None means the bundled ones. `max_rewrites`: the most
+        mentions one rewrite round replaces before the prompt is rejected instead (None: the policy engine's
+        default, `DEFAULT_MAX_REWRITES`)."""
         cache = Path(cache_dir) if cache_dir else None
         files, digest = lexicon_digest(lexicons)
         # A cache hit needs no YAML parsing at all: the files were validated when they were compiled.
@@ -49,7 +52,7 @@ class Guard:
             compiled = compile_cached(loaded, cache_dir=cache, use_cache=use_cache)
         # The policy engine folds its theme terms with the lexicon's normalizer: the same folding as the prompts,
         # and no second set of tables to build at start-up.
-        policy = _load_policy(policies, unknown_action, compiled.normalizer)
+        policy = _load_policy(policies, unknown_action, compiled.normalizer, max_rewrites)
         return cls(
             compiled,
             policy,
@@ -118,12 +121,13 @@ class Guard:
         return chars + found, nt
 
 
-def _load_policy(policies, unknown_action, normalizer=None):
+def _load_policy(policies, unknown_action, normalizer=None, max_rewrites=None):
     from guard.policy.engine import PolicyEngine
 
+    limits = {} if max_rewrites is None else {"max_rewrites": max_rewrites}
     if policies:
-        return PolicyEngine.from_paths(policies, unknown_action=unknown_action, normalizer=normalizer)
-    return PolicyEngine.default(unknown_action=unknown_action, normalizer=normalizer)
+        return PolicyEngine.from_paths(policies, unknown_action=unknown_action, normalizer=normalizer, **limits)
+    return PolicyEngine.default(unknown_action=unknown_action, normalizer=normalizer, **limits)
 
 
 _default: Optional[Guard] = None

@@ -18,10 +18,12 @@ from guard.ambiguity import REGIONAL_EVIDENCE, REGIONAL_LANGS
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
 from guard.models import Match
 from guard.normalize import (
+    LEET_LETTERS,
     LEET_TOKEN_CHARS,
     SEPARATOR_BITMAP,
     SEPARATORS,
     fold_long_vowels,
+    is_number_with_unit,
     remove_separators,
     run_around,
     separator_cut_list,
@@ -60,10 +62,11 @@ _HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "っ
 _HIRA_VERB_ENDINGS = ("ている", "ていた", "でいる", "でいた", "てる", "でる", "てた", "でた")
 
 # The hanzi that may stand right before and right after a one-character Chinese name that is also a common
-# character (strict): particles, conjunctions and prepositions. Not 的 after it: 空的 is "empty", 琴的 "the
-# zither's".
+# character (strict): particles, conjunctions and prepositions; after it also verbs that follow a subject
+# (琴蜷缩, 琴站在) and start no word with 空, 琴 or 荧. Not 的 after it: 空的 is "empty", 琴的 "the zither's";
+# nor 飞: 空飛ぶ is Japanese for "flying".
 _HAN_BEFORE_NAME = frozenset("的和与跟同及或给让对向把被")
-_HAN_AFTER_NAME = frozenset("和与跟同及或在是正把被也都就说")
+_HAN_AFTER_NAME = frozenset("和与跟同及或在是正把被也都就说" "站坐走跑躺睡蜷拿穿戴骑抱吃喝唱跳游笑哭举握看")
 if speedups.kernels is not None:  # the C boundary rules take the same lists
     speedups.kernels.set_boundary_words(
         "".join(sorted(_HIRA_BEFORE_NOUN)), "".join(sorted(_HIRA_AFTER_NOUN)), _HIRA_NOUN_SUFFIXES,
@@ -324,6 +327,12 @@ class Scanner:
                 named = [(c.s, c.e) for c in cands]
                 self._alt_hits(t, tails, _TAIL_AS_LETTER, set(accepted), cands, context, char_cues, context_spans, named)
 
+        if "-" in t and _HYPHEN_BY_LEET.search(t) is not None:
+            groups, subs = _hyphen_groups(t)
+            if subs:  # H0-0h, W0-Chi3n: parts too short to fold alone, read together as one leetspeak word
+                self._alt_hits(t, subs, _HYPHEN_AS_LETTERS, set(accepted), cands, context, char_cues, context_spans,
+                               covering=groups)
+
         if joined_hits:
             self._despaced_hits(t, joined_hits, cands, context, char_cues)
 
@@ -426,13 +435,16 @@ class Scanner:
 
     # -- pieces -----------------------------------------------------------------------------------------
     def _alt_hits(self, t: str, subs: list[tuple[int, str]], note: str, known: set, cands: list, context: dict,
-                  char_cues: dict, context_spans: list, blocked: Sequence[tuple[int, int]] = ()) -> None:
+                  char_cues: dict, context_spans: list, blocked: Sequence[tuple[int, int]] = (),
+                  covering: Sequence[tuple[int, int]] = ()) -> None:
         """The exact hits of `t` with each (position, letter) of `subs` put in, that are not in `known` (the text's
-        own hits and those of earlier readings; the new ones are added) and that overlap no span of `blocked`:
-        characters become candidates (with `note`), context names count as context. Only the words around those
-        positions are searched (a prompt tagged "1girl" would otherwise pay for a second pass over all of it)."""
+        own hits and those of earlier readings; the new ones are added), that overlap no span of `blocked` and, if
+        `covering` (sorted disjoint spans) is given, that hold one of its spans whole: characters become candidates
+        (with `note`), context names count as context. Only the words around those positions are searched (a
+        prompt tagged "1girl" would otherwise pay for a second pass over all of it)."""
         entries, flags = self._entries, self._flags
         in_blocked = _overlap_test(blocked) if blocked else None
+        cover_starts = [s for s, _ in covering]
         subs = sorted(subs)
         positions = [j for j, _ in subs]
         for a, b in _word_windows(t, positions):
@@ -442,6 +454,10 @@ class Scanner:
                 hit = (pid, s + a, e + a)
                 if hit in known or (in_blocked is not None and in_blocked(s + a, e + a)):
                     continue
+                if covering:
+                    k = bisect_left(cover_starts, s + a)
+                    if k == len(covering) or covering[k][1] > e + a:
+                        continue
                 known.add(hit)
                 f = flags[pid]
                 if f & HAS_CONTEXT:
@@ -473,7 +489,7 @@ class Scanner:
                 continue
             if flags[pid] & HAS_CONTEXT:
                 self._note_context(self._entries[pid], context, char_cues)
-            if not flags[pid] & HAS_CHARACTER:
+            if not flags[pid] & HAS_CHARACTER or _possessive_only(t, s, e):
                 continue
             pieces = run_around(t, s, e)
             extra = None
@@ -637,6 +653,15 @@ class Scanner:
         return out
 
 
+_APOSTROPHES = frozenset("'\u2019")
+
+
+def _possessive_only(t: str, s: int, e: int) -> bool:
+    """Whether the joined hit t[s:e] joins nothing but a possessive: Dori's read as the plural Doris (a common
+    name, so ambiguous), where the text names Dori."""
+    return e - s > 3 and t[e - 1] == "s" and t[e - 2] in _APOSTROPHES and remove_separators(t[s : e - 2]) == t[s : e - 2]
+
+
 def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, int]]:
     """The hits of the joined text that have a separator inside them, in text positions (the others are hits of
     the text itself). `cut_list`: separator_cut_list of the text; joined index k is text index
@@ -748,6 +773,39 @@ _TAIL_SIGNS = re.compile(r"[!|]+")
 
 _WORD_TAIL_NEXT = LEET_TOKEN_CHARS - frozenset("@$!|")  # a letter or digit after the signs: the word goes on
 _LEET_IN_WORD = _LEET_SIGNS | frozenset("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")  # and full-width digits
+
+
+# A hyphenated word with a leetspeak character next to a hyphen (H0-0h, W0-Chi3n, Ch!-Yu). Normalization leaves a
+# run of two characters or with one letter alone (R2-D2, 4k), so these parts stay as written; the whole group is
+# read again with each part folded, and only a name that holds the whole group counts.
+_HYPHEN_BY_LEET = re.compile(r"[0-9@$!|]-|-[0-9@$!|]")
+_HYPHEN_GROUP = re.compile(r"(?<![a-z0-9@$!|-])[a-z0-9@$!|]{1,12}(?:-[a-z0-9@$!|]{1,12}){1,2}(?![a-z0-9@$!|]|-[a-z0-9@$!|])")
+_HYPHEN_AS_LETTERS = "leetspeak across a hyphen read as letters"
+
+
+def _hyphen_groups(t: str) -> tuple[list[tuple[int, int]], list[tuple[int, str]]]:
+    """The hyphenated groups of `t` to read again (their spans, in order) and the (position, letter) of each
+    leetspeak character in them. A group qualifies when every part has a letter and none is a number with a
+    unit (4k-60fps); a handle (@h0-0h) does not, and a trailing ! or | stays punctuation (H0-0h!)."""
+    groups: list[tuple[int, int]] = []
+    subs: list[tuple[int, str]] = []
+    for m in _HYPHEN_GROUP.finditer(t):
+        start, end = m.span()
+        while t[end - 1] in "!|":
+            end -= 1
+        body = t[start:end]
+        if body[0] == "@":
+            continue
+        found = [(start + i, LEET_LETTERS[c]) for i, c in enumerate(body) if c in LEET_LETTERS]
+        if not found:
+            continue
+        for part in body.split("-"):
+            if not part or not any("a" <= c <= "z" for c in part) or is_number_with_unit(part):
+                break
+        else:
+            groups.append((start, end))
+            subs.extend(found)
+    return groups, subs
 
 
 def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:

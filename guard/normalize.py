@@ -52,6 +52,8 @@ _TOKEN_REST = re.compile(r"[a-z0-9@$!|]*")
 # in Latin text nearly every position starts a try, so there the leet characters are searched directly.
 _LETTER_BY_LEET = re.compile(r"[a-z][0-9@$!|]|[0-9@$!|][a-z]")
 _SYMBOLS = {"!": "i", "|": "l", "@": "a", "$": "s"}
+# The letter each leetspeak character stands for, digits and signs alike.
+LEET_LETTERS = {**{chr(k): v for k, v in LEET.items()}, **_SYMBOLS}
 _NUMBER_UNIT = re.compile(r"([0-9]+)([a-z]+)")
 # Units and ordinals of two letters or more that follow a number in prompts (one letter is never folded), and the
 # head counts of anime image tags (1girl, 2boys).
@@ -490,14 +492,19 @@ def _fold_leet(token: str) -> Optional[str]:
     """
     if len(token) < 3 or sum(1 for c in token if "a" <= c <= "z") < 2:
         return None
-    unit = _NUMBER_UNIT.fullmatch(token)
-    if unit is not None and unit.group(2) in _UNITS:
+    if is_number_with_unit(token):
         return None
     head = "@" if token[0] == "@" else ""
     body = token[len(head):]
     stripped = body.rstrip("!|")
     tail = body[len(stripped):]
     return head + "".join(_SYMBOLS.get(c, c) for c in stripped).translate(LEET) + tail
+
+
+def is_number_with_unit(token: str) -> bool:
+    """35mm, 60fps, 1st, 2boys: a number and a unit or ordinal, which leetspeak folding leaves alone."""
+    unit = _NUMBER_UNIT.fullmatch(token)
+    return unit is not None and unit.group(2) in _UNITS
 
 
 def _class_escape(ch: str) -> str:
@@ -516,7 +523,13 @@ _UNDECOMPOSED_LATIN = {
 }
 
 
+# Typographic apostrophes read as the ASCII one: Kiki's Delivery Service is the title listed as Kiki’s.
+_APOSTROPHE_LIKE = frozenset("\u2018\u2019\u02bc\u02b9\u2032")
+
+
 def _fold_char(ch: str, t2s) -> str:
+    if ch in _APOSTROPHE_LIKE:
+        return "'"
     cat = unicodedata.category(ch)
     if cat == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F:
         return ""

@@ -66,15 +66,17 @@ class EngineHolder:
         policies: Optional[Sequence[PathLike]] = None,
         *,
         unknown_action: str = "reject",
+        max_rewrites: Optional[int] = None,
     ) -> "EngineHolder":
-        """Build with `Guard.from_paths`, or `Guard.default()` when no path is given. Startup errors raise."""
+        """Build with `Guard.from_paths`, or `Guard.default()` when no path or option is given. Startup errors
+        raise."""
         from guard.engine import Guard
 
         lex = [os.fspath(p) for p in lexicons or ()]
         pol = [os.fspath(p) for p in policies or ()]
-        if lex or pol:
+        if lex or pol or unknown_action != "reject" or max_rewrites is not None:
             def loader() -> Any:
-                return Guard.from_paths(lex or None, pol or None, unknown_action=unknown_action)
+                return Guard.from_paths(lex or None, pol or None, unknown_action=unknown_action, max_rewrites=max_rewrites)
         else:
             loader = Guard.default
         return cls(loader, watch=[*lex, *pol])

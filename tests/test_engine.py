@@ -174,3 +174,15 @@ def test_check_rescans_rewrites_like_the_policy_engine_with_a_plain_rescan(guard
     plain = guard.policy.decide(prompt, matches, None, rescan=guard.scan, normalized=nt, titles=titles or None)
     assert plain.model_dump(exclude={"decision_id", "elapsed_ms"}) == via_guard
     assert via_guard["action"] == "rewrite"
+
+
+def test_max_rewrites_from_paths():
+    from guard import Guard
+
+    prompt = "Kakuna with Yoimiya and Nahida in a garden"  # a crossover: the example policy rewrites both
+    assert Guard.default().check(prompt).action == "rewrite"
+    d = Guard.from_paths(max_rewrites=1).check(prompt)
+    assert d.action == "reject" and [r.code for r in d.rejections] == ["rewrite_too_many"]
+    assert Guard.from_paths(max_rewrites=2).check(prompt).action == "rewrite"
+    with pytest.raises(ValueError):
+        Guard.from_paths(max_rewrites=0)

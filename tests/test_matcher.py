@@ -81,8 +81,8 @@ def test_no_match_inside_words(guard, prompt):
 @pytest.mark.parametrize(
     "prompt, surface",
     [
-        ("Pikachu's tail", "Pikachu's"),
-        ("Pikachu’s tail", "Pikachu’s"),
+        ("Pikachu's tail", "Pikachu"),  # the possessive is not part of the name
+        ("Pikachu’s tail", "Pikachu"),
         ("look at Pikachu, then Raichu", "Pikachu"),
         ("(Pikachu)", "Pikachu"),
         ("#Pikachu", "Pikachu"),
@@ -249,6 +249,10 @@ def test_boundary_rule_short_hiragana(text, ok):
         ("原神：琴和丽莎", True),  # a conjunction after the name
         ("元素爆发的琴，", True),  # a particle before it
         ("原神的琴在蒙德", True),
+        ("原神里的琴蜷缩在石头上", True),  # a verb after the subject
+        ("原神的空中城市", False),  # 空中, "in the air"
+        ("空飛ぶ島", False),  # Japanese "flying", folded to 空飞
+        ("原神里的琴弦", False),
         ("弹琴", False),  # inside a word
         ("钢琴的声音", False),
         ("空的房间", False),  # 空的 is "empty"
@@ -781,3 +785,62 @@ def test_a_tail_sign_is_inside_its_window():
 
     for t in ("dor! " + "x" * 70, "dor!" + " " * 70, "dor!" + " " * 70 + "cat"):
         assert any(a <= 3 < b for a, b in _word_windows(t, [3]))
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("H0-0h playing the violin on a rooftop", "pokemon/ho-oh", "H0-0h"),
+        ("Aerial shot of Ho-0h crossing a desert", "pokemon/ho-oh", "Ho-0h"),
+        ("A cinematic trailer where W0-Chi3n walks out of the fog", "pokemon/wo-chien", "W0-Chi3n"),
+        ("Ch!-Yu cooking ramen", "pokemon/chi-yu", "Ch!-Yu"),
+        ("H0-0H! over the mountains", "pokemon/ho-oh", "H0-0H"),  # the last ! stays punctuation
+    ],
+)
+def test_leetspeak_in_short_parts_of_a_hyphenated_name(guard, prompt, cid, surface):
+    (m,) = [m for m in guard.scan(prompt) if m.character_id == cid]
+    assert m.surface == surface
+    assert "leetspeak across a hyphen read as letters" in m.evidence
+    assert_offsets(prompt, [m])
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "R2-D2 and C-3PO in the desert",
+        "a 4k-60fps video of a city",
+        "Make it t0-do with neon lights",  # "it to" is no name, though "to-do" reads as words
+        "A b0-ho poster of a cat",
+        "@h0-0h posted a picture",  # a handle
+        "h0-0h-h0 shouted the crowd",  # the name must hold the whole group
+        "x1-200 engine, sr-71 jet, m4-a1 rifle",
+    ],
+)
+def test_hyphenated_numbers_and_words_name_no_one(guard, prompt):
+    assert guard.scan(prompt, include_candidates=True) == []
+
+
+def test_hyphen_groups():
+    from guard.matcher import _hyphen_groups
+
+    assert _hyphen_groups("w0-chien and h0-0h!") == ([(0, 8), (13, 18)], [(1, "o"), (14, "o"), (16, "o")])
+    assert _hyphen_groups("r2-d2, 4k-60fps, covid-19, @h0-0h") == ([], [])
+    assert _hyphen_groups("a-b-c-d0") == ([], [])  # more than three parts: no name
+
+
+@pytest.mark.parametrize("prompt", ["Kiki's Delivery Service poster", "Kiki’s Delivery Service poster"])
+def test_a_title_with_either_apostrophe(guard, prompt):
+    assert [t.character_id for t in guard.scan_titles(prompt)] == ["bangumi/305"]
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "’"])
+def test_a_possessive_is_the_name_not_its_plural(guard, apostrophe):
+    # Doris, the plural alias of Dori, is a common name and so ambiguous; Dori's names Dori.
+    prompt = f"Dori{apostrophe}s tail glowing in the dark"
+    (m,) = guard.scan(prompt, include_candidates=True)
+    assert (m.character_id, m.surface, m.confirmed) == ("genshin_impact/dori", "Dori", True)
+    (plural,) = guard.scan("three Doris napping in a pile of leaves", include_candidates=True)
+    assert plural.character_id == "genshin_impact/dori" and not plural.confirmed
+    # Names that hold the apostrophe still join across it.
+    assert ids(guard.scan(f"Farfetch{apostrophe}d in a field")) == ["pokemon/farfetchd"]
+    assert ids(guard.scan(f"Hu Tao{apostrophe}s hat")) == ["genshin_impact/hutao"]

@@ -39,6 +39,7 @@ from guard.normalize import Normalizer, NormalizedText, SEPARATORS, default_norm
         ("przesłanki, Łódź", "przeslanki, lodz"),  # letters with a stroke, which Unicode does not decompose
         ("Søren, đi, Ħal", "soren, di, hal"),
         ("Æsir œuvre þorn", "aesir oeuvre thorn"),  # ligatures and thorn grow
+        ("Kiki’s ‘x’ ʼ", "kiki's 'x' '"),  # typographic apostrophes and quotes
     ],
 )
 def test_folds(text, folded):

@@ -49,10 +49,12 @@ def parse_context(raw: Optional[str]) -> CheckContext:
 @lexicon_option
 @click.option("--unknown-action", type=click.Choice(UNKNOWN_ACTIONS), default="reject", show_default=True,
               help="Action for characters whose rightsholder has no policy or has not opted in.")
+@click.option("--max-rewrites", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Reject a prompt that needs more than N mentions rewritten in one round. Default: 1000.")
 @click.option("--compact", is_flag=True, help="One line of JSON instead of indented JSON.")
 @click.option("--exit-status", is_flag=True, help="Exit with status 1 when the decision is reject.")
 def check_cmd(prompt: str, context_json: Optional[str], policy: tuple[str, ...], lexicon: tuple[str, ...],
-              unknown_action: str, compact: bool, exit_status: bool) -> None:
+              unknown_action: str, max_rewrites: Optional[int], compact: bool, exit_status: bool) -> None:
     """Decide what to do with PROMPT (- reads it from stdin) and print the decision as JSON.
 
     The decision holds the action (allow, tag, rewrite or reject), the prompt (rewritten where it was
@@ -63,6 +65,8 @@ def check_cmd(prompt: str, context_json: Optional[str], policy: tuple[str, ...],
     if prompt == "-":
         prompt = sys.stdin.read().rstrip("\n")
     kwargs = {"unknown_action": unknown_action} if unknown_action != "reject" else {}
+    if max_rewrites is not None:
+        kwargs["max_rewrites"] = max_rewrites
     guard = build_guard(lexicon, policy, **kwargs)
     if getattr(guard, "policy", None) is None:
         raise click.ClickException("the policy engine is not available")

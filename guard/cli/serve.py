@@ -13,6 +13,8 @@ import click
 @click.option("--lexicon", "lexicons", multiple=True, type=click.Path(exists=True), help="Lexicon file or directory (repeatable). Default: the bundled lexicons.")
 @click.option("--policy", "policies", multiple=True, type=click.Path(exists=True), help="Policy file or directory (repeatable). Default: the bundled example policies.")
 @click.option("--unknown-action", default="reject", show_default=True, type=click.Choice(["allow", "tag", "rewrite", "reject"]), help="Policy action for characters no policy covers.")
+@click.option("--max-rewrites", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Reject a prompt that needs more than N mentions rewritten in one round. Default: 1000.")
 @click.option("--upstream", default=None, metavar="URL", help="Reverse-proxy mode: forward every other request to this generation API, guarded.")
 @click.option("--route", "routes", multiple=True, metavar="'METHODS /path/pattern'",
               help="Proxy mode: a guarded route, e.g. 'POST /v1/images/*' (repeatable). Default: every POST, PUT and PATCH.")
@@ -38,6 +40,7 @@ def serve_cmd(
     lexicons: tuple[str, ...],
     policies: tuple[str, ...],
     unknown_action: str,
+    max_rewrites: Optional[int],
     upstream: Optional[str],
     routes: tuple[str, ...],
     pointers: tuple[str, ...],
@@ -79,7 +82,9 @@ def serve_cmd(
         logging.getLogger("guard.service").info("recording attributions in %r", ledger)
     # The app flushes and closes the ledger at shutdown; on an early exit (a broken policy) atexit does.
     try:
-        holder = EngineHolder.from_paths(lexicons or None, policies or None, unknown_action=unknown_action)
+        holder = EngineHolder.from_paths(
+            lexicons or None, policies or None, unknown_action=unknown_action, max_rewrites=max_rewrites
+        )
     except FileFormatError as exc:
         raise click.ClickException(str(exc)) from None
     try:

@@ -448,9 +448,11 @@ class PolicyEngine:
         return bundled_dir()
 
     @classmethod
-    def default(cls, *, unknown_action: str = "reject", normalizer: Optional[Normalizer] = None) -> "PolicyEngine":
+    def default(cls, *, unknown_action: str = "reject", max_rewrites: int = DEFAULT_MAX_REWRITES,
+                normalizer: Optional[Normalizer] = None) -> "PolicyEngine":
         """The bundled example policies and theme lexicon (policies/*.yaml)."""
-        return cls.from_paths([bundled_dir()], unknown_action=unknown_action, normalizer=normalizer)
+        return cls.from_paths([bundled_dir()], unknown_action=unknown_action, max_rewrites=max_rewrites,
+                              normalizer=normalizer)
 
     def policy_for(self, rightsholder: Optional[str]) -> Optional[_Policy]:
         return self._by_holder.get(rightsholder.casefold()) if rightsholder else None
@@ -555,7 +557,7 @@ class PolicyEngine:
 
     # -- phrases and messages ---------------------------------------------------------------------------
     def _replacement(self, v: _Verdict, m: Match, text: str, seen: dict) -> Edit:
-        lang = langmod.mention_lang(text, m.start, m.end, m.lang, seen=seen)
+        lang = langmod.mention_lang(text, m.start, m.end, _written_lang(m), seen=seen)
         if v.rewrite == "drop":
             return Edit(m.start, m.end, lang, m.alias)
         maps: list[Mapping[str, Any]] = []
@@ -771,6 +773,15 @@ def _inside(nt, names: Sequence[Match], start: int, end: int) -> bool:
 
 def _inside_indexed(nt, names: SpanIndex, start: int, end: int) -> bool:
     return names.contains(*nt.span(start, end))
+
+
+def _written_lang(m: Match) -> str:
+    """The language of the alias `m` was found by, as a hint for the words around it; none when a Japanese alias
+    was written in another form. The folding that matches 宵宫 (simplified Chinese) to 宵宮 (Japanese, listed first)
+    says nothing of the prompt's language, and a rewrite in Chinese text must stay Chinese."""
+    if m.lang == "ja" and m.surface != m.alias:
+        return ""
+    return m.lang
 
 
 def _default_reason(action: str) -> str:

@@ -201,8 +201,8 @@ def test_from_paths_uses_the_real_engine_loader(monkeypatch, tmp_path):
 
     class StubGuard:
         @staticmethod
-        def from_paths(lexicons, policies, *, unknown_action):
-            calls.append((lexicons, policies, unknown_action))
+        def from_paths(lexicons, policies, *, unknown_action, max_rewrites=None):
+            calls.append((lexicons, policies, unknown_action, max_rewrites))
             return FakeGuard()
 
         @staticmethod
@@ -216,8 +216,13 @@ def test_from_paths_uses_the_real_engine_loader(monkeypatch, tmp_path):
     lex = tmp_path / "lex.yaml"
     lex.write_text("x: 1\n")
     holder = EngineHolder.from_paths([lex], None, unknown_action="allow")
-    assert calls == [([str(lex)], None, "allow")] and holder.watch_paths == (lex,)
+    assert calls == [([str(lex)], None, "allow", None)] and holder.watch_paths == (lex,)
     holder.reload()
     assert len(calls) == 2
     EngineHolder.from_paths()
     assert calls[-1] == "default"
+    # Options without paths build from the bundled files with them (not Guard.default, which has none).
+    EngineHolder.from_paths(max_rewrites=7)
+    assert calls[-1] == (None, None, "reject", 7)
+    EngineHolder.from_paths(unknown_action="tag")
+    assert calls[-1] == (None, None, "tag", None)

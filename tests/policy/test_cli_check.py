@@ -56,9 +56,17 @@ def test_options_reach_the_guard(runner, built, tmp_path):
     lex = tmp_path / "l.yaml"
     lex.write_text("x: 1\n", encoding="utf-8")
     res = runner.invoke(check_cmd, ["hello", "--policy", str(p), "--policy", str(tmp_path), "--lexicon", str(lex),
-                                    "--unknown-action", "rewrite"])
+                                    "--unknown-action", "rewrite", "--max-rewrites", "5"])
     assert res.exit_code == 0, res.output
-    assert built == [((str(lex),), (str(p), str(tmp_path)), {"unknown_action": "rewrite"})]
+    assert built == [((str(lex),), (str(p), str(tmp_path)), {"unknown_action": "rewrite", "max_rewrites": 5})]
+
+
+def test_max_rewrites_through_the_real_guard(runner):
+    res = runner.invoke(check_cmd, ["Kakuna with Yoimiya and Nahida in a garden", "--max-rewrites", "1", "--compact"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["action"] == "reject" and [r["code"] for r in data["rejections"]] == ["rewrite_too_many"]
+    assert runner.invoke(check_cmd, ["hello", "--max-rewrites", "0"]).exit_code == 2
 
 
 def test_exit_status_flag(runner, built):

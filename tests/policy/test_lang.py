@@ -70,6 +70,9 @@ def test_traditional_hanzi_are_told_apart():
     assert is_traditional("噴火龍在東京")
     assert not is_traditional("喷火龙在东京")
     assert not is_traditional("Pikachu")
+    # Counted, not the first one found: a simplified prompt that names a character by its traditional name.
+    assert not is_traditional("鐵殼蛹在小公寓里煮拉面，和一起，写实质感")
+    assert is_traditional("雷電將軍在城堡裡面")
 
 
 def test_traditional_words_that_convert_only_as_a_whole():
@@ -83,3 +86,13 @@ def test_traditional_words_that_convert_only_as_a_whole():
 
 def test_latin_lang_lowercases_word_by_word():
     assert latin_lang("ŸLA") == "fr"
+
+
+def test_han_words_around_a_japanese_alias_are_chinese():
+    from guard.policy.lang import mention_lang
+
+    assert mention_lang("鐵殼蛹和宵宮一起在城堡裡", 4, 6, "ja") == "zh-Hant"
+    assert mention_lang("铁壳蛹和宵宮一起在城堡里", 4, 6, "ja") == "zh-Hans"
+    assert mention_lang("宵宮と一緒に", 0, 2, "ja") == "ja"  # kana
+    assert mention_lang("「宵宮」。", 1, 3, "ja") == "ja"  # no words around to tell: the alias decides
+    assert mention_lang("宵宮", 0, 2, "ja") == "ja"

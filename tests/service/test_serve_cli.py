@@ -178,8 +178,26 @@ def test_serve_refuses_a_broken_policy_at_startup(tmp_path):
     assert "broken.yaml" in proc.stderr and "Error" in proc.stderr
 
 
+def test_serve_max_rewrites_reaches_the_engine():
+    # Two HoYoverse characters with a Pokémon: the example policy rewrites both (a crossover); one is the limit.
+    server = ServeProcess("--max-rewrites", "1", "--no-watch")
+    try:
+        url = server.wait_started()
+        with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
+            d = client.post("/v1/check", json={"prompt": "Kakuna with Yoimiya and Nahida in a garden"}).json()
+            assert d["action"] == "reject", d
+            assert [r["code"] for r in d["rejections"]] == ["rewrite_too_many"]
+            assert d["rejections"][0]["message"].endswith("(2 > 1)")
+            one = client.post("/v1/check", json={"prompt": "Kakuna with Yoimiya in a garden"}).json()
+            assert one["action"] == "rewrite" and "Yoimiya" not in one["prompt"]
+    finally:
+        server.stop()
+
+
 def test_serve_usage_errors():
     result = CliRunner().invoke(serve_cmd, ["--route", "POST /x"])
     assert result.exit_code == 2 and "--upstream" in result.output
     result = CliRunner().invoke(serve_cmd, ["--unknown-action", "maybe"])
     assert result.exit_code == 2
+    result = CliRunner().invoke(serve_cmd, ["--max-rewrites", "0"])
+    assert result.exit_code == 2 and "--max-rewrites" in result.output
