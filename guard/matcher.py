@@ -26,6 +26,7 @@ from guard.normalize import (
     is_number_with_unit,
     remove_separators,
     run_around,
+    runs_in,
     separator_cut_list,
     separator_cuts,
 )
@@ -56,10 +57,11 @@ _HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよねだ")
 _HIRA_VERB_END = frozenset("うくすつぬぶむるぐ")
 _HIRA_AFTER_VERB = _HIRA_AFTER_NOUN - frozenset("も")
 _HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "って", "まで", "じゃ", "みたい", "っぽ", "など", "しか", "こそ", "ばかり", "くらい", "ぐらい")
-# Verb endings in hiragana that a noun can follow (座っているごろー, 泳いでいたどりー): the progressive and its past,
-# after a verb whose stem is a kanji or katakana. The kana right before the name is then not after the stem, so
-# the stem test of the particles cannot see that they end a word.
-_HIRA_VERB_ENDINGS = ("ている", "ていた", "でいる", "でいた", "てる", "でる", "てた", "でた")
+# Verb endings in hiragana that a noun can follow (座っているごろー, 泳いでいたどりー, 昼寝をするぴっぴ): the progressive
+# and its past, and する and した, after a verb or noun whose stem is a kanji or katakana (a particle between: 昼寝を
+# する). The kana right before the name is then not after the stem, so the stem test of the particles cannot see
+# that they end a word.
+_HIRA_VERB_ENDINGS = ("ている", "ていた", "でいる", "でいた", "てる", "でる", "てた", "でた", "する", "した")
 
 # The hanzi that may stand right before and right after a one-character Chinese name that is also a common
 # character (strict): particles, conjunctions and prepositions; after it also verbs that follow a subject
@@ -483,6 +485,7 @@ class Scanner:
         """Names broken up by separators: P i k a c h u, Xing Qiu, ピ・カ・チュウ, 皮 卡 丘. `hits`: the exact
         index's hits in the joined text that have a separator inside them, in text positions."""
         infos, info_codes, flags, everyday = self._infos, self._info_codes, self._flags, self.c.everyday
+        hangul = self.c.hangul_everyday
         for pid, s, e in hits:
             inf = infos[info_codes[pid]]
             if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
@@ -493,8 +496,16 @@ class Scanner:
                 continue
             pieces = run_around(t, s, e)
             extra = None
-            if not inf.multipart and len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces):
+            if inf.multipart:
+                pass
+            elif len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces):
                 extra = "joined from ordinary words: " + " ".join(pieces)
+            elif hangul and _is_hangul(t[s]):
+                # Korean compounds are written spaced as two words (썬더 볼트 "thunder bolt", 고래 왕자 "whale
+                # prince"); a run can end in a particle (볼트가), so the words are the runs inside the hit.
+                inside = runs_in(t, s, e)
+                if all(len(p) >= 2 and p in hangul for p in inside):
+                    extra = "joined from ordinary words: " + " ".join(inside)
             cands.append(_Candidate(s, e, pid, "despaced", 0.9, "separators removed", extra))
 
     def _fuzzy_hits(self, t: str, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
@@ -657,9 +668,9 @@ _APOSTROPHES = frozenset("'\u2019")
 
 
 def _possessive_only(t: str, s: int, e: int) -> bool:
-    """Whether the joined hit t[s:e] joins nothing but a possessive: Dori's read as the plural Doris (a common
-    name, so ambiguous), where the text names Dori."""
-    return e - s > 3 and t[e - 1] == "s" and t[e - 2] in _APOSTROPHES and remove_separators(t[s : e - 2]) == t[s : e - 2]
+    """Whether the joined hit t[s:e] ends in a possessive: Dori's read as the plural Doris (a common name, so
+    ambiguous), where the text names Dori (and the joined text Dori, P i k a c h u's as Pikachu)."""
+    return e - s > 3 and t[e - 1] == "s" and t[e - 2] in _APOSTROPHES
 
 
 def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, int]]:

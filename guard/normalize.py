@@ -658,6 +658,11 @@ def separator_cuts(text: str) -> np.ndarray:
     return positions - np.arange(len(positions))
 
 
+def runs_in(text: str, start: int, end: int) -> list[str]:
+    """The separator-free runs of text[start:end]."""
+    return _RUN.findall(text, start, end)
+
+
 def run_around(text: str, start: int, end: int) -> list[str]:
     """The separator-free runs of `text` that overlap text[start:end], whole."""
     while start > 0 and text[start - 1] not in SEPARATORS:

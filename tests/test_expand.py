@@ -113,9 +113,11 @@ EXPANDED = [
     ("plural", "three Raichus dancing", "pokemon/raichu", "Raichus"),
     ("plural", "a herd of Charizards", "pokemon/charizard", "Charizards"),
     ("plural", "Eevees everywhere", "pokemon/eevee", "Eevees"),
-    ("possessive", "Keqing's sword glowing purple", "genshin_impact/keqing", "Keqing's"),
-    ("possessive", "Charizard’s flame", "pokemon/charizard", "Charizard’s"),
-    ("possessive", "Hu Tao's staff", "genshin_impact/hutao", "Hu Tao's"),
+    # A possessive is not part of the name (the generated plural Keqings would join across the apostrophe).
+    ("possessive", "Keqing's sword glowing purple", "genshin_impact/keqing", "Keqing"),
+    ("possessive", "Charizard’s flame", "pokemon/charizard", "Charizard"),
+    ("possessive", "Hu Tao's staff", "genshin_impact/hutao", "Hu Tao"),
+    ("possessive", "P i k a c h u's tail", "pokemon/pikachu", "P i k a c h u"),
     ("diacritics", "Flabebe on a flower", "pokemon/flabebe", "Flabebe"),
     ("diacritics", "Salameche dans la forêt", "pokemon/charmander", "Salameche"),
 ]

@@ -235,6 +235,11 @@ def test_boundary_rule_hangul_particles():
         ("まってたごろー", False),  # running hiragana: no kanji or katakana stem before the ending
         ("しってるごろー", False),
         ("座っているごろーむ", False),  # the right side still decides
+        ("昼寝をするごろー", True),  # する and した after a noun with a kanji stem, a particle between
+        ("散歩したごろー", True),
+        ("ダンスするごろー", True),
+        ("なにするごろー", False),  # no kanji or katakana stem
+        ("するごろー", False),
     ],
 )
 def test_boundary_rule_short_hiragana(text, ok):
@@ -844,3 +849,15 @@ def test_a_possessive_is_the_name_not_its_plural(guard, apostrophe):
     # Names that hold the apostrophe still join across it.
     assert ids(guard.scan(f"Farfetch{apostrophe}d in a field")) == ["pokemon/farfetchd"]
     assert ids(guard.scan(f"Hu Tao{apostrophe}s hat")) == ["genshin_impact/hutao"]
+
+
+def test_a_korean_name_spaced_as_two_everyday_loanwords_needs_context(guard):
+    # 썬더 볼트 ("thunder bolt") joins to Manectric's 썬더볼트, as "sand shrew" joins to Sandshrew.
+    (m,) = guard.scan("썬더 볼트가 떨어지는 폭풍의 밤", include_candidates=True)
+    assert m.character_id == "pokemon/manectric" and not m.confirmed
+    assert "joined from ordinary words: 썬더 볼트" in m.evidence[-1]
+    assert ids(guard.scan("포켓몬 썬더 볼트")) == ["pokemon/manectric"]
+    assert ids(guard.scan("썬더볼트가 떨어지는 밤")) == ["pokemon/manectric"]
+    # Spaced syllable by syllable, the name is still found without context.
+    assert ids(guard.scan("라 프 라 스가 바다를 건넌다")) == ["pokemon/lapras"]
+    assert ids(guard.scan("피카 츄가 달린다")) == ["pokemon/pikachu"]
