@@ -203,24 +203,6 @@ def everyday_english(normalize) -> frozenset[str]:
     return frozenset(out)
 
 
-def hangul_words_in(patterns) -> frozenset[str]:
-    """The everyday Korean words (two syllables or more, zipf EVERYDAY_WORD or more) that are parts of the Hangul
-    `patterns`: a name written as two of them with a space (썬더 볼트, "thunder bolt", is Manectric's 썬더볼트
-    spaced as the two loanwords) is ambiguous, as "sand shrew" is."""
-    freqs = _freqs("ko")
-    threshold = 10 ** (EVERYDAY_WORD - 9)
-    out = set()
-    for p in patterns:
-        if len(p) < 4 or not all("\uac00" <= c <= "\ud7a3" for c in p):
-            continue
-        for a in range(len(p) - 1):
-            for b in range(a + 2, len(p) + 1):
-                w = p[a:b]
-                if freqs.get(w, 0.0) >= threshold:
-                    out.add(w)
-    return frozenset(out)
-
-
 FOREIGN_WORD = 3.0  # a name used as an English word where the character is called something else: French "Draco"
 
 

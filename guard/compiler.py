@@ -93,7 +93,6 @@ class CompiledLexicon:
     flags: bytes = b""  # per pattern: HAS_CHARACTER | HAS_CONTEXT | HAS_TITLE
     alias_count: int = 0  # character entries over all patterns
     everyday: frozenset = frozenset()  # everyday English words (see ambiguity.everyday_english)
-    hangul_everyday: frozenset = frozenset()  # everyday Korean words inside Hangul names (ambiguity.hangul_words_in)
     typo_free: frozenset = frozenset()  # vocabulary words with no typo match in `fuzzy` (see _typo_free)
     name_parts: frozenset = frozenset()  # the words of Latin multi-word character names (yae, miko, iron, bundle)
     # Everyday words of ambiguity.REGIONAL_LANGS that are typos of names ("ombak"), and the words that say a prompt
@@ -348,7 +347,6 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
         flags=bytes(_flags(es) for es in entries),
         alias_count=sum(1 for es in entries for e in es if e.char >= 0),
         everyday=ambiguity.everyday_english(b.norm),
-        hangul_everyday=ambiguity.hangul_words_in(p for p, es in zip(patterns, entries) if any(e.char >= 0 for e in es)),
         typo_free=typo_free,
         name_parts=frozenset(multi_word_parts),
         regional=regional,

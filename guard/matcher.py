@@ -26,7 +26,6 @@ from guard.normalize import (
     is_number_with_unit,
     remove_separators,
     run_around,
-    runs_in,
     separator_cut_list,
     separator_cuts,
 )
@@ -57,18 +56,17 @@ _HIRA_AFTER_NOUN = frozenset("のがとはをにでもへやかよねだ")
 _HIRA_VERB_END = frozenset("うくすつぬぶむるぐ")
 _HIRA_AFTER_VERB = _HIRA_AFTER_NOUN - frozenset("も")
 _HIRA_NOUN_SUFFIXES = ("ちゃん", "さん", "くん", "さま", "たち", "って", "まで", "じゃ", "みたい", "っぽ", "など", "しか", "こそ", "ばかり", "くらい", "ぐらい")
-# Verb endings in hiragana that a noun can follow (座っているごろー, 泳いでいたどりー, 昼寝をするぴっぴ): the progressive
-# and its past, and する and した, after a verb or noun whose stem is a kanji or katakana (a particle between: 昼寝を
-# する). The kana right before the name is then not after the stem, so the stem test of the particles cannot see
-# that they end a word.
-_HIRA_VERB_ENDINGS = ("ている", "ていた", "でいる", "でいた", "てる", "でる", "てた", "でた", "する", "した")
+# Verb endings in hiragana that a noun can follow (座っているごろー, 泳いでいたどりー): the progressive and its past,
+# after a verb whose stem is a kanji or katakana. The kana right before the name is then not after the stem, so
+# the stem test of the particles cannot see that they end a word. (Not する or した: everyday hiragana words follow
+# them as often as names do, 告白したあいの言葉, 恋するあいの歌.)
+_HIRA_VERB_ENDINGS = ("ている", "ていた", "でいる", "でいた", "てる", "でる", "てた", "でた")
 
 # The hanzi that may stand right before and right after a one-character Chinese name that is also a common
-# character (strict): particles, conjunctions and prepositions; after it also verbs that follow a subject
-# (琴蜷缩, 琴站在) and start no word with 空, 琴 or 荧. Not 的 after it: 空的 is "empty", 琴的 "the zither's";
-# nor 飞: 空飛ぶ is Japanese for "flying".
+# character (strict): particles, conjunctions and prepositions. Not 的 after it: 空的 is "empty", 琴的 "the
+# zither's". Not verbs either: most also start nouns (空走廊, 空看台, 琴站台) or, folded, Japanese words (空笑い).
 _HAN_BEFORE_NAME = frozenset("的和与跟同及或给让对向把被")
-_HAN_AFTER_NAME = frozenset("和与跟同及或在是正把被也都就说" "站坐走跑躺睡蜷拿穿戴骑抱吃喝唱跳游笑哭举握看")
+_HAN_AFTER_NAME = frozenset("和与跟同及或在是正把被也都就说")
 if speedups.kernels is not None:  # the C boundary rules take the same lists
     speedups.kernels.set_boundary_words(
         "".join(sorted(_HIRA_BEFORE_NOUN)), "".join(sorted(_HIRA_AFTER_NOUN)), _HIRA_NOUN_SUFFIXES,
@@ -485,28 +483,38 @@ class Scanner:
         """Names broken up by separators: P i k a c h u, Xing Qiu, ピ・カ・チュウ, 皮 卡 丘. `hits`: the exact
         index's hits in the joined text that have a separator inside them, in text positions."""
         infos, info_codes, flags, everyday = self._infos, self._info_codes, self._flags, self.c.everyday
-        hangul = self.c.hangul_everyday
+        named: Optional[dict[tuple[int, int], set[int]]] = None  # built at the first possessive
         for pid, s, e in hits:
             inf = infos[info_codes[pid]]
             if inf.has_sep or not boundary_ok(t, s, e, inf.left, inf.right, inf.length, strict=inf.strict):
                 continue
             if flags[pid] & HAS_CONTEXT:
                 self._note_context(self._entries[pid], context, char_cues)
-            if not flags[pid] & HAS_CHARACTER or _possessive_only(t, s, e):
+            if not flags[pid] & HAS_CHARACTER:
                 continue
+            base = _before_possessive(t, s, e)
+            if base is not None:
+                # Dori's read as the plural Doris (a common name, so ambiguous) where the text names Dori: the
+                # possessive is not part of the name. Tauro's, where "Tauro" names no one, is still Tauros.
+                if named is None:
+                    named = self._named_spans(cands, hits)
+                if not named.get((s, base), _NO_CHARS).isdisjoint(self._characters_of(pid)):
+                    continue
             pieces = run_around(t, s, e)
             extra = None
-            if inf.multipart:
-                pass
-            elif len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces):
+            if not inf.multipart and len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces):
                 extra = "joined from ordinary words: " + " ".join(pieces)
-            elif hangul and _is_hangul(t[s]):
-                # Korean compounds are written spaced as two words (썬더 볼트 "thunder bolt", 고래 왕자 "whale
-                # prince"); a run can end in a particle (볼트가), so the words are the runs inside the hit.
-                inside = runs_in(t, s, e)
-                if all(len(p) >= 2 and p in hangul for p in inside):
-                    extra = "joined from ordinary words: " + " ".join(inside)
             cands.append(_Candidate(s, e, pid, "despaced", 0.9, "separators removed", extra))
+
+    def _characters_of(self, pid: int) -> set[int]:
+        return {en.char for en in self._entries[pid] if en.char >= 0}
+
+    def _named_spans(self, cands: list[_Candidate], hits: list) -> dict[tuple[int, int], set[int]]:
+        """The characters that the candidates so far and the joined `hits` name, by span."""
+        out: dict[tuple[int, int], set[int]] = {}
+        for s, e, pid in [(c.s, c.e, c.pid) for c in cands] + [(s, e, pid) for pid, s, e in hits]:
+            out.setdefault((s, e), set()).update(self._characters_of(pid))
+        return out
 
     def _fuzzy_hits(self, t: str, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
         if not self._has_fuzzy:
@@ -665,12 +673,22 @@ class Scanner:
 
 
 _APOSTROPHES = frozenset("'\u2019")
+_NO_CHARS: frozenset = frozenset()
 
 
-def _possessive_only(t: str, s: int, e: int) -> bool:
-    """Whether the joined hit t[s:e] ends in a possessive: Dori's read as the plural Doris (a common name, so
-    ambiguous), where the text names Dori (and the joined text Dori, P i k a c h u's as Pikachu)."""
-    return e - s > 3 and t[e - 1] == "s" and t[e - 2] in _APOSTROPHES
+def _before_possessive(t: str, s: int, e: int) -> Optional[int]:
+    """Where the name before a possessive ends, when the joined hit t[s:e] ends in one ('s, or spaced out: D o r i ' s);
+    else None."""
+    if e - s < 4 or t[e - 1] != "s":
+        return None
+    k = e - 2
+    while k > s and t[k] == " ":
+        k -= 1
+    if t[k] not in _APOSTROPHES:
+        return None
+    while k > s and t[k - 1] == " ":
+        k -= 1
+    return k if k > s else None
 
 
 def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, int]]:
@@ -788,16 +806,18 @@ _LEET_IN_WORD = _LEET_SIGNS | frozenset("\uff10\uff11\uff12\uff13\uff14\uff15\uf
 
 # A hyphenated word with a leetspeak character next to a hyphen (H0-0h, W0-Chi3n, Ch!-Yu). Normalization leaves a
 # run of two characters or with one letter alone (R2-D2, 4k), so these parts stay as written; the whole group is
-# read again with each part folded, and only a name that holds the whole group counts.
+# read again with each part folded, and only a name that holds its leetspeak parts, from the first to the last,
+# counts (H0-0h-style, Ch!-Yu-chan).
 _HYPHEN_BY_LEET = re.compile(r"[0-9@$!|]-|-[0-9@$!|]")
 _HYPHEN_GROUP = re.compile(r"(?<![a-z0-9@$!|-])[a-z0-9@$!|]{1,12}(?:-[a-z0-9@$!|]{1,12}){1,2}(?![a-z0-9@$!|]|-[a-z0-9@$!|])")
 _HYPHEN_AS_LETTERS = "leetspeak across a hyphen read as letters"
 
 
 def _hyphen_groups(t: str) -> tuple[list[tuple[int, int]], list[tuple[int, str]]]:
-    """The hyphenated groups of `t` to read again (their spans, in order) and the (position, letter) of each
-    leetspeak character in them. A group qualifies when every part has a letter and none is a number with a
-    unit (4k-60fps); a handle (@h0-0h) does not, and a trailing ! or | stays punctuation (H0-0h!)."""
+    """The spans a name must hold in the hyphenated groups of `t` to read again (from the first part with a
+    leetspeak character to the last, in order) and the (position, letter) of each leetspeak character in them. A
+    group qualifies when every part has a letter and none is a number with a unit (4k-60fps); a handle (@h0-0h)
+    does not, and a trailing ! or | stays punctuation (H0-0h!)."""
     groups: list[tuple[int, int]] = []
     subs: list[tuple[int, str]] = []
     for m in _HYPHEN_GROUP.finditer(t):
@@ -814,7 +834,12 @@ def _hyphen_groups(t: str) -> tuple[list[tuple[int, int]], list[tuple[int, str]]
             if not part or not any("a" <= c <= "z" for c in part) or is_number_with_unit(part):
                 break
         else:
-            groups.append((start, end))
+            first, last = found[0][0], found[-1][0]
+            while first > start and t[first - 1] != "-":
+                first -= 1
+            while last < end and t[last] != "-":
+                last += 1
+            groups.append((first, last))
             subs.extend(found)
     return groups, subs
 

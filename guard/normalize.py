@@ -523,13 +523,17 @@ _UNDECOMPOSED_LATIN = {
 }
 
 
-# Typographic apostrophes read as the ASCII one: Kiki's Delivery Service is the title listed as Kiki’s.
+# Typographic apostrophes read as the ASCII one (Kiki's Delivery Service is the title listed as Kiki’s), and
+# typographic hyphens and dashes as the hyphen-minus (Ho‐Oh, Ho–Oh).
 _APOSTROPHE_LIKE = frozenset("\u2018\u2019\u02bc\u02b9\u2032")
+_HYPHEN_LIKE = frozenset("\u2010\u2011\u2012\u2013\u2212")
 
 
 def _fold_char(ch: str, t2s) -> str:
     if ch in _APOSTROPHE_LIKE:
         return "'"
+    if ch in _HYPHEN_LIKE:
+        return "-"
     cat = unicodedata.category(ch)
     if cat == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F:
         return ""
@@ -656,11 +660,6 @@ def separator_cuts(text: str) -> np.ndarray:
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         positions = _BMP_SEPARATOR_TABLE[np.minimum(codes, 0xFFFF)].nonzero()[0]  # U+FFFF is none
     return positions - np.arange(len(positions))
-
-
-def runs_in(text: str, start: int, end: int) -> list[str]:
-    """The separator-free runs of text[start:end]."""
-    return _RUN.findall(text, start, end)
 
 
 def run_around(text: str, start: int, end: int) -> list[str]:

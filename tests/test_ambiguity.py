@@ -205,11 +205,16 @@ def test_context_evidence_is_explained(guard):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="A Korean transliteration of an English word that is a Pokémon name (파이어 'fire' = Moltres) is "
-    "confirmed by any Pokémon in the prompt; the English romaji case (Charizard breathing fire) was fixed, the "
-    "hangul one was not. (썬더 볼트, spaced, is fixed: test_matcher's two everyday loanwords.)",
+    reason="Korean transliterations of English words that are Pokémon names (파이어 'fire' = Moltres, 썬더볼트 "
+    "'thunderbolt' = Manectric) are confirmed by any Pokémon in the prompt, or not marked ambiguous at all; the "
+    "English romaji case (Charizard breathing fire) was fixed, the hangul one was not. Marking a Hangul name "
+    "spaced as two frequent Korean words ambiguous was tried: word-frequency lists hold the halves of most "
+    "transliterated names (다이 루크, 라프 라스), so it hid names split once",
 )
-@pytest.mark.parametrize("prompt, expected", [("캠프 파이어 앞에 앉은 피카츄", ["pokemon/pikachu"])])
+@pytest.mark.parametrize(
+    "prompt, expected",
+    [("캠프 파이어 앞에 앉은 피카츄", ["pokemon/pikachu"]), ("썬더 볼트가 떨어지는 폭풍의 밤", [])],
+)
 def test_korean_loanwords_are_not_pokemon(guard, prompt, expected):
     assert ids(guard.scan(prompt)) == expected
 
@@ -222,11 +227,3 @@ def test_korean_loanwords_are_not_pokemon(guard, prompt, expected):
 def test_layla_as_a_given_name(guard):
     assert ids(guard.scan("Layla reading a paperback on a night train")) == []
 
-
-def test_hangul_words_inside_names():
-    from guard.ambiguity import hangul_words_in
-
-    words = hangul_words_in(["썬더볼트", "피카츄", "pikachu", "라프"])
-    assert {"썬더", "볼트"} <= words
-    assert "츄" not in words  # one syllable
-    assert not words & {"pikachu", "라프"}  # not Hangul; too short to split

@@ -40,6 +40,7 @@ from guard.normalize import Normalizer, NormalizedText, SEPARATORS, default_norm
         ("Søren, đi, Ħal", "soren, di, hal"),
         ("Æsir œuvre þorn", "aesir oeuvre thorn"),  # ligatures and thorn grow
         ("Kiki’s ‘x’ ʼ", "kiki's 'x' '"),  # typographic apostrophes and quotes
+        ("Ho\u2010Oh Ho\u2011Oh Ho\u2013Oh 3\u22121", "ho-oh ho-oh ho-oh 3-1"),  # typographic hyphens and dashes
     ],
 )
 def test_folds(text, folded):

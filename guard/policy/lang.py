@@ -1,8 +1,8 @@
 """Cheap language guesses, used only when a decision needs words: a rewrite or a rejection message.
 
 - Around a mention, the script decides: kana -> ja, Hangul -> ko, Han only -> zh-Hans or zh-Hant (ja when the
-  matched alias was Japanese and there are too few words around to tell: a Japanese sentence has kana within a
-  few characters); Latin -> the language of the whole prompt.
+  matched alias was Japanese, unless Chinese function words and no Japanese-only kanji are around it: 和宵宮一起在
+  城堡裡 is Chinese, 宵宮、浴衣、悪夢 Japanese); Latin -> the language of the whole prompt.
 - For Latin-script prompts, a handful of function words per language picks en, fr, de, es or it.
 """
 from __future__ import annotations
@@ -69,46 +69,28 @@ def _t2s():
 
 
 @lru_cache(maxsize=1)
-def _t2s_changes() -> dict[str, str]:
-    """Each hanzi that OpenCC's t2s turns into another character, and what it becomes (a set lookup per
-    character is far cheaper than converting the whole prompt)."""
+def _traditional_chars() -> frozenset:
+    """Hanzi that OpenCC's t2s turns into another character (a set lookup per character is far cheaper than
+    converting the whole prompt)."""
     conv = _t2s()
     if conv is None:
-        return {}
-    out: dict[str, str] = {}
+        return frozenset()
+    out = set()
     for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)):
         block = "".join(chr(cp) for cp in range(lo, hi + 1))
         converted = conv.convert(block)
         if len(converted) == len(block):
-            out.update((a, b) for a, b in zip(block, converted) if a != b)
+            out.update(a for a, b in zip(block, converted) if a != b)
         else:  # pragma: no cover - t2s maps characters one to one; be safe if a build does not
-            out.update((c, conv.convert(c)) for c in block if conv.convert(c) != c)
-    return out
-
-
-@lru_cache(maxsize=1)
-def _traditional_chars() -> frozenset:
-    """Hanzi that t2s turns into another character."""
-    return frozenset(_t2s_changes())
-
-
-@lru_cache(maxsize=1)
-def _simplified_chars() -> frozenset:
-    """The simplified forms that t2s turns traditional characters into, less those that t2s changes themselves.
-    Some are also traditional characters in their own right (里, 面), which a comparison of counts tolerates."""
-    changes = _t2s_changes()
-    return frozenset(b for b in changes.values() if len(b) == 1) - frozenset(changes)
+            out.update(c for c in block if conv.convert(c) != c)
+    return frozenset(out)
 
 
 def is_traditional(text: str) -> bool:
-    """Whether `text` is written in traditional characters: more of them than of simplified ones (a prompt in
-    simplified Chinese can name a character by its traditional name: 鐵殼蛹在小公寓里写生). With neither, whether
-    t2s would change it: some words convert only as a whole (瞭解 -> 了解), and the tables cover the BMP blocks
-    only."""
-    traditional = _traditional_chars()
-    if not traditional.isdisjoint(text):
-        simplified = _simplified_chars()
-        return sum(1 for c in text if c in traditional) >= sum(1 for c in text if c in simplified)
+    """Whether t2s would change `text`. A traditional character answers at once; otherwise OpenCC decides, since
+    some words convert only as a whole (瞭解 -> 了解) and the table covers the BMP blocks only."""
+    if not _traditional_chars().isdisjoint(text):
+        return True
     conv = _t2s()
     if conv is None:
         return False
@@ -122,10 +104,44 @@ def is_traditional(text: str) -> bool:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# Chinese function words that Japanese writes in kana or not at all; a Japanese text without kana (tags: 宵宮、浴衣、
+# 悪夢) has none of them.
+_CHINESE_WORDS = re.compile("[们們这這着著吗嗎呢吧很没沒还還给給让讓被在是的]|一起|和.{1,4}一起")
+
+
+@lru_cache(maxsize=1)
+def _japanese_kanji() -> frozenset:
+    """Kanji only Japanese writes (shinjitai: 悪, 廃, 霊, 駅): those OpenCC's jp2t turns into another character and
+    that are no simplified Chinese form (国 and 画 are both)."""
+    try:
+        import opencc
+
+        jp2t = opencc.OpenCC("jp2t")
+    except Exception:  # pragma: no cover - opencc is a dependency; be safe anyway
+        return frozenset()
+    t2s = _t2s()
+    out, simplified = set(), set()
+    for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF)):
+        block = "".join(chr(cp) for cp in range(lo, hi + 1))
+        converted = jp2t.convert(block)
+        if len(converted) == len(block):
+            out.update(a for a, b in zip(block, converted) if a != b)
+        if t2s is not None:
+            to_simple = t2s.convert(block)
+            if len(to_simple) == len(block):
+                simplified.update(b for a, b in zip(block, to_simple) if a != b)
+    return frozenset(out - simplified)
+
+
+def _chinese_around(window: str) -> bool:
+    """Whether a window of Han text without kana reads as Chinese rather than as Japanese written in kanji."""
+    return _CHINESE_WORDS.search(window) is not None and _japanese_kanji().isdisjoint(window)
+
+
 def warm_up() -> None:
-    """Load the converter and its tables now (at engine build), so that no call pays for it."""
+    """Load the converters and their tables now (at engine build), so that no call pays for it."""
     _traditional_chars()
-    _simplified_chars()
+    _japanese_kanji()
 
 
 # The classes of guard.normalize.script_of that the guesses use, as code point ranges: each character's class
@@ -197,16 +213,14 @@ def _cjk_lang(counts: dict[str, int], sample: str, alias_lang: str) -> str | Non
     return None
 
 
-# Han characters around a mention, with no kana, from which on the text is taken as Chinese whatever the alias.
-_HAN_CONTEXT = 4
-
-
 def mention_lang(text: str, start: int, end: int, alias_lang: str = "", *, seen: Optional[dict] = None) -> str:
     """Language of the words around text[start:end]: ja, ko, zh-Hans, zh-Hant, en, fr, de, es or it.
     `seen`: a dict kept for the mentions of one text, so that its Latin language is guessed once."""
     window = text[max(0, start - 16) : start] + " " + text[end : end + 16]
     counts = script_counts(window)
-    lang = _cjk_lang(counts, window, alias_lang if counts.get("han", 0) < _HAN_CONTEXT else "")
+    if alias_lang.startswith("ja") and counts.get("han", 0) and _chinese_around(window):
+        alias_lang = ""
+    lang = _cjk_lang(counts, window, alias_lang)
     if lang is not None:
         return lang
     if counts.get("latin", 0) == 0:

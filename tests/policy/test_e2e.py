@@ -51,8 +51,7 @@ def test_rewrite_is_rescanned_and_clean(real_guard, prompt, expected):
 
 
 def test_a_rewrite_in_chinese_text_stays_chinese(real_guard):
-    # 宵宫 (simplified) folds to the pattern of the Japanese alias 宵宮, which the lexicon lists first; the words
-    # around it are Chinese, written mostly in simplified characters next to a traditional name (鐵殼蛹).
+    # 宵宫 (simplified) folds to the pattern of the Japanese alias 宵宮, which the lexicon lists first.
     from guard.policy.lang import script_counts
 
     prompt = "鐵殼蛹在小公寓里煮拉面，和宵宫一起，写实质感"
@@ -62,7 +61,7 @@ def test_a_rewrite_in_chinese_text_stays_chinese(real_guard):
     assert md.surface == "宵宫"
     counts = script_counts(d.prompt)
     assert counts.get("kata", 0) == counts.get("hira", 0) == 0, d.prompt
-    # Written as the Japanese alias (宵宮 is traditional Chinese too): the words around it decide.
+    # Written as the Japanese alias (宵宮 is traditional Chinese too): the Chinese words around it decide.
     traditional = real_guard.check("鐵殼蛹和宵宮一起在城堡裡")
     assert traditional.action == "rewrite" and "一起在城堡裡" in traditional.prompt
     assert script_counts(traditional.prompt).keys() == {"han"}, traditional.prompt

@@ -70,9 +70,6 @@ def test_traditional_hanzi_are_told_apart():
     assert is_traditional("噴火龍在東京")
     assert not is_traditional("喷火龙在东京")
     assert not is_traditional("Pikachu")
-    # Counted, not the first one found: a simplified prompt that names a character by its traditional name.
-    assert not is_traditional("鐵殼蛹在小公寓里煮拉面，和一起，写实质感")
-    assert is_traditional("雷電將軍在城堡裡面")
 
 
 def test_traditional_words_that_convert_only_as_a_whole():
@@ -88,11 +85,26 @@ def test_latin_lang_lowercases_word_by_word():
     assert latin_lang("ŸLA") == "fr"
 
 
-def test_han_words_around_a_japanese_alias_are_chinese():
+def test_chinese_words_around_a_japanese_alias_make_it_chinese():
     from guard.policy.lang import mention_lang
 
     assert mention_lang("鐵殼蛹和宵宮一起在城堡裡", 4, 6, "ja") == "zh-Hant"
     assert mention_lang("铁壳蛹和宵宮一起在城堡里", 4, 6, "ja") == "zh-Hans"
+    assert mention_lang("宵宮在城堡裡", 0, 2, "ja") == "zh-Hant"
     assert mention_lang("宵宮と一緒に", 0, 2, "ja") == "ja"  # kana
     assert mention_lang("「宵宮」。", 1, 3, "ja") == "ja"  # no words around to tell: the alias decides
     assert mention_lang("宵宮", 0, 2, "ja") == "ja"
+    # Japanese tags without kana: no Chinese function word, and kanji only Japanese writes (悪, 廃, 霊).
+    assert mention_lang("宵宮、浴衣、夜空、花火、高画質", 0, 2, "ja") == "ja"
+    assert mention_lang("雷電将軍、悪夢、廃墟、在庫", 0, 4, "ja") == "ja"
+    assert mention_lang("神里綾華 心霊写真風 高画質 傑作", 0, 4, "ja") == "ja"
+    # A zh-Hant alias keeps its hint.
+    assert mention_lang("雷電將軍、夜空、花火、高畫質", 0, 4, "zh-Hant") == "zh-Hant"
+
+
+def test_japanese_only_kanji():
+    from guard.policy.lang import _japanese_kanji
+
+    kanji = _japanese_kanji()
+    assert {"悪", "廃", "霊", "駅", "桜"} <= kanji
+    assert not kanji & {"国", "画", "写", "将", "台", "宮"}  # simplified Chinese forms too, or shared
