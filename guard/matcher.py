@@ -327,7 +327,7 @@ class Scanner:
                 named = [(c.s, c.e) for c in cands]
                 self._alt_hits(t, tails, _TAIL_AS_LETTER, set(accepted), cands, context, char_cues, context_spans, named)
 
-        if "-" in t and _HYPHEN_BY_LEET.search(t) is not None:
+        if "-" in t:
             groups, subs = _hyphen_groups(t)
             if subs:  # H0-0h, W0-Chi3n: parts too short to fold alone, read together as one leetspeak word
                 self._alt_hits(t, subs, _HYPHEN_AS_LETTERS, set(accepted), cands, context, char_cues, context_spans,
@@ -808,8 +808,10 @@ _LEET_IN_WORD = _LEET_SIGNS | frozenset("\uff10\uff11\uff12\uff13\uff14\uff15\uf
 # run of two characters or with one letter alone (R2-D2, 4k), so these parts stay as written; the whole group is
 # read again with each part folded, and only a name that holds its leetspeak parts, from the first to the last,
 # counts (H0-0h-style, Ch!-Yu-chan).
-_HYPHEN_BY_LEET = re.compile(r"[0-9@$!|]-|-[0-9@$!|]")
-_HYPHEN_GROUP = re.compile(r"(?<![a-z0-9@$!|-])[a-z0-9@$!|]{1,12}(?:-[a-z0-9@$!|]{1,12}){1,2}(?![a-z0-9@$!|]|-[a-z0-9@$!|])")
+_LEET_BY_HYPHEN = frozenset("0123456789@$!|")
+_NO_LETTER = re.compile(r"[^a-z]*")
+_GROUP_CHARS = LEET_TOKEN_CHARS | frozenset("-")
+_GROUP_RUN = re.compile(r"[a-z0-9@$!|-]*")
 _HYPHEN_AS_LETTERS = "leetspeak across a hyphen read as letters"
 
 
@@ -820,20 +822,32 @@ def _hyphen_groups(t: str) -> tuple[list[tuple[int, int]], list[tuple[int, str]]
     does not, and a trailing ! or | stays punctuation (H0-0h!)."""
     groups: list[tuple[int, int]] = []
     subs: list[tuple[int, str]] = []
-    for m in _HYPHEN_GROUP.finditer(t):
-        start, end = m.span()
-        while t[end - 1] in "!|":
+    n, done = len(t), 0
+    # The groups are found from the hyphens (a prompt has few) that stand next to a digit or sign, not by a pattern
+    # tried at every position of the text: the whole run of word characters and hyphens around each.
+    j = t.find("-")
+    while j >= 0:
+        at, j = j, t.find("-", max(j + 1, done))
+        if at < done or not ((at > 0 and t[at - 1] in _LEET_BY_HYPHEN) or (at + 1 < n and t[at + 1] in _LEET_BY_HYPHEN)):
+            continue
+        start = at
+        while start > 0 and t[start - 1] in _GROUP_CHARS:
+            start -= 1
+        end = _GROUP_RUN.match(t, at).end()
+        done = end
+        while end > start and t[end - 1] in "-!|":  # a trailing hyphen; a trailing ! or | is punctuation
             end -= 1
         body = t[start:end]
-        if body[0] == "@":
+        parts = body.split("-")
+        if not 2 <= len(parts) <= 3 or body[0] in "-@":
             continue
-        found = [(start + i, LEET_LETTERS[c]) for i, c in enumerate(body) if c in LEET_LETTERS]
-        if not found:
-            continue
-        for part in body.split("-"):
-            if not part or not any("a" <= c <= "z" for c in part) or is_number_with_unit(part):
+        for part in parts:  # most hyphens by a digit join a number (16-bit, 35-mm): no letter in a part
+            if not 0 < len(part) <= 12 or part.isdigit() or _NO_LETTER.fullmatch(part) or is_number_with_unit(part):
                 break
         else:
+            found = [(start + i, LEET_LETTERS[c]) for i, c in enumerate(body) if c in LEET_LETTERS]
+            if not found:  # the sign by the hyphen was a trailing one (ab-c-!)
+                continue
             first, last = found[0][0], found[-1][0]
             while first > start and t[first - 1] != "-":
                 first -= 1

@@ -833,6 +833,7 @@ def test_hyphen_groups():
     assert _hyphen_groups("h0-0h-style") == ([(0, 5)], [(1, "o"), (3, "o")])
     assert _hyphen_groups("r2-d2, 4k-60fps, covid-19, @h0-0h") == ([], [])
     assert _hyphen_groups("a-b-c-d0") == ([], [])  # more than three parts: no name
+    assert _hyphen_groups("ab-c-! x-!") == ([], [])  # the sign by the hyphen is punctuation
 
 
 @pytest.mark.parametrize("prompt", ["Kiki's Delivery Service poster", "Kiki’s Delivery Service poster"])

@@ -1,8 +1,9 @@
 """Cheap language guesses, used only when a decision needs words: a rewrite or a rejection message.
 
 - Around a mention, the script decides: kana -> ja, Hangul -> ko, Han only -> zh-Hans or zh-Hant (ja when the
-  matched alias was Japanese, unless Chinese function words and no Japanese-only kanji are around it: 和宵宮一起在
-  城堡裡 is Chinese, 宵宮、浴衣、悪夢 Japanese); Latin -> the language of the whole prompt.
+  matched alias was Japanese, unless Chinese words that Japanese does not use are around it and the prompt has
+  no kana: 和宵宮一起在城堡裡 is Chinese, 宵宮、水着、被写界深度、幻想的 Japanese); Latin -> the language of the
+  whole prompt.
 - For Latin-script prompts, a handful of function words per language picks en, fr, de, es or it.
 """
 from __future__ import annotations
@@ -104,9 +105,9 @@ def is_traditional(text: str) -> bool:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-# Chinese function words that Japanese writes in kana or not at all; a Japanese text without kana (tags: 宵宮、浴衣、
-# 悪夢) has none of them.
-_CHINESE_WORDS = re.compile("[们們这這着著吗嗎呢吧很没沒还還给給让讓被在是的]|一起|和.{1,4}一起")
+# Chinese words that Japanese does not write, even in tags without kana. Not 的, 在, 是, 被, 着, 没, 給, 還: they are
+# parts of everyday Japanese words (幻想的, 現在, 被写界深度, 水着, 没入感, 給仕, 還元).
+_CHINESE_WORDS = re.compile("[们們这吗嗎呢吧很與还给让]|一起|什[么麼]|怎[么麼]")
 
 
 @lru_cache(maxsize=1)
@@ -133,9 +134,13 @@ def _japanese_kanji() -> frozenset:
     return frozenset(out - simplified)
 
 
-def _chinese_around(window: str) -> bool:
-    """Whether a window of Han text without kana reads as Chinese rather than as Japanese written in kanji."""
-    return _CHINESE_WORDS.search(window) is not None and _japanese_kanji().isdisjoint(window)
+def _chinese_around(text: str, window: str) -> bool:
+    """Whether a window of Han text without kana reads as Chinese rather than as Japanese written in kanji: Chinese
+    words in it, no kanji that only Japanese writes, and no kana anywhere in the prompt."""
+    if _CHINESE_WORDS.search(window) is None or not _japanese_kanji().isdisjoint(window):
+        return False
+    counts = script_counts(text)
+    return not counts.get("kata", 0) and not counts.get("hira", 0)
 
 
 def warm_up() -> None:
@@ -218,7 +223,7 @@ def mention_lang(text: str, start: int, end: int, alias_lang: str = "", *, seen:
     `seen`: a dict kept for the mentions of one text, so that its Latin language is guessed once."""
     window = text[max(0, start - 16) : start] + " " + text[end : end + 16]
     counts = script_counts(window)
-    if alias_lang.startswith("ja") and counts.get("han", 0) and _chinese_around(window):
+    if alias_lang.startswith("ja") and counts.get("han", 0) and _chinese_around(text, window):
         alias_lang = ""
     lang = _cjk_lang(counts, window, alias_lang)
     if lang is not None:

@@ -90,7 +90,8 @@ def test_chinese_words_around_a_japanese_alias_make_it_chinese():
 
     assert mention_lang("鐵殼蛹和宵宮一起在城堡裡", 4, 6, "ja") == "zh-Hant"
     assert mention_lang("铁壳蛹和宵宮一起在城堡里", 4, 6, "ja") == "zh-Hans"
-    assert mention_lang("宵宮在城堡裡", 0, 2, "ja") == "zh-Hant"
+    assert mention_lang("宵宮與皮卡丘看煙火", 0, 2, "ja") == "zh-Hant"
+    assert mention_lang("宵宮和皮卡丘一起，夜空", 0, 2, "ja") == "zh-Hans"
     assert mention_lang("宵宮と一緒に", 0, 2, "ja") == "ja"  # kana
     assert mention_lang("「宵宮」。", 1, 3, "ja") == "ja"  # no words around to tell: the alias decides
     assert mention_lang("宵宮", 0, 2, "ja") == "ja"
@@ -98,6 +99,11 @@ def test_chinese_words_around_a_japanese_alias_make_it_chinese():
     assert mention_lang("宵宮、浴衣、夜空、花火、高画質", 0, 2, "ja") == "ja"
     assert mention_lang("雷電将軍、悪夢、廃墟、在庫", 0, 4, "ja") == "ja"
     assert mention_lang("神里綾華 心霊写真風 高画質 傑作", 0, 4, "ja") == "ja"
+    # Everyday Japanese words with 的, 在, 被, 着 (幻想的, 現在, 被写界深度, 水着) are no Chinese.
+    assert mention_lang("宵宮、水着、被写界深度、幻想的、現在、存在感", 0, 2, "ja") == "ja"
+    # Kana anywhere in the prompt makes it Japanese, however Chinese the words around the name look.
+    text = "宵宮、很一起、夜空、Pikachu、とても美しい夜に浴衣を着て花火を見ている"
+    assert mention_lang(text, 0, 2, "ja") == "ja"
     # A zh-Hant alias keeps its hint.
     assert mention_lang("雷電將軍、夜空、花火、高畫質", 0, 4, "zh-Hant") == "zh-Hant"
 
