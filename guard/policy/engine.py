@@ -556,8 +556,8 @@ class PolicyEngine:
         return v
 
     # -- phrases and messages ---------------------------------------------------------------------------
-    def _replacement(self, v: _Verdict, m: Match, text: str, seen: dict) -> Edit:
-        lang = langmod.mention_lang(text, m.start, m.end, _written_lang(m), seen=seen)
+    def _replacement(self, v: _Verdict, m: Match, text: str, seen: dict, around: Optional[str] = None) -> Edit:
+        lang = langmod.mention_lang(text, m.start, m.end, _written_lang(m), seen=seen, around=around)
         if v.rewrite == "drop":
             return Edit(m.start, m.end, lang, m.alias)
         maps: list[Mapping[str, Any]] = []
@@ -697,9 +697,10 @@ class PolicyEngine:
                 break
             # rewrite this round's mentions and look again
             seen: dict[str, str] = {}  # the text's Latin language by alias language, guessed once
+            around = langmod.without_spans(text, all_spans) if len(matches) > 1 else None
             edits = []
             for _, m, v in to_edit:
-                edits.append(self._replacement(v, m, text, seen))
+                edits.append(self._replacement(v, m, text, seen, around))
             new_text, replaced = apply_edits(text, edits, all_spans)
             by_span = {(m.start, m.end): r for (_, m, _), r in zip(to_edit, replaced)}
             for md in round_mds:

@@ -218,11 +218,18 @@ def _cjk_lang(counts: dict[str, int], sample: str, alias_lang: str) -> str | Non
     return None
 
 
-def mention_lang(text: str, start: int, end: int, alias_lang: str = "", *, seen: Optional[dict] = None) -> str:
+def mention_lang(text: str, start: int, end: int, alias_lang: str = "", *, seen: Optional[dict] = None,
+                 around: Optional[str] = None) -> str:
     """Language of the words around text[start:end]: ja, ko, zh-Hans, zh-Hant, en, fr, de, es or it.
-    `seen`: a dict kept for the mentions of one text, so that its Latin language is guessed once."""
-    window = text[max(0, start - 16) : start] + " " + text[end : end + 16]
+    `seen`: a dict kept for the mentions of one text, so that its Latin language is guessed once. `around`: the
+    text with the other mentions blanked out (`without_spans`), to read the words around from: a name is no word
+    of the prompt's language (Keqing and 甘雨 are in an English sentence)."""
+    source = text if around is None else around
+    window = source[max(0, start - 16) : start] + " " + source[end : end + 16]
     counts = script_counts(window)
+    if around is not None and not counts:  # nothing but names around it (Kakuna, 宵宮): they say more than nothing
+        window = text[max(0, start - 16) : start] + " " + text[end : end + 16]
+        counts = script_counts(window)
     if alias_lang.startswith("ja") and counts.get("han", 0) and _chinese_around(text, window):
         alias_lang = ""
     lang = _cjk_lang(counts, window, alias_lang)
@@ -239,6 +246,19 @@ def mention_lang(text: str, start: int, end: int, alias_lang: str = "", *, seen:
     if lang is None:
         lang = seen[alias_lang] = latin_lang(text, alias_lang)
     return lang
+
+
+def without_spans(text: str, spans) -> str:
+    """`text` with each (start, end) of `spans` (sorted, disjoint) replaced by as many spaces."""
+    pieces, kept = [], 0
+    for start, end in spans:
+        if start < kept:
+            continue
+        pieces.append(text[kept:start])
+        pieces.append(" " * (end - start))
+        kept = end
+    pieces.append(text[kept:])
+    return "".join(pieces)
 
 
 def prompt_lang(text: str) -> str:

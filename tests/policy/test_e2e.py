@@ -70,6 +70,16 @@ def test_a_rewrite_in_chinese_text_stays_chinese(real_guard):
     assert script_counts(japanese.prompt.replace("トランセルと", "")).get("kata", 0) > 0, japanese.prompt
 
 
+def test_a_rewrite_reads_the_words_around_a_mention_not_the_other_names(real_guard):
+    from guard.policy.lang import script_counts
+
+    d = real_guard.check("Keqing and 甘雨 walking with Pikachu through a lantern festival")
+    assert d.action == "rewrite", d.model_dump_json(indent=1)
+    assert set(script_counts(d.prompt)) == {"latin"}, d.prompt  # both phrases English, as the sentence is
+    d = real_guard.check("鐵殼蛹在小公寓里煮拉面，和宵宫一起，写实质感")
+    assert "来自" in d.prompt, d.prompt  # simplified, as the sentence is; 鐵殼蛹 is a name, not its words
+
+
 def test_politics_drop(real_guard):
     d = real_guard.check("Pikachu at a political protest")
     assert (d.action, d.prompt) == ("rewrite", "At a political protest")

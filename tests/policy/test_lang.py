@@ -114,3 +114,16 @@ def test_japanese_only_kanji():
     kanji = _japanese_kanji()
     assert {"悪", "廃", "霊", "駅", "桜"} <= kanji
     assert not kanji & {"国", "画", "写", "将", "台", "宮"}  # simplified Chinese forms too, or shared
+
+
+def test_other_mentions_are_not_the_words_around_a_mention():
+    from guard.policy.lang import mention_lang, without_spans
+
+    text = "Keqing and 甘雨 walking through a lantern festival"
+    around = without_spans(text, [(0, 6), (11, 13)])
+    assert around == "       and    walking through a lantern festival"
+    assert mention_lang(text, 0, 6, "en") == "zh-Hans"  # 甘雨 read as a word of the prompt
+    assert mention_lang(text, 0, 6, "en", around=around) == "en"
+    # Nothing but names around: they are all there is to go by.
+    names = "Kakuna, 宵宮"
+    assert mention_lang(names, 8, 10, "ja", around=without_spans(names, [(0, 6), (8, 10)])) == "en"
