@@ -838,8 +838,8 @@ static inline int is_hangul(Py_UCS4 c) {
 
 /* The words that may stand right next to a name where its script has no spaces (guard.matcher's
  * _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN, _HIRA_NOUN_SUFFIXES, _HAN_BEFORE_NAME, _HAN_AFTER_NAME,
- * _HIRA_VERB_ENDINGS, _HIRA_VERB_END and _HIRA_AFTER_VERB), given once by set_boundary_words when guard.matcher is imported. Until then the lists are
- * empty, which only makes the boundary rules stricter. */
+ * _HIRA_VERB_ENDINGS, _HIRA_VERB_END and _HIRA_AFTER_VERB), given once by set_boundary_words when guard.matcher
+ * is imported. Until then the lists are empty, which only makes the boundary rules stricter. */
 #define MAX_BOUNDARY_CHARS 64
 #define MAX_BOUNDARY_WORDS 32 /* suffixes, or verb endings */
 #define MAX_WORD_LENGTH 4

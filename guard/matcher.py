@@ -808,7 +808,6 @@ _LEET_IN_WORD = _LEET_SIGNS | frozenset("\uff10\uff11\uff12\uff13\uff14\uff15\uf
 # run of two characters or with one letter alone (R2-D2, 4k), so these parts stay as written; the whole group is
 # read again with each part folded, and only a name that holds its leetspeak parts, from the first to the last,
 # counts (H0-0h-style, Ch!-Yu-chan).
-_LEET_BY_HYPHEN = frozenset("0123456789@$!|")
 _NO_LETTER = re.compile(r"[^a-z]*")
 _GROUP_CHARS = LEET_TOKEN_CHARS | frozenset("-")
 _GROUP_RUN = re.compile(r"[a-z0-9@$!|-]*")
@@ -828,7 +827,7 @@ def _hyphen_groups(t: str) -> tuple[list[tuple[int, int]], list[tuple[int, str]]
     j = t.find("-")
     while j >= 0:
         at, j = j, t.find("-", max(j + 1, done))
-        if at < done or not ((at > 0 and t[at - 1] in _LEET_BY_HYPHEN) or (at + 1 < n and t[at + 1] in _LEET_BY_HYPHEN)):
+        if at < done or not ((at > 0 and t[at - 1] in _LEET_SIGNS) or (at + 1 < n and t[at + 1] in _LEET_SIGNS)):
             continue
         start = at
         while start > 0 and t[start - 1] in _GROUP_CHARS:
@@ -842,7 +841,7 @@ def _hyphen_groups(t: str) -> tuple[list[tuple[int, int]], list[tuple[int, str]]
         if not 2 <= len(parts) <= 3 or body[0] in "-@":
             continue
         for part in parts:  # most hyphens by a digit join a number (16-bit, 35-mm): no letter in a part
-            if not 0 < len(part) <= 12 or part.isdigit() or _NO_LETTER.fullmatch(part) or is_number_with_unit(part):
+            if not 0 < len(part) <= 12 or _NO_LETTER.fullmatch(part) or is_number_with_unit(part):
                 break
         else:
             found = [(start + i, LEET_LETTERS[c]) for i, c in enumerate(body) if c in LEET_LETTERS]

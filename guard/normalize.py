@@ -492,8 +492,7 @@ def _fold_leet(token: str) -> Optional[str]:
     """
     if len(token) < 3 or sum(1 for c in token if "a" <= c <= "z") < 2:
         return None
-    unit = _NUMBER_UNIT.fullmatch(token)  # is_number_with_unit, inline: this runs on every leetspeak token
-    if unit is not None and unit.group(2) in _UNITS:
+    if is_number_with_unit(token):
         return None
     head = "@" if token[0] == "@" else ""
     body = token[len(head):]

@@ -70,21 +70,27 @@ def _t2s():
 
 
 @lru_cache(maxsize=1)
-def _traditional_chars() -> frozenset:
-    """Hanzi that OpenCC's t2s turns into another character (a set lookup per character is far cheaper than
-    converting the whole prompt)."""
+def _t2s_changes() -> dict[str, str]:
+    """Each hanzi that OpenCC's t2s turns into another character, and what it becomes (a set lookup per character
+    is far cheaper than converting the whole prompt)."""
     conv = _t2s()
     if conv is None:
-        return frozenset()
-    out = set()
+        return {}
+    out: dict[str, str] = {}
     for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)):
         block = "".join(chr(cp) for cp in range(lo, hi + 1))
         converted = conv.convert(block)
         if len(converted) == len(block):
-            out.update(a for a, b in zip(block, converted) if a != b)
+            out.update((a, b) for a, b in zip(block, converted) if a != b)
         else:  # pragma: no cover - t2s maps characters one to one; be safe if a build does not
-            out.update(c for c in block if conv.convert(c) != c)
-    return frozenset(out)
+            out.update((c, conv.convert(c)) for c in block if conv.convert(c) != c)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset:
+    """Hanzi that t2s turns into another character."""
+    return frozenset(_t2s_changes())
 
 
 def is_traditional(text: str) -> bool:
@@ -120,17 +126,13 @@ def _japanese_kanji() -> frozenset:
         jp2t = opencc.OpenCC("jp2t")
     except Exception:  # pragma: no cover - opencc is a dependency; be safe anyway
         return frozenset()
-    t2s = _t2s()
-    out, simplified = set(), set()
+    out = set()
     for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF)):
         block = "".join(chr(cp) for cp in range(lo, hi + 1))
         converted = jp2t.convert(block)
         if len(converted) == len(block):
             out.update(a for a, b in zip(block, converted) if a != b)
-        if t2s is not None:
-            to_simple = t2s.convert(block)
-            if len(to_simple) == len(block):
-                simplified.update(b for a, b in zip(block, to_simple) if a != b)
+    simplified = {b for a, b in _t2s_changes().items() if a < "\uf900"}  # (not from the compatibility block)
     return frozenset(out - simplified)
 
 
