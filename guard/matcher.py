@@ -150,6 +150,7 @@ _MATCH_ORDER = attrgetter("start", "end", "character_id")
 _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
 _ONE_AS_L = "leetspeak 1 read as l"
 _TAIL_AS_LETTER = "leetspeak ! or | at the end read as a letter"
+_CAPITAL_AS_LETTER = "capital homoglyph read as the letter it looks like"
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
 
 
@@ -280,6 +281,7 @@ class Scanner:
         self._regional = getattr(compiled, "regional", None) or None
         if speedups.kernels is not None and self._has_fuzzy:
             self._known_words = (speedups.kernels.KnownWords(compiled.common, compiled.typo_free),)
+        self._capitals = capital_homoglyphs(compiled.normalizer.homoglyphs)
 
     def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
         return self.analyze(text, include_candidates=include_candidates)[0]
@@ -326,6 +328,16 @@ class Scanner:
                 # Where the text as written names a character (D0ri!), the sign after it is punctuation.
                 named = [(c.s, c.e) for c in cands]
                 self._alt_hits(t, tails, _TAIL_AS_LETTER, set(accepted), cands, context, char_cues, context_spans, named)
+
+        if self._capitals and not text.isascii():
+            subs = _capital_subs(nt, self._capitals)
+            if subs:  # Νahida, Υoimiya: folded through the lower case (ν, υ), which looks like another letter
+                known = set(accepted)
+                self._alt_hits(t, subs, _CAPITAL_AS_LETTER, known, cands, context, char_cues, context_spans)
+                # Ι and І read as i already; with other capitals in the word (ΝΙΝGUANG), read them so too.
+                not_l = [sub for sub in subs if sub[1] != "l"]
+                if not_l and len(not_l) < len(subs):
+                    self._alt_hits(t, not_l, _CAPITAL_AS_LETTER, known, cands, context, char_cues, context_spans)
 
         if "-" in t:
             groups, subs = _hyphen_groups(t)
@@ -622,13 +634,17 @@ class Scanner:
 
     def _matches(self, nt, cand: _Candidate, context: dict, by_char: dict, char_cues: dict, include_candidates: bool) -> list[Match]:
         out = []
-        os_, oe = nt.span(cand.s, cand.e)
+        entries = self._entries[cand.pid]
+        end = cand.e
+        if nt.text[end : end + 1] in _SIGN_LEADS and len(entries) > 1:
+            entries, end = _by_sign(nt.text, end, entries)
+        os_, oe = nt.span(cand.s, end)
         surface = nt.original[os_:oe]
         normalized = cand.norm if cand.norm is not None else nt.text[cand.s : cand.e]
         seen = set()
         evasion: Optional[str] = None
         looked = False  # at the spelling, for evasion
-        for en in self._entries[cand.pid]:
+        for en in entries:
             if en.char < 0 or en.char in seen or en.kind == CUE:
                 continue
             seen.add(en.char)
@@ -670,6 +686,27 @@ class Scanner:
                 )
             )
         return out
+
+
+# Signs that tell apart characters whose names differ only in them (Nidoran♀, Nidoran♂), and what may stand
+# between a name and its sign.
+_NAME_SIGNS = "\u2640\u2642"
+_SIGN_LEADS = frozenset(_NAME_SIGNS + " -")
+
+
+def _by_sign(t: str, end: int, entries: tuple) -> tuple[tuple, int]:
+    """(the entries whose alias ends with the sign after a mention, the mention's end over the sign): a typo or a
+    space before the sign (Nidroan♂, Nidoran ♂) leaves a hit of the name without it, which names both. Where the
+    sign names none or all of them, (entries, end) as they were."""
+    k = end + 1 if t[end] in " -" else end
+    if k >= len(t) or t[k] not in _NAME_SIGNS:
+        return entries, end
+    sign = t[k]
+    kept = tuple(en for en in entries if en.char < 0 or en.alias.rstrip().endswith(sign))
+    named = {en.char for en in kept if en.char >= 0}
+    if not named or named == {en.char for en in entries if en.char >= 0}:
+        return entries, end
+    return kept, k + 1
 
 
 _APOSTROPHES = frozenset("'\u2019")
@@ -773,6 +810,43 @@ def _has_other_one(text: str) -> bool:
         if one in text:
             return True
     return False
+
+
+def capital_homoglyphs(homoglyphs: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """{capital: (the letter its lower case folds to, the letter it looks like)} for the capitals of other scripts
+    that look like another Latin letter than their lower case: Greek Ν is N and ν is v, Υ is Y and υ is u, Ι and
+    Cyrillic І are l (or I) and ι, і are i. Folding lowers the case first, so it reads the lower case's letter."""
+    out = {}
+    for capital, looks_like in homoglyphs.items():
+        lower = capital.lower()
+        folded = homoglyphs.get(lower)
+        if lower != capital and len(lower) == 1 and folded is not None and folded != looks_like:
+            if not unicodedata.normalize("NFKC", capital).isascii():  # full-width Ｉ is I, as ASCII I is
+                out[capital] = (folded, looks_like)
+    return out
+
+
+def _capital_subs(nt, capitals: dict[str, tuple[str, str]]) -> list[tuple[int, str]]:
+    """(position in the normalized text, letter) where a capital of `capitals` was folded to its lower case's
+    letter."""
+    t, original, offsets = nt.text, nt.original, nt.offsets
+    out: list[tuple[int, str]] = []
+    for capital, (folded, looks_like) in capitals.items():
+        j = original.find(capital)
+        if j < 0:
+            continue
+        if offsets is None:  # every character stayed in place
+            while j >= 0:
+                if t[j] == folded:
+                    out.append((j, looks_like))
+                j = original.find(capital, j + 1)
+        else:
+            k = t.find(folded)
+            while k >= 0:
+                if original[offsets[k]] == capital:
+                    out.append((k, looks_like))
+                k = t.find(folded, k + 1)
+    return out
 
 
 def _leet_tails(nt, common) -> list[tuple[int, str]]:

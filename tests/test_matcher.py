@@ -866,3 +866,63 @@ def test_a_possessive_after_a_name_that_needs_it(guard):
     assert ids(guard.scan("Tauro's horns in the sun")) == ["pokemon/tauros"]
     (m,) = guard.scan("D o r i ' s tail", include_candidates=True)
     assert (m.character_id, m.surface, m.confirmed) == ("genshin_impact/dori", "D o r i", True)
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("Νahida in a garden", "genshin_impact/nahida", "Νahida"),  # Greek capital Nu, whose small letter is v-like
+        ("Υoimiya watching fireworks", "genshin_impact/yoimiya", "Υoimiya"),  # Greek capital Upsilon
+        ("ΝΙΝGUANG on a throne", "genshin_impact/ningguang", "ΝΙΝGUANG"),  # Ι read as i, the other capitals not
+        ("Ιapras in the sea", "pokemon/lapras", "Ιapras"),  # capital Iota, as l
+        ("Іapras in the sea", "pokemon/lapras", "Іapras"),  # Cyrillic capital І, as l
+        ("Mew and Νoelle", "genshin_impact/noelle", "Νoelle"),
+    ],
+)
+def test_capital_homoglyphs_read_as_the_letter_they_look_like(guard, prompt, cid, surface):
+    (m,) = [m for m in guard.scan(prompt) if m.character_id == cid]
+    assert m.surface == surface
+    assert "capital homoglyph read as the letter it looks like" in m.evidence
+    assert_offsets(prompt, [m])
+
+
+@pytest.mark.parametrize("prompt", ["Νέα Υόρκη τη νύχτα", "ΠΛΑΝΗΤΕΣ ΝΥΧΤΑ", "Вы Νет"])
+def test_capital_homoglyphs_in_greek_or_cyrillic_words_name_no_one(guard, prompt):
+    assert guard.scan(prompt, include_candidates=True) == []
+
+
+def test_capital_homoglyphs_table():
+    from guard.matcher import capital_homoglyphs
+    from guard.normalize import default_normalizer
+
+    table = capital_homoglyphs(default_normalizer().homoglyphs)
+    assert table["Ν"] == ("v", "n") and table["Υ"] == ("u", "y") and table["І"] == ("i", "l")
+    assert "Ｉ" not in table and "Ρ" not in table  # full width; Ρ and ρ both look like p
+    assert capital_homoglyphs({"Ν": "n", "ν": "v", "Ρ": "p", "ρ": "p", "ß": "b"}) == {"Ν": ("v", "n")}
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("Nidroan♂, pixel art, 16-bit", "pokemon/nidoran-m", "Nidroan♂"),  # a typo before the sign
+        ("Nidlran♀ napping under a tree", "pokemon/nidoran-f", "Nidlran♀"),
+        ("Nidoran ♂ pixel art", "pokemon/nidoran-m", "Nidoran ♂"),  # a space before it
+        ("Nidoran-♀ plush", "pokemon/nidoran-f", "Nidoran-♀"),
+        ("Νіdοran♂ as a chess piece", "pokemon/nidoran-m", "Νіdοran♂"),  # homoglyphs
+        ("ニドラン ♂のイラスト", "pokemon/nidoran-m", "ニドラン ♂"),
+    ],
+)
+def test_a_sign_after_a_name_tells_which_character(guard, prompt, cid, surface):
+    ms = guard.scan(prompt, include_candidates=True)
+    assert [(m.character_id, m.surface) for m in ms] == [(cid, surface)]
+    assert_offsets(prompt, ms)
+
+
+@pytest.mark.parametrize("prompt", ["Nidoran pixel art", "Nidoran, ♂ symbol", "Nidoran  ♂"])
+def test_a_name_without_its_sign_names_both(guard, prompt):
+    assert {m.character_id for m in guard.scan(prompt)} == {"pokemon/nidoran-f", "pokemon/nidoran-m"}
+
+
+def test_a_sign_after_a_name_of_one_character_changes_nothing(guard):
+    ms = guard.scan("Pikachu ♂ and Eevee ♀")
+    assert [(m.character_id, m.surface) for m in ms] == [("pokemon/pikachu", "Pikachu"), ("pokemon/eevee", "Eevee")]

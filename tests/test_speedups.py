@@ -31,7 +31,7 @@ _ALPHABET = (
     + "ＡＢＣａｂｃ１２３！？，。（）　ﾋﾟｶﾁｭｳﾊﾞ"
     + "\u200b\u200c\u2060\ufeff\u00ad\ufe0f\u0301\u3099\u309a\u309b"
     + "éüßﬁÅ"
-    + "РаснкмᏢᎥ"
+    + "РаснкмᏢᎥΝΥΙІ♂♀"
     + "\U0001f600\U00020000\U0001d400\ud800"  # emoji, an astral hanzi, a math letter, a lone surrogate
     + "\U00010282"  # an astral homoglyph that folds to itself (Carian B)
 )
