@@ -329,7 +329,7 @@ class Scanner:
                 named = [(c.s, c.e) for c in cands]
                 self._alt_hits(t, tails, _TAIL_AS_LETTER, set(accepted), cands, context, char_cues, context_spans, named)
 
-        if self._capitals and not text.isascii():
+        if nt.homoglyphs and self._capitals:
             subs = _capital_subs(nt, self._capitals)
             if subs:  # Νahida, Υoimiya: folded through the lower case (ν, υ), which looks like another letter
                 known = set(accepted)

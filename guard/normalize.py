@@ -27,7 +27,7 @@ import json
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional
 
@@ -140,6 +140,8 @@ class NormalizedText:
     original: str
     text: str
     offsets: Optional[list[int]] = None
+    # Whether the homoglyph step looked at the text (it held a letter the step folds inside some words).
+    homoglyphs: bool = field(default=False, compare=False)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original span covering normalized span [start, end)."""
@@ -255,13 +257,15 @@ class Normalizer:
             )
             if folded is not None:  # None: a voicing mark
                 out, offsets, flags = folded
-                return NormalizedText(text, self._after_kernel(out, flags), offsets)
+                return self._after_kernel(text, out, offsets, flags)
         return self._normalize_general(text)
 
-    def _after_kernel(self, out: str, flags: int) -> str:
-        """`_post(_fold_homoglyphs_in(out))` for a text the C kernel folded, with the kernel's flags."""
+    def _after_kernel(self, text: str, out: str, offsets, flags: int) -> NormalizedText:
+        """The NormalizedText of a text the C kernel folded to `out`: `_post(_fold_homoglyphs_in(out))`, with the
+        kernel's flags."""
         leet = flags & speedups.FLAG_LEET_NEXT_TO_LETTER
-        if flags & speedups.FLAG_MARKED or (flags & speedups.FLAG_ASTRAL and self._has_astral_homoglyph(out)):
+        marked = flags & speedups.FLAG_MARKED or (flags & speedups.FLAG_ASTRAL and self._has_astral_homoglyph(out))
+        if marked:
             out = self._fold_homoglyphs(out)
             # Folded homoglyphs are Latin letters, which can stand next to a leet character now.
             leet = _LETTER_BY_LEET.search(out) is not None
@@ -269,7 +273,7 @@ class Normalizer:
             out = _fold_leet_tokens(out)
         if flags & speedups.FLAG_KATAKANA:
             out = _LONG_VOWEL.sub("ー", out)
-        return out
+        return NormalizedText(text, out, offsets, bool(marked))
 
     def _normalize_general(self, text: str) -> NormalizedText:
         """Non-ASCII text the C kernel does not fold (above the BMP, an irregular character, or no kernel), and
@@ -279,7 +283,8 @@ class Normalizer:
             astral and self._irregular_astral and not self._irregular_astral.isdisjoint(text)
         ):
             out = self._fold_one_to_one(text, astral)
-            return NormalizedText(text, self._post(self._fold_homoglyphs_in(out)), None)
+            marked = self._has_homoglyph(out)
+            return NormalizedText(text, self._post(self._fold_homoglyphs(out) if marked else out), None, marked)
         return self._normalize_slow(text, astral)
 
     def _fold_one_to_one(self, text: str, astral: Optional[bool] = None) -> str:
@@ -344,7 +349,9 @@ class Normalizer:
             parts.append(whole[done:] if whole is not None else self._fold_one_to_one(text[done:], astral))
             offsets.extend(range(done, len(text)))
         offsets.append(len(text))
-        return NormalizedText(text, self._post(self._fold_homoglyphs_in("".join(parts))), offsets)
+        out = "".join(parts)
+        marked = self._has_homoglyph(out)
+        return NormalizedText(text, self._post(self._fold_homoglyphs(out) if marked else out), offsets, marked)
 
     def _irregular_positions(self, text: str, astral: bool) -> list[int]:
         positions = [m.start() for m in self._irregular_re.finditer(text)]

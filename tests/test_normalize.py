@@ -451,3 +451,13 @@ def test_letters_that_fold_to_two_keep_their_offsets():
 def test_a_polish_word_with_a_stroke_letter_is_one_word(guard):
     # Split at the ł, "przesłanki" left "anki", one letter from Mankey's Japanese romaji.
     assert ids(guard.scan("przesłanki szczegółową radości koszuli")) == []
+
+
+@pytest.mark.parametrize(
+    "text, looked",
+    [("Νahida", True), ("LYПETTE ß", True), ("Рikасhu ﾊﾞ", True), ("Pikachu", False), ("ピカチュウ", False), ("Crème brûlée", False)],
+)
+def test_normalized_text_says_whether_the_homoglyph_step_looked(text, looked):
+    nt = normalize(text)
+    assert nt.homoglyphs is looked
+    assert nt == type(nt)(nt.original, nt.text, nt.offsets)  # not part of equality
