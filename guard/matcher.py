@@ -560,8 +560,9 @@ class Scanner:
     def _window_hits(self, windows: list, hits: dict, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
         """A typo in one word of a multi-word name (Yae Mkio, Irno Crown): the words around an uncommon word,
         joined, against the joined spellings of multi-part names. The closest, then shortest, window wins. It
-        takes the place of ambiguous candidates inside it ("fire" in "Gougign Fire"), and keeps the name's own
-        ambiguity: the other words are as written, so "iron hnads" is as ambiguous as "iron hands"."""
+        takes the place of ambiguous candidates inside it ("fire" in "Gougign Fire") and of those that name its
+        own characters (Arataki in "Arataki Itot"), and keeps the name's own ambiguity: the other words are as
+        written, so "iron hnads" is as ambiguous as "iron hands"."""
         infos, codes, entries = self._infos, self._info_codes, self._entries
         found = []
         for s, e, joined in windows:
@@ -584,7 +585,7 @@ class Scanner:
             while j < len(order) and starts[j] < e:
                 j += 1
             inside = order[i:j]
-            if any(c.s < s or e < c.e or not self._is_ambiguous(c) for c in inside):
+            if inside and not self._may_take_place(inside, s, e, pid, added):
                 continue
             removed.update(map(id, inside))
             extra = next((en.ambiguous for en in entries[pid] if en.char >= 0 and en.ambiguous is not None), None)
@@ -600,6 +601,25 @@ class Scanner:
         if gone:
             covered[:] = [span for span in covered if span not in gone]
         covered.extend((c.s, c.e) for c in added)
+
+    def _may_take_place(self, inside: list[_Candidate], s: int, e: int, pid: int, windows: list[_Candidate]) -> bool:
+        """Whether a typo window [s, e) that names `pid`'s characters takes the place of the candidates inside it:
+        each lies within it and is ambiguous, or names only those characters (a part of the name, Arataki in
+        "Arataki Itot", or the other word read as a typo of it, Shgoun in "Raiden Shgoun") and is no closer
+        window of this pass (`windows`: "Itto aratai", not "a Itto aratai")."""
+        named = None
+        for c in inside:
+            if c.s < s or e < c.e:
+                return False
+            if self._is_ambiguous(c):
+                continue
+            if any(c is w for w in windows):
+                return False
+            if named is None:
+                named = self._characters_of(pid)
+            if not self._characters_of(c.pid) <= named:
+                return False
+        return True
 
     def _is_ambiguous(self, cand: _Candidate) -> bool:
         """Whether every character a candidate names is named ambiguously (it needs context to count)."""
@@ -1123,10 +1143,10 @@ def _overlap_test(spans):
     return partial(_overlaps_span, list(spans))
 
 
-# What may stand between the words of a multi-word name in normalized text (Yae Miko, Ting-Lu, Mime Jr.), up
-# to three of them: the spaces and joining marks of guard.normalize.SEPARATORS, not its punctuation (a comma or
-# a slash separates a list, not the words of one name).
-_NAME_JOINERS = frozenset(" \t\n-_.'\u2019")
+# What may stand between the words of a multi-word name in normalized text (Yae Miko, Ting-Lu, Mime Jr.,
+# Type: Null), up to three of them: the spaces and joining marks of guard.normalize.SEPARATORS and the colon of
+# Type: Null, not its other punctuation (a comma or a slash separates a list, not the words of one name).
+_NAME_JOINERS = frozenset(" \t\n-_.:'\u2019")
 
 
 def _word_before(t: str, s: int) -> Optional[tuple[int, int, str]]:

@@ -290,6 +290,14 @@ MULTI_WORD_TYPOS = [
     # The typo in the short word; the other word (tapu) is a word of some language, looked at as a name's word.
     ("a poster with Tapu Kok flying over mountains", "pokemon/tapu-koko", "Tapu Kok"),
     ("Tapu Lel surfing a giant wave", "pokemon/tapu-lele", "Tapu Lel"),
+    # A colon between the words (Type: Null), as the name has it.
+    ("a knitted plush of Tyep: Null on a bookshelf", "pokemon/type-null", "Tyep: Null"),
+    ("Aquarell von Typ:Nulk unter einem Kirschbaum", "pokemon/type-null", "Typ:Nulk"),
+    # The other word is a part of the name, found alone: one span, not two.
+    ("Arataki Itot at a festival", "genshin_impact/aratakiitto", "Arataki Itot"),
+    ("Aratkai Itto at a festival", "genshin_impact/aratakiitto", "Aratkai Itto"),
+    ("Raiden Shgoun in the rain", "genshin_impact/raidenshogun", "Raiden Shgoun"),
+    ("Kujou Sraa with a bow", "genshin_impact/kujousara", "Kujou Sraa"),
 ]
 
 
@@ -350,6 +358,7 @@ def test_everyday_words_of_other_languages_are_not_typos(guard):
         ("Gougign Fire in a cave", "pokemon/gouging-fire", "Gougign Fire", True),  # replaces the ambiguous "Fire"
         ("a knight with iron hnads", "pokemon/iron-hands", "iron hnads", False),  # as ambiguous as "iron hands"
         ("Pokémon art: a knight with iron hnads", "pokemon/iron-hands", "iron hnads", True),
+        ("a Itto aratai", "genshin_impact/aratakiitto", "Itto aratai", True),  # not the wider, farther window
     ],
 )
 def test_multi_word_typo_windows(guard, prompt, cid, surface, confirmed):
