@@ -25,10 +25,11 @@ from rapidfuzz.distance import OSA
 
 from guard.compiler import CUE, FRANCHISE, CompiledLexicon
 from guard.fuzzy import max_distance, phonetic_key
-from guard.matcher import _SCORE, Scanner, boundary_ok, latin_words
+from guard.matcher import _NAME_SIGNS, _SCORE, Scanner, boundary_ok, latin_words
 from guard.models import Match
 
 ACCEPTED, REJECTED, CONTEXT = "accepted", "rejected", "context"
+_SIGNS = frozenset(_NAME_SIGNS)
 
 
 @dataclass
@@ -153,6 +154,11 @@ def explain(scanner: Scanner, text: str, *, near_misses: bool = True) -> Explana
         if not char_entries:
             continue
         found = by_span.get((os_, oe), [])
+        signed = None
+        if not found and ok:  # a sign after a name that several characters share (Nidoran ♂) widens the mention
+            found = [w for w in matches if w.start == os_ and w.end > oe and nt.original[oe : w.end].strip(" -") in _SIGNS]
+            if found:
+                signed, oe = found[0], found[0].end
         near = []
         for en in char_entries:
             cid = c.characters[en.char].id
@@ -165,6 +171,9 @@ def explain(scanner: Scanner, text: str, *, near_misses: bool = True) -> Explana
                 near.append(Near(cid, en.alias, en.kind, en.lang, m.score, verdict, list(m.evidence)))
                 explained.add((os_, oe))
                 explained_ids.add((os_, oe, cid))
+            elif signed is not None:
+                why = f"the sign after it names {signed.character_id} alone: {signed.surface!r}"
+                near.append(Near(cid, en.alias, en.kind, en.lang, score, REJECTED, [en.note, why]))
             else:
                 winner = next((w for w in matches if _overlaps((w.start, w.end), (os_, oe)) and (w.start, w.end) != (os_, oe)), None)
                 why = (

@@ -579,13 +579,14 @@ class Scanner:
         ends = [c.e for c in order]
         removed: set[int] = set()
         added: list[_Candidate] = []
+        placed: set[int] = set()  # ids of the windows added
         for _dist, _len, s, e, (pid, score, dist) in found:
             i = bisect_right(ends, s)  # the first candidate that ends after s
             j = i
             while j < len(order) and starts[j] < e:
                 j += 1
             inside = order[i:j]
-            if inside and not self._may_take_place(inside, s, e, pid, added):
+            if inside and not self._may_take_place(inside, s, e, pid, placed):
                 continue
             removed.update(map(id, inside))
             extra = next((en.ambiguous for en in entries[pid] if en.char >= 0 and en.ambiguous is not None), None)
@@ -593,6 +594,7 @@ class Scanner:
             cand = _Candidate(s, e, pid, "fuzzy", round(score, 3), note, extra)
             order[i:j], starts[i:j], ends[i:j] = [cand], [s], [e]
             added.append(cand)
+            placed.add(id(cand))
         added = [c for c in added if id(c) not in removed]  # a later, wider window may take a window's place
         if not added:
             return
@@ -602,18 +604,18 @@ class Scanner:
             covered[:] = [span for span in covered if span not in gone]
         covered.extend((c.s, c.e) for c in added)
 
-    def _may_take_place(self, inside: list[_Candidate], s: int, e: int, pid: int, windows: list[_Candidate]) -> bool:
+    def _may_take_place(self, inside: list[_Candidate], s: int, e: int, pid: int, windows: set[int]) -> bool:
         """Whether a typo window [s, e) that names `pid`'s characters takes the place of the candidates inside it:
         each lies within it and is ambiguous, or names only those characters (a part of the name, Arataki in
         "Arataki Itot", or the other word read as a typo of it, Shgoun in "Raiden Shgoun") and is no closer
-        window of this pass (`windows`: "Itto aratai", not "a Itto aratai")."""
+        window of this pass (`windows`, their ids: "Itto aratai", not "a Itto aratai")."""
         named = None
         for c in inside:
             if c.s < s or e < c.e:
                 return False
             if self._is_ambiguous(c):
                 continue
-            if any(c is w for w in windows):
+            if id(c) in windows:
                 return False
             if named is None:
                 named = self._characters_of(pid)
@@ -712,6 +714,7 @@ class Scanner:
 # between a name and its sign.
 _NAME_SIGNS = "\u2640\u2642"
 _SIGN_LEADS = frozenset(_NAME_SIGNS + " -")
+_MORE_SIGNS = re.compile(r"\s*(?:[/&,+|]|and|or|und|oder|et|ou|y|o|e|と|和|或)?\s*[\u2640\u2642]")
 
 
 def _by_sign(t: str, end: int, entries: tuple) -> tuple[tuple, int]:
@@ -720,6 +723,8 @@ def _by_sign(t: str, end: int, entries: tuple) -> tuple[tuple, int]:
     sign names none or all of them, (entries, end) as they were."""
     k = end + 1 if t[end] in " -" else end
     if k >= len(t) or t[k] not in _NAME_SIGNS:
+        return entries, end
+    if _MORE_SIGNS.match(t, k + 1) is not None:  # Nidoran ♂♀, Nidoran ♂ and ♀: both
         return entries, end
     sign = t[k]
     kept = tuple(en for en in entries if en.char < 0 or en.alias.rstrip().endswith(sign))
@@ -857,16 +862,29 @@ def _capital_subs(nt, capitals: dict[str, tuple[str, str]]) -> list[tuple[int, s
             continue
         if offsets is None:  # every character stayed in place
             while j >= 0:
-                if t[j] == folded:
+                if t[j] == folded and _in_latin_word(original, j):
                     out.append((j, looks_like))
                 j = original.find(capital, j + 1)
         else:
             k = t.find(folded)
             while k >= 0:
-                if original[offsets[k]] == capital:
+                if original[offsets[k]] == capital and _in_latin_word(original, offsets[k]):
                     out.append((k, looks_like))
                 k = t.find(folded, k + 1)
     return out
+
+
+def _in_latin_word(text: str, i: int) -> bool:
+    """Whether the word (run of letters) around text[i] holds an ASCII letter: Νahida, not the Greek ΜΕΙΣ, whose
+    letters all look like Latin ones too."""
+    a = i
+    while a > 0 and text[a - 1].isalpha():
+        a -= 1
+    b = i + 1
+    while b < len(text) and text[b].isalpha():
+        b += 1
+    word = text[a:b]
+    return not word.isascii() and any("a" <= c <= "z" or "A" <= c <= "Z" for c in word)
 
 
 def _leet_tails(nt, common) -> list[tuple[int, str]]:

@@ -186,3 +186,11 @@ def test_max_rewrites_from_paths():
     assert Guard.from_paths(max_rewrites=2).check(prompt).action == "rewrite"
     with pytest.raises(ValueError):
         Guard.from_paths(max_rewrites=0)
+
+
+def test_a_name_two_characters_share_is_rewritten_once(guard):
+    # Nidoran names Nidoran♀ and Nidoran♂: two mentions of one span, replaced once.
+    d = guard.check("Nidoran covered in blood", {"commercial": False})
+    assert d.action == "rewrite" and len(d.matches) == 2
+    (replacement,) = {m.replacement for m in d.matches}
+    assert d.prompt == replacement[0].upper() + replacement[1:] + " covered in blood"

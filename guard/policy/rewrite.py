@@ -469,11 +469,15 @@ def _common_prefix(a: str, b: str) -> int:
 
 def apply_edits(text: str, edits: list[Edit], protected: list[tuple[int, int]] = ()) -> tuple[str, list[str]]:
     """Apply edits right to left. `protected` are the spans of all mentions (edited or not): no edit reaches
-    past its neighbours. Returns the new text and, per edit in the given order, what replaced the mention."""
-    spans = set(protected) | {(e.start, e.end) for e in edits}
+    past its neighbours. Returns the new text and, per edit in the given order, what replaced the mention.
+    Edits of one span (a name that several characters share: Nidoran) replace it once, by the first of them."""
+    first: dict[tuple[int, int], int] = {}
+    for i, e in enumerate(edits):
+        first.setdefault((e.start, e.end), i)
+    spans = set(protected) | set(first)
     starts = sorted(s_start for s_start, _ in spans)
     ends = sorted(s_end for _, s_end in spans)
-    order = sorted(range(len(edits)), key=lambda i: edits[i].start, reverse=True)
+    order = sorted(first.values(), key=lambda i: edits[i].start, reverse=True)
     results = [""] * len(edits)
     changed_from = len(text)  # text at or after this index was changed by edits further right
     for i in order:
@@ -486,4 +490,6 @@ def apply_edits(text: str, edits: list[Edit], protected: list[tuple[int, int]] =
         new, results[i] = apply_one(text, e, floor, ceil)
         changed_from = _common_prefix(text, new)
         text = new
+    if len(first) < len(edits):
+        results = [results[first[(e.start, e.end)]] for e in edits]
     return text, results

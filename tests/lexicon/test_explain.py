@@ -53,6 +53,14 @@ def test_overlap_rejection(guard):
     assert n.verdict == ACCEPTED
 
 
+def test_a_sign_after_a_shared_name_tells_which(guard):
+    ex = explain(guard.scanner, "Nidoran ♂ pixel art")
+    sp, n = _near(ex, "Nidoran ♂", "pokemon/nidoran-m")
+    assert (sp.start, sp.end, sp.normalized) == (0, 9, "nidoran") and n.verdict == ACCEPTED
+    _sp, n = _near(ex, "Nidoran ♂", "pokemon/nidoran-f")
+    assert n.verdict == REJECTED and "the sign after it names pokemon/nidoran-m alone: 'Nidoran ♂'" in n.reasons
+
+
 def test_fuzzy_accept_and_threshold(guard):
     ex = explain(guard.scanner, "Charmandr and pikachew")
     sp, n = _near(ex, "Charmandr", "pokemon/charmander")
@@ -87,6 +95,7 @@ def test_normalized_text_and_offsets(guard):
         "S1aking and K1ee at the beach",  # found in the text with leetspeak 1 read as l
         "D0r! and Azumar1|| at the beach",  # and with a leetspeak word's last ! or | read as a letter
         "4mber and M o n a",  # ambiguous names spelled to evade a filter
+        "Nidoran ♂ pixel art",  # a sign after a name two characters share
     ],
 )
 def test_accepted_spans_are_exactly_what_the_scanner_reports(guard, prompt):

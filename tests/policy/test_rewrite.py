@@ -229,3 +229,13 @@ def test_common_prefix():
         while n < min(len(a), len(b)) and a[n] == b[n]:
             n += 1
         assert _common_prefix(a, b) == n
+
+
+def test_edits_of_one_span_replace_it_once():
+    from guard.policy.rewrite import Edit, apply_edits
+
+    # A name that two characters share (Nidoran ♀ and ♂) is two mentions of one span.
+    edits = [Edit(0, 7, "en", "Nidoran♀", "a small creature"), Edit(0, 7, "en", "Nidoran♂", "a small creature")]
+    text, replaced = apply_edits("Nidoran covered in dew", edits, [(0, 7), (0, 7)])
+    assert text == "A small creature covered in dew"
+    assert replaced == ["A small creature", "A small creature"]
