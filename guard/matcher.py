@@ -334,10 +334,15 @@ class Scanner:
             if subs:  # Νahida, Υoimiya: folded through the lower case (ν, υ), which looks like another letter
                 known = set(accepted)
                 self._alt_hits(t, subs, _CAPITAL_AS_LETTER, known, cands, context, char_cues, context_spans)
-                # Ι and І read as i already; with other capitals in the word (ΝΙΝGUANG), read them so too.
+                # Ι and І read as i already; with other capitals (ΝΙΝGUANG), read so too; and in a word with a few
+                # of them, each mix of the two readings (ΙUΜΙΝΕ), as for leetspeak ones.
                 not_l = [sub for sub in subs if sub[1] != "l"]
-                if not_l and len(not_l) < len(subs):
-                    self._alt_hits(t, not_l, _CAPITAL_AS_LETTER, known, cands, context, char_cues, context_spans)
+                if len(not_l) < len(subs):
+                    if not_l:
+                        self._alt_hits(t, not_l, _CAPITAL_AS_LETTER, known, cands, context, char_cues, context_spans)
+                    for mix in _mixed_ones(t, [j for j, c in subs if c == "l"]):
+                        self._alt_hits(t, not_l + [(j, "l") for j in mix], _CAPITAL_AS_LETTER, known, cands, context,
+                                       char_cues, context_spans)
 
         if "-" in t:
             groups, subs = _hyphen_groups(t)

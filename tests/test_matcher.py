@@ -877,6 +877,9 @@ def test_a_possessive_after_a_name_that_needs_it(guard):
         ("Ιapras in the sea", "pokemon/lapras", "Ιapras"),  # capital Iota, as l
         ("Іapras in the sea", "pokemon/lapras", "Іapras"),  # Cyrillic capital І, as l
         ("Mew and Νoelle", "genshin_impact/noelle", "Νoelle"),
+        ("ΙUΜΙΝΕ in the desert", "genshin_impact/lumine", "ΙUΜΙΝΕ"),  # one Ι as l, the other as i
+        ("ΝΙΙΟU dancing", "genshin_impact/nilou", "ΝΙΙΟU"),
+        ("ΙΙSA reading a book", "genshin_impact/lisa", "ΙΙSA"),
     ],
 )
 def test_capital_homoglyphs_read_as_the_letter_they_look_like(guard, prompt, cid, surface):
