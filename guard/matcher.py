@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 from guard import speedups
 from guard.ambiguity import REGIONAL_EVIDENCE, REGIONAL_LANGS
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
-from guard.models import Match
+from guard.models import Match, new_match
 from guard.normalize import (
     LEET_LETTERS,
     LEET_TOKEN_CHARS,
@@ -436,7 +436,7 @@ class Scanner:
                 fr = self.c.franchises.get(en.franchise)
                 evidence = (f"title {en.note}",) + ((f"ambiguous ({en.ambiguous})",) if en.ambiguous else ())
                 out.append(
-                    Match(
+                    new_match(
                         en.note, en.franchise, fr.rightsholder if fr else None, os_, oe, nt.original[os_:oe],
                         en.alias, "title", 1.0, nt.text[s:e], en.lang, en.ambiguous is None, evidence,
                     )
@@ -707,7 +707,7 @@ class Scanner:
             if note:
                 evidence.insert(0, note)
             out.append(
-                Match(
+                new_match(
                     ch.id, ch.franchise, ch.rightsholder, os_, oe, surface, en.alias, method, score,
                     normalized, en.lang, confirmed, tuple(evidence),
                 )

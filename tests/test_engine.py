@@ -194,3 +194,13 @@ def test_a_name_two_characters_share_is_rewritten_once(guard):
     assert d.action == "rewrite" and len(d.matches) == 2
     (replacement,) = {m.replacement for m in d.matches}
     assert d.prompt == replacement[0].upper() + replacement[1:] + " covered in blood"
+
+
+def test_the_scanners_match_constructor_makes_the_same_frozen_match():
+    from guard.models import new_match
+
+    values = ("pokemon/mew", "pokemon", None, 3, 6, "Mew", "Mew", "fuzzy", 0.9, "mew", "en", False, ("a", "b"))
+    fast, slow = new_match(*values), Match(*values)
+    assert fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow) and fast.to_dict() == slow.to_dict()
+    with pytest.raises(FrozenInstanceError):
+        fast.start = 4  # type: ignore[misc]
