@@ -803,9 +803,14 @@ def test_a_tail_sign_is_inside_its_window():
     ],
 )
 def test_leetspeak_in_short_parts_of_a_hyphenated_name(guard, prompt, cid, surface):
+    _assert_second_reading(guard, prompt, cid, surface, "leetspeak across a hyphen read as letters")
+
+
+def _assert_second_reading(guard, prompt, cid, surface, note):
+    """The one mention of `cid` in `prompt` spans `surface`, and a second reading of the text found it (`note`)."""
     (m,) = [m for m in guard.scan(prompt) if m.character_id == cid]
     assert m.surface == surface
-    assert "leetspeak across a hyphen read as letters" in m.evidence
+    assert note in m.evidence
     assert_offsets(prompt, [m])
 
 
@@ -883,10 +888,7 @@ def test_a_possessive_after_a_name_that_needs_it(guard):
     ],
 )
 def test_capital_homoglyphs_read_as_the_letter_they_look_like(guard, prompt, cid, surface):
-    (m,) = [m for m in guard.scan(prompt) if m.character_id == cid]
-    assert m.surface == surface
-    assert "capital homoglyph read as the letter it looks like" in m.evidence
-    assert_offsets(prompt, [m])
+    _assert_second_reading(guard, prompt, cid, surface, "capital homoglyph read as the letter it looks like")
 
 
 @pytest.mark.parametrize(
