@@ -347,8 +347,13 @@ class Scanner:
         if "-" in t:
             groups, subs = _hyphen_groups(t)
             if subs:  # H0-0h, W0-Chi3n: parts too short to fold alone, read together as one leetspeak word
-                self._alt_hits(t, subs, _HYPHEN_AS_LETTERS, set(accepted), cands, context, char_cues, context_spans,
+                known = set(accepted)
+                self._alt_hits(t, subs, _HYPHEN_AS_LETTERS, known, cands, context, char_cues, context_spans,
                                covering=groups)
+                as_l = [(j, "l") if t[j] == "1" else (j, c) for j, c in subs]  # and each 1 as l (Ting-1u)
+                if as_l != subs:
+                    self._alt_hits(t, as_l, _HYPHEN_AS_LETTERS, known, cands, context, char_cues, context_spans,
+                                   covering=groups)
 
         if joined_hits:
             self._despaced_hits(t, joined_hits, cands, context, char_cues)

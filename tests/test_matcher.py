@@ -800,6 +800,8 @@ def test_a_tail_sign_is_inside_its_window():
         ("H0-0H! over the mountains", "pokemon/ho-oh", "H0-0H"),  # the last ! stays punctuation
         ("an H0-0h-style phoenix", "pokemon/ho-oh", "H0-0h"),  # a suffix hyphenated on
         ("Ch!-Yu-chan plush", "pokemon/chi-yu", "Ch!-Yu"),
+        ("Ting-1u in a cave", "pokemon/ting-lu", "Ting-1u"),  # a 1 read as l
+        ("T1ng-1u in a cave", "pokemon/ting-lu", "T1ng-1u"),  # one as i, one as l
     ],
 )
 def test_leetspeak_in_short_parts_of_a_hyphenated_name(guard, prompt, cid, surface):
