@@ -25,11 +25,10 @@ from rapidfuzz.distance import OSA
 
 from guard.compiler import CUE, FRANCHISE, CompiledLexicon
 from guard.fuzzy import max_distance, phonetic_key
-from guard.matcher import _NAME_SIGNS, _SCORE, Scanner, boundary_ok, latin_words
+from guard.matcher import _SCORE, Scanner, boundary_ok, latin_words
 from guard.models import Match
 
 ACCEPTED, REJECTED, CONTEXT = "accepted", "rejected", "context"
-_SIGNS = frozenset(_NAME_SIGNS)
 
 
 @dataclass
@@ -156,7 +155,8 @@ def explain(scanner: Scanner, text: str, *, near_misses: bool = True) -> Explana
         found = by_span.get((os_, oe), [])
         signed = None
         if not found and ok:  # a sign after a name that several characters share (Nidoran ♂) widens the mention
-            found = [w for w in matches if w.start == os_ and w.end > oe and nt.original[oe : w.end].strip(" -") in _SIGNS]
+            # (Only the sign widens a mention and keeps its normalized name.)
+            found = [w for w in matches if w.start == os_ and w.end > oe and w.normalized == t[s:e]]
             if found:
                 signed, oe = found[0], found[0].end
         near = []

@@ -151,6 +151,7 @@ _METHOD = {NAME: "exact", "variant": "variant", PARTIAL: "partial"}
 _ONE_AS_L = "leetspeak 1 read as l"
 _TAIL_AS_LETTER = "leetspeak ! or | at the end read as a letter"
 _CAPITAL_AS_LETTER = "capital homoglyph read as the letter it looks like"
+_MIXED_CAPITALS_MAX = 64  # capitals read as l in one prompt, beyond which their mixes are not searched
 _SCORE = {NAME: 1.0, "variant": 0.95, PARTIAL: 0.85}
 
 
@@ -340,7 +341,9 @@ class Scanner:
                 if len(not_l) < len(subs):
                     if not_l:
                         self._alt_hits(t, not_l, _CAPITAL_AS_LETTER, known, cands, context, char_cues, context_spans)
-                    for mix in _mixed_ones(t, [j for j, c in subs if c == "l"]):
+                    as_l = [j for j, c in subs if c == "l"]
+                    # Each mix searches every such word again: not for a text written in them throughout.
+                    for mix in _mixed_ones(t, as_l) if len(as_l) <= _MIXED_CAPITALS_MAX else ():
                         self._alt_hits(t, not_l + [(j, "l") for j in mix], _CAPITAL_AS_LETTER, known, cands, context,
                                        char_cues, context_spans)
 
@@ -724,19 +727,21 @@ class Scanner:
 # between a name and its sign.
 _NAME_SIGNS = "\u2640\u2642"
 _SIGN_LEADS = frozenset(_NAME_SIGNS + " -")
-_MORE_SIGNS = re.compile(r"\s*(?:[/&,+|]|and|or|und|oder|et|ou|y|o|e|と|和|或)?\s*[\u2640\u2642]")
+_MORE_SIGNS = re.compile(r"[\s-]*(?:[/&,+|]|and|or|und|oder|et|ou|y|o|e|и|или|と|和|与|與|或)?[\s-]*[\u2640\u2642]")
 
 
 def _by_sign(t: str, end: int, entries: tuple) -> tuple[tuple, int]:
     """(the entries whose alias ends with the sign after a mention, the mention's end over the sign): a typo or a
-    space before the sign (Nidroan♂, Nidoran ♂) leaves a hit of the name without it, which names both. Where the
-    sign names none or all of them, (entries, end) as they were."""
+    space before the sign (Nidroan♂, Nidoran ♂) leaves a hit of the name without it, which names both. Both signs
+    (Nidoran ♂♀, Nidoran ♂ and ♀) keep every entry, and the mention takes them in. Where the sign names none or all
+    of them, (entries, end) as they were."""
     k = end + 1 if t[end] in " -" else end
     if k >= len(t) or t[k] not in _NAME_SIGNS:
         return entries, end
-    if _MORE_SIGNS.match(t, k + 1) is not None:  # Nidoran ♂♀, Nidoran ♂ and ♀: both
-        return entries, end
     sign = t[k]
+    both = _MORE_SIGNS.match(t, k + 1)
+    if both is not None and t[both.end() - 1] != sign:
+        return entries, both.end()
     kept = tuple(en for en in entries if en.char < 0 or en.alias.rstrip().endswith(sign))
     named = {en.char for en in kept if en.char >= 0}
     if not named or named == {en.char for en in entries if en.char >= 0}:
@@ -862,39 +867,65 @@ def capital_homoglyphs(homoglyphs: dict[str, str]) -> dict[str, tuple[str, str]]
 
 
 def _capital_subs(nt, capitals: dict[str, tuple[str, str]]) -> list[tuple[int, str]]:
-    """(position in the normalized text, letter) where a capital of `capitals` was folded to its lower case's
-    letter."""
+    """(position in the normalized text, letter), in text order, where a capital of `capitals` was folded to its
+    lower case's letter inside a word that may be a name written with look-alikes (`_lookalike_words`)."""
     t, original, offsets = nt.text, nt.original, nt.offsets
-    out: list[tuple[int, str]] = []
+    found: list[tuple[int, int, str]] = []  # (normalized position, original position, letter)
     for capital, (folded, looks_like) in capitals.items():
         j = original.find(capital)
         if j < 0:
             continue
         if offsets is None:  # every character stayed in place
             while j >= 0:
-                if t[j] == folded and _in_latin_word(original, j):
-                    out.append((j, looks_like))
+                if t[j] == folded:
+                    found.append((j, j, looks_like))
                 j = original.find(capital, j + 1)
         else:
             k = t.find(folded)
             while k >= 0:
-                if original[offsets[k]] == capital and _in_latin_word(original, offsets[k]):
-                    out.append((k, looks_like))
+                if original[offsets[k]] == capital:
+                    found.append((k, offsets[k], looks_like))
                 k = t.find(folded, k + 1)
+    if not found:
+        return []
+    found.sort()
+    ok = _lookalike_words(original, [i for _k, i, _c in found])
+    return [(k, c) for (k, _i, c), good in zip(found, ok) if good]
+
+
+def _lookalike_words(text: str, positions: list[int]) -> list[bool]:
+    """For each of the sorted `positions`, whether the word around it (a run of letters, digits and leetspeak signs
+    of the alphabetic scripts, across the invisible characters normalization removes; kana and hanzi end it) may be
+    a name written with look-alikes: it holds a Latin letter as written (Νahida, Ν1lou, ΝＡＨＩＤＡ) or mixes Greek
+    and Cyrillic (НΥРΝО), and is no longer than a name (_WINDOW_WORD). Not a Greek word whose letters all look
+    like Latin ones (ΜΕΙΣ, ΜΟΝΑ), nor one next to Japanese (ΜΕΙΣとKlee). Each word is looked at once."""
+    spans = [m.span() for m in _ALPHABETIC_RUN.finditer(text)]
+    starts = [a for a, _b in spans]
+    verdicts: dict[int, bool] = {}
+    out = []
+    for i in positions:
+        w = bisect_right(starts, i) - 1
+        if w < 0 or spans[w][1] <= i:
+            out.append(False)
+            continue
+        good = verdicts.get(w)
+        if good is None:
+            a, b = spans[w]
+            word = text[a:b]
+            good = verdicts[w] = b - a <= _WINDOW_WORD and (
+                _LATIN_LETTER_AS_WRITTEN.search(word) is not None
+                or (_GREEK_LETTER.search(word) is not None and _CYRILLIC_LETTER.search(word) is not None)
+            )
+        out.append(good)
     return out
 
 
-def _in_latin_word(text: str, i: int) -> bool:
-    """Whether the word (run of letters) around text[i] holds an ASCII letter: Νahida, not the Greek ΜΕΙΣ, whose
-    letters all look like Latin ones too."""
-    a = i
-    while a > 0 and text[a - 1].isalpha():
-        a -= 1
-    b = i + 1
-    while b < len(text) and text[b].isalpha():
-        b += 1
-    word = text[a:b]
-    return not word.isascii() and any("a" <= c <= "z" or "A" <= c <= "Z" for c in word)
+_ALPHABETIC_RUN = re.compile(
+    "[0-9A-Za-z@$!|\u00aa-\u052f\u1d00-\u1fff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u00ad\u200b-\u200d\u2060\ufeff]+"
+)
+_LATIN_LETTER_AS_WRITTEN = re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff\uff21-\uff3a\uff41-\uff5a]")
+_GREEK_LETTER = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
+_CYRILLIC_LETTER = re.compile("[\u0400-\u052f]")
 
 
 def _leet_tails(nt, common) -> list[tuple[int, str]]:
@@ -986,13 +1017,12 @@ def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:
     return "".join(chars)
 
 
-_MIXED_ONES_MAX = 4  # a word with more ones is searched with all of them as "i", then all as "l"
 
 
-def _mixed_ones(t: str, ones: list[int]) -> list[list[int]]:
-    """The readings of the words (`_word_spans`) with two to _MIXED_ONES_MAX of the positions `ones` that put some
-    of their ones as "l" and leave the rest as "i". Round r holds the r-th proper non-empty subset of every such
-    word, so a prompt takes at most 14 more searches however many such words it has. A word longer than
+def _mixed_ones(t: str, ones: list[int], most: int = 4) -> list[list[int]]:
+    """The readings of the words (`_word_spans`) with two to `most` of the positions `ones` that put some of their
+    ones as "l" and leave the rest as "i". Round r holds the r-th proper non-empty subset of every such word, so a
+    prompt takes at most 14 more searches (with four) however many such words it has. A word longer than
     _WINDOW_WORD is no name (_word_windows)."""
     spans, starts, _ends = _word_spans(t)
     by_word: dict[int, list[int]] = {}
@@ -1002,7 +1032,7 @@ def _mixed_ones(t: str, ones: list[int]) -> list[list[int]]:
             by_word.setdefault(w, []).append(j)
     rounds: list[list[int]] = []
     for group in by_word.values():
-        if 2 <= len(group) <= _MIXED_ONES_MAX:
+        if 2 <= len(group) <= most:
             mixes = [mix for k in range(1, len(group)) for mix in combinations(group, k)]
             for r, mix in enumerate(mixes):
                 if r == len(rounds):

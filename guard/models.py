@@ -47,16 +47,18 @@ def _slot_constructor(cls: type, sample: tuple) -> Callable[..., Any]:
     their descriptors: a frozen dataclass's __init__ calls object.__setattr__ once per field, 3.3 µs for a Match
     on a slowed host against 2.0 this way. Checked once against the class's own __init__; that is used if they
     differ (a Python whose dataclasses work otherwise)."""
-    names = [f.name for f in fields(cls)]
-    setters = {f"_set_{i}": cls.__dict__[name].__set__ for i, name in enumerate(names)}
-    body = "".join(f"    _set_{i}(obj, {name})\n" for i, name in enumerate(names))
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, **setters}
-    exec(f"def construct({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n", namespace)  # noqa: S102
-    construct = namespace["construct"]
     try:
+        if not all(f.init for f in fields(cls)) or hasattr(cls, "__post_init__"):
+            return cls
+        names = [f.name for f in fields(cls)]
+        setters = {f"_set_{i}": cls.__dict__[name].__set__ for i, name in enumerate(names)}
+        body = "".join(f"    _set_{i}(obj, {name})\n" for i, name in enumerate(names))
+        namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, **setters}
+        exec(f"def construct({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n", namespace)  # noqa: S102
+        construct = namespace["construct"]
         if construct(*sample) == cls(*sample) and repr(construct(*sample)) == repr(cls(*sample)):
             return construct
-    except Exception:  # pragma: no cover - slots not set through descriptors
+    except Exception:  # pragma: no cover - no slots, or slots not set through descriptors
         pass
     return cls  # pragma: no cover
 

@@ -887,6 +887,11 @@ def test_a_possessive_after_a_name_that_needs_it(guard):
         ("ΙUΜΙΝΕ in the desert", "genshin_impact/lumine", "ΙUΜΙΝΕ"),  # one Ι as l, the other as i
         ("ΝΙΙΟU dancing", "genshin_impact/nilou", "ΝΙΙΟU"),
         ("ΙΙSA reading a book", "genshin_impact/lisa", "ΙΙSA"),
+        ("Ι\u200bisa reading a book", "genshin_impact/lisa", "Ι\u200bisa"),  # across a zero-width space
+        ("Ν1lou dancing", "genshin_impact/nilou", "Ν1lou"),  # with leetspeak
+        ("ΝＡＨＩＤＡ in a garden", "genshin_impact/nahida", "ΝＡＨＩＤＡ"),  # with full-width Latin letters
+        ("НΥРΝО swinging a pendulum", "pokemon/hypno", "НΥРΝО"),  # Greek and Cyrillic mixed: no word of either
+        ("あいうえおΝahida", "genshin_impact/nahida", "Νahida"),  # kana end the word
     ],
 )
 def test_capital_homoglyphs_read_as_the_letter_they_look_like(guard, prompt, cid, surface):
@@ -896,13 +901,22 @@ def test_capital_homoglyphs_read_as_the_letter_they_look_like(guard, prompt, cid
 @pytest.mark.parametrize(
     "prompt",
     # Greek capitals that all look like Latin letters (ΜΕΙΣ folds to "meio", and Ι read as l would make Mélo).
-    ["Νέα Υόρκη τη νύχτα", "ΠΛΑΝΗΤΕΣ ΝΥΧΤΑ", "Вы Νет", "ΕΜΕΙΣ ΚΙ ΕΣΕΙΣ, ΜΕΙΣ", "ΑΙΝΟ ΣΤΟ ΘΕΟ", "ΜΟΝΑ ΚΑΙ ΖΥΓΑ"],
+    ["Νέα Υόρκη τη νύχτα", "ΠΛΑΝΗΤΕΣ ΝΥΧΤΑ", "ΕΜΕΙΣ ΚΙ ΕΣΕΙΣ, ΜΕΙΣ", "ΑΙΝΟ ΣΤΟ ΘΕΟ", "ΜΟΝΑ ΚΑΙ ΖΥΓΑ",
+     "ΑΙΝΟのphoto"],  # a Latin word after kana is another word
 )
 def test_capital_homoglyphs_in_greek_or_cyrillic_words_name_no_one(guard, prompt):
     from guard.matcher import _capital_subs
 
     assert _capital_subs(guard.scanner._normalize(prompt), guard.scanner._capitals) == []  # not read again
     assert guard.scan(prompt, include_candidates=True) == []
+
+
+def test_a_word_mixing_greek_and_cyrillic_is_read_again_and_names_no_one_unless_it_is_a_name(guard):
+    from guard.matcher import _capital_subs
+
+    nt = guard.scanner._normalize("Вы Νет")  # Greek Ν in a Cyrillic word: no word of either language
+    assert _capital_subs(nt, guard.scanner._capitals) == [(3, "n")]
+    assert guard.scan("Вы Νет", include_candidates=True) == []
 
 
 def test_capital_homoglyphs_table():
@@ -934,11 +948,27 @@ def test_a_sign_after_a_name_tells_which_character(guard, prompt, cid, surface):
 
 @pytest.mark.parametrize(
     "prompt",
-    ["Nidoran pixel art", "Nidoran, ♂ symbol", "Nidoran  ♂", "Nidoran ♂ and ♀ in a meadow", "Nidoran ♂♀", "Nidoran ♂/♀",
-     "nidoran ♀ ♂"],
+    ["Nidoran pixel art", "Nidoran, ♂ symbol", "Nidoran  ♂"],
 )
-def test_a_name_without_its_sign_or_with_both_names_both(guard, prompt):
+def test_a_name_without_its_sign_names_both(guard, prompt):
     assert {m.character_id for m in guard.scan(prompt)} == {"pokemon/nidoran-f", "pokemon/nidoran-m"}
+
+
+@pytest.mark.parametrize(
+    "prompt, surface",
+    [("Nidoran ♂ and ♀ in a meadow", "Nidoran ♂ and ♀"), ("Nidoran ♂♀", "Nidoran ♂♀"), ("Nidoran ♂/♀", "Nidoran ♂/♀"),
+     ("nidoran ♀ ♂", "nidoran ♀ ♂"), ("Nidoran-♂-♀", "Nidoran-♂-♀"), ("Nidoran ♂ и ♀", "Nidoran ♂ и ♀")],
+)
+def test_both_signs_name_both_and_the_mention_takes_them_in(guard, prompt, surface):
+    ms = guard.scan(prompt)
+    assert {m.character_id for m in ms} == {"pokemon/nidoran-f", "pokemon/nidoran-m"}
+    assert {m.surface for m in ms} == {surface}
+    assert_offsets(prompt, ms)
+
+
+@pytest.mark.parametrize("prompt", ["Nidoran ♂♂", "Nidoran ♂ ♂", "Nidoran ♂, Pikachu ♀"])
+def test_the_same_sign_twice_or_a_sign_of_another_name_is_one_sign(guard, prompt):
+    assert [(m.character_id, m.surface) for m in guard.scan(prompt)][0] == ("pokemon/nidoran-m", "Nidoran ♂")
 
 
 def test_a_sign_after_a_name_of_one_character_changes_nothing(guard):
@@ -953,3 +983,14 @@ def test_a_long_prompt_of_multi_word_typos_finds_each(guard):
     found = guard.scan(prompt)
     assert len(found) == 4000 and {m.surface for m in found} == {"Arataki Itot"}
     assert_offsets(prompt, found)
+
+
+def test_a_prompt_written_in_capital_homoglyphs_throughout_takes_no_mixes(guard):
+    # Every mix of l and i searches each such word again; beyond _MIXED_CAPITALS_MAX capitals read as l, only
+    # the two plain readings are searched.
+    from guard.matcher import _MIXED_CAPITALS_MAX
+
+    few = "ΙUΜΙΝΕ " * (_MIXED_CAPITALS_MAX // 2)
+    many = "ΙUΜΙΝΕ " * (_MIXED_CAPITALS_MAX // 2 + 1)
+    assert len(guard.scan(few)) == _MIXED_CAPITALS_MAX // 2
+    assert guard.scan(many) == []

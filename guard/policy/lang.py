@@ -145,6 +145,11 @@ def _chinese_around(text: str, window: str) -> bool:
     return not counts.get("kata", 0) and not counts.get("hira", 0)
 
 
+def _has_kana(text: str) -> bool:
+    counts = script_counts(text)
+    return bool(counts.get("kata", 0) or counts.get("hira", 0))
+
+
 def warm_up() -> None:
     """Load the converters and their tables now (at engine build), so that no call pays for it."""
     _traditional_chars()
@@ -234,6 +239,8 @@ def mention_lang(text: str, start: int, end: int, alias_lang: str = "", *, seen:
         counts = script_counts(window)
     if alias_lang.startswith("ja") and counts.get("han", 0) and _chinese_around(text, window):
         alias_lang = ""
+    elif counts.get("han", 0) and not alias_lang.startswith("ja") and _has_kana(text[start:end]):
+        alias_lang = "ja"  # a mention in kana among kanji (ピカチュウのなつやすみ 選挙): Japanese
     lang = _cjk_lang(counts, window, alias_lang)
     if lang is not None:
         return lang

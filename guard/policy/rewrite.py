@@ -470,14 +470,16 @@ def _common_prefix(a: str, b: str) -> int:
 def apply_edits(text: str, edits: list[Edit], protected: list[tuple[int, int]] = ()) -> tuple[str, list[str]]:
     """Apply edits right to left. `protected` are the spans of all mentions (edited or not): no edit reaches
     past its neighbours. Returns the new text and, per edit in the given order, what replaced the mention.
-    Edits of one span (a name that several characters share: Nidoran) replace it once, by the first of them."""
+    Edits of one span (a name that several characters share: Nidoran) replace it once, by the first of them; an
+    edit inside another's span (Pikachu in the title ピカチュウのなつやすみ) is done by that one."""
     first: dict[tuple[int, int], int] = {}
     for i, e in enumerate(edits):
         first.setdefault((e.start, e.end), i)
     spans = set(protected) | set(first)
     starts = sorted(s_start for s_start, _ in spans)
     ends = sorted(s_end for _, s_end in spans)
-    order = sorted(first.values(), key=lambda i: edits[i].start, reverse=True)
+    outer = _outermost(list(first))
+    order = sorted({first[outer[span]] for span in first}, key=lambda i: edits[i].start, reverse=True)
     results = [""] * len(edits)
     changed_from = len(text)  # text at or after this index was changed by edits further right
     for i in order:
@@ -490,6 +492,17 @@ def apply_edits(text: str, edits: list[Edit], protected: list[tuple[int, int]] =
         new, results[i] = apply_one(text, e, floor, ceil)
         changed_from = _common_prefix(text, new)
         text = new
-    if len(first) < len(edits):
-        results = [results[first[(e.start, e.end)]] for e in edits]
+    if len(order) < len(edits):
+        results = [results[first[outer[(e.start, e.end)]]] for e in edits]
     return text, results
+
+
+def _outermost(spans: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
+    """Each span's outermost span of `spans` that holds it (itself when none does)."""
+    out: dict[tuple[int, int], tuple[int, int]] = {}
+    current: Optional[tuple[int, int]] = None
+    for span in sorted(spans, key=lambda sp: (sp[0], -sp[1])):
+        if current is None or span[1] > current[1] or span[0] >= current[1]:
+            current = span
+        out[span] = current
+    return out

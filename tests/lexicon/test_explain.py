@@ -61,6 +61,12 @@ def test_a_sign_after_a_shared_name_tells_which(guard):
     assert n.verdict == REJECTED and "the sign after it names pokemon/nidoran-m alone: 'Nidoran ♂'" in n.reasons
 
 
+def test_a_name_written_with_its_sign_is_explained_once(guard):
+    ex = explain(guard.scanner, "Nidoran♂")
+    accepted = [(sp.start, sp.end, n.target) for sp in ex.spans for n in sp.near if n.verdict == ACCEPTED]
+    assert accepted == [(0, 8, "pokemon/nidoran-m")]
+
+
 def test_fuzzy_accept_and_threshold(guard):
     ex = explain(guard.scanner, "Charmandr and pikachew")
     sp, n = _near(ex, "Charmandr", "pokemon/charmander")

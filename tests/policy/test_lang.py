@@ -21,6 +21,7 @@ from guard.policy.messages import BUILTIN_GENERIC, pick_lang
     ("Pikachu corre por el bosque con los amigos", "Pikachu", "en", "es"),
     ("Pikachu corre nel bosco con gli amici", "Pikachu", "en", "it"),
     ("Pikachu", "Pikachu", "fr", "fr"),
+    ("ピカチュウのなつやすみ 選挙", "ピカチュウのなつやすみ", "", "ja"),  # a mention in kana among kanji
 ])
 def test_mention_lang(text, surface, alias_lang, expected):
     s = text.index(surface)

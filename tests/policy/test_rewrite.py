@@ -239,3 +239,12 @@ def test_edits_of_one_span_replace_it_once():
     text, replaced = apply_edits("Nidoran covered in dew", edits, [(0, 7), (0, 7)])
     assert text == "A small creature covered in dew"
     assert replaced == ["A small creature", "A small creature"]
+
+
+def test_an_edit_inside_another_is_done_by_it():
+    from guard.policy.rewrite import Edit, apply_edits
+
+    # Pikachu inside the title ピカチュウのなつやすみ, both rewritten: the title's edit replaces the whole, once.
+    for edits in ([Edit(0, 5, "ja"), Edit(0, 11, "ja", text="アニメ作品")], [Edit(0, 11, "ja", text="アニメ作品"), Edit(0, 5, "ja")]):
+        text, replaced = apply_edits("ピカチュウのなつやすみ 選挙", edits, [(0, 5), (0, 11)])
+        assert text == "アニメ作品 選挙" and replaced == ["アニメ作品", "アニメ作品"]
