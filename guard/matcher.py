@@ -318,11 +318,7 @@ class Scanner:
         if "1" in text or (not text.isascii() and "i" in t and _has_other_one(text)):  # (a 1 read as i leaves an i)
             ones = _leet_ones(nt)
             if ones:  # K1ee, Fisch1: leetspeak's "1" stands for "l" as often as for "i"
-                known = set(accepted)
-                self._alt_hits(t, [(j, "l") for j in ones], _ONE_AS_L, known, cands, context, char_cues, context_spans)
-                # A word with both readings (F1sch1, C1t1a1i): each mix of its ones, when it has a few.
-                for mix in _mixed_ones(t, ones):
-                    self._alt_hits(t, [(j, "l") for j in mix], _ONE_AS_L, known, cands, context, char_cues, context_spans)
+                self._l_readings(t, [], ones, _ONE_AS_L, set(accepted), cands, context, char_cues, context_spans)
         if "!" in t or "|" in t:
             tails = _leet_tails(nt, self.c.common)
             if tails:  # D0r!, Azumar1||: normalization keeps a word's last ! or | as punctuation (Pikachu!)
@@ -333,19 +329,10 @@ class Scanner:
         if nt.homoglyphs and self._capitals:
             subs = _capital_subs(nt, self._capitals)
             if subs:  # Νahida, Υoimiya: folded through the lower case (ν, υ), which looks like another letter
-                known = set(accepted)
-                self._alt_hits(t, subs, _CAPITAL_AS_LETTER, known, cands, context, char_cues, context_spans)
-                # Ι and І read as i already; with other capitals (ΝΙΝGUANG), read so too; and in a word with a few
-                # of them, each mix of the two readings (ΙUΜΙΝΕ), as for leetspeak ones.
-                not_l = [sub for sub in subs if sub[1] != "l"]
-                if len(not_l) < len(subs):
-                    if not_l:
-                        self._alt_hits(t, not_l, _CAPITAL_AS_LETTER, known, cands, context, char_cues, context_spans)
-                    as_l = [j for j, c in subs if c == "l"]
-                    # Each mix searches every such word again: not for a text written in them throughout.
-                    for mix in _mixed_ones(t, as_l) if len(as_l) <= _MIXED_CAPITALS_MAX else ():
-                        self._alt_hits(t, not_l + [(j, "l") for j in mix], _CAPITAL_AS_LETTER, known, cands, context,
-                                       char_cues, context_spans)
+                # Ι and І read as i in the text already, as leetspeak ones do (ΙUΜΙΝΕ, ΝΙΝGUANG).
+                self._l_readings(t, [sub for sub in subs if sub[1] != "l"], [j for j, c in subs if c == "l"],
+                                 _CAPITAL_AS_LETTER, set(accepted), cands, context, char_cues, context_spans,
+                                 mix_limit=_MIXED_CAPITALS_MAX)
 
         if "-" in t:
             groups, subs = _hyphen_groups(t)
@@ -459,6 +446,21 @@ class Scanner:
         return out
 
     # -- pieces -----------------------------------------------------------------------------------------
+    def _l_readings(self, t: str, fixed: list[tuple[int, str]], ls: list[int], note: str, known: set, cands: list,
+                    context: dict, char_cues: dict, context_spans: list, mix_limit: Optional[int] = None) -> None:
+        """`_alt_hits` of `t` with the (position, letter) `fixed` put in, and the positions `ls`, which the text
+        reads as i, read as l: all of them; none of them (when `fixed` puts something in); and in a word with a few
+        of them, each mix of the two (F1sch1, ΙUΜΙΝΕ), unless there are more than `mix_limit` (each mix searches
+        every such word again: not for a text written in them throughout)."""
+        self._alt_hits(t, fixed + [(j, "l") for j in ls], note, known, cands, context, char_cues, context_spans)
+        if not ls:
+            return
+        if fixed:
+            self._alt_hits(t, fixed, note, known, cands, context, char_cues, context_spans)
+        if mix_limit is None or len(ls) <= mix_limit:
+            for mix in _mixed_ones(t, ls):
+                self._alt_hits(t, fixed + [(j, "l") for j in mix], note, known, cands, context, char_cues, context_spans)
+
     def _alt_hits(self, t: str, subs: list[tuple[int, str]], note: str, known: set, cands: list, context: dict,
                   char_cues: dict, context_spans: list, blocked: Sequence[tuple[int, int]] = (),
                   covering: Sequence[tuple[int, int]] = ()) -> None:
@@ -1017,12 +1019,13 @@ def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:
     return "".join(chars)
 
 
+_MIXED_ONES_MAX = 4  # a word with more ones is searched with all of them as "i", then all as "l"
 
 
-def _mixed_ones(t: str, ones: list[int], most: int = 4) -> list[list[int]]:
-    """The readings of the words (`_word_spans`) with two to `most` of the positions `ones` that put some of their
-    ones as "l" and leave the rest as "i". Round r holds the r-th proper non-empty subset of every such word, so a
-    prompt takes at most 14 more searches (with four) however many such words it has. A word longer than
+def _mixed_ones(t: str, ones: list[int]) -> list[list[int]]:
+    """The readings of the words (`_word_spans`) with two to _MIXED_ONES_MAX of the positions `ones` that put some
+    of their ones as "l" and leave the rest as "i". Round r holds the r-th proper non-empty subset of every such
+    word, so a prompt takes at most 14 more searches however many such words it has. A word longer than
     _WINDOW_WORD is no name (_word_windows)."""
     spans, starts, _ends = _word_spans(t)
     by_word: dict[int, list[int]] = {}
@@ -1032,7 +1035,7 @@ def _mixed_ones(t: str, ones: list[int], most: int = 4) -> list[list[int]]:
             by_word.setdefault(w, []).append(j)
     rounds: list[list[int]] = []
     for group in by_word.values():
-        if 2 <= len(group) <= most:
+        if 2 <= len(group) <= _MIXED_ONES_MAX:
             mixes = [mix for k in range(1, len(group)) for mix in combinations(group, k)]
             for r, mix in enumerate(mixes):
                 if r == len(rounds):

@@ -141,8 +141,7 @@ def _chinese_around(text: str, window: str) -> bool:
     words in it, no kanji that only Japanese writes, and no kana anywhere in the prompt."""
     if _CHINESE_WORDS.search(window) is None or not _japanese_kanji().isdisjoint(window):
         return False
-    counts = script_counts(text)
-    return not counts.get("kata", 0) and not counts.get("hira", 0)
+    return not _has_kana(text)
 
 
 def _has_kana(text: str) -> bool:
