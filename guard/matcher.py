@@ -265,7 +265,7 @@ class Scanner:
         self._find_pair = compiled.exact.find_pair
         # The hashed index leaves out windows inside Latin words, so it needs to know where separators were.
         self._needs_breaks = compiled.exact.kind == "hashed"
-        self._entries = compiled.entries
+        self._entries = getattr(compiled.entries, "groups", compiled.entries)  # a RowTable's: dict lookups
         self._infos, self._info_codes = compiled.info.values, compiled.info.codes
         self._flags = compiled.flags
         self._has_fuzzy = len(compiled.fuzzy) > 0
@@ -283,6 +283,8 @@ class Scanner:
         if speedups.kernels is not None and self._has_fuzzy:
             self._known_words = (speedups.kernels.KnownWords(compiled.common, compiled.typo_free),)
         self._capitals = capital_homoglyphs(compiled.normalizer.homoglyphs)
+        # Franchises whose names are also people's names: a mention used for a person needs corroboration.
+        self._personal_names = frozenset(fid for fid, fr in compiled.franchises.items() if fr.personal_names)
 
     def scan(self, text: str, *, include_candidates: bool = False) -> list[Match]:
         return self.analyze(text, include_candidates=include_candidates)[0]
@@ -353,13 +355,13 @@ class Scanner:
         self._fuzzy_hits(t, chosen, covered)
 
         # Unambiguous mentions are context for the other characters of their franchise (never for themselves).
-        by_char: dict[str, dict[int, str]] = {}
+        # (franchise -> the characters named unambiguously, in text order; the evidence is written when used)
+        by_char: dict[str, dict[int, None]] = {}
         for cand in chosen:
-            for en in entries[cand.pid]:
-                if en.char >= 0 and en.ambiguous is None and cand.extra_ambiguity is None:
-                    by_char.setdefault(en.franchise, {}).setdefault(
-                        en.char, f"unambiguous character {self.c.characters[en.char].id} in the prompt"
-                    )
+            if cand.extra_ambiguity is None:
+                for en in entries[cand.pid]:
+                    if en.char >= 0 and en.ambiguous is None:
+                        by_char.setdefault(en.franchise, {})[en.char] = None
 
         out: list[Match] = []
         for cand in chosen:
@@ -647,8 +649,7 @@ class Scanner:
                 return False
         return True
 
-    @staticmethod
-    def _corroboration(en: Entry, context: dict, by_char: dict, char_cues: dict) -> Optional[str]:
+    def _corroboration(self, en: Entry, context: dict, by_char: dict, char_cues: dict) -> Optional[str]:
         """What in the prompt, other than this mention itself, points to the mention's franchise."""
         if en.char in char_cues:
             return char_cues[en.char]
@@ -658,16 +659,10 @@ class Scanner:
             # A romanized Japanese name that is an English word ("Fire", "Sand", "Lantern") next to another
             # character is still the English word: "Charizard breathing fire". Only the franchise or a cue counts.
             return None
-        for char, evidence in by_char.get(en.franchise, {}).items():
+        for char in by_char.get(en.franchise, ()):
             if char != en.char:
-                return evidence
+                return f"unambiguous character {self.c.characters[char].id} in the prompt"
         return None
-
-    def _used_for_person(self, t: str, cand: _Candidate, en: Entry, corroborated: bool) -> bool:
-        fr = self.c.franchises.get(en.franchise)
-        if fr is None or not fr.personal_names or corroborated:
-            return False
-        return _person_context(t, cand.s, cand.e)
 
     def _matches(self, nt, cand: _Candidate, context: dict, by_char: dict, char_cues: dict, include_candidates: bool) -> list[Match]:
         out = []
@@ -690,8 +685,9 @@ class Scanner:
             reason = cand.extra_ambiguity or (None if cand.method == "fuzzy" else en.ambiguous)
             evidence: list[str] = []
             confirmed = True
-            why = self._corroboration(en, context, by_char, char_cues)
+            why = None
             if reason is not None:
+                why = self._corroboration(en, context, by_char, char_cues)
                 # Nor is a spelling made to slip past a filter (4mber, L1sa): that is meant as the name. Not for a
                 # romanized Japanese name that is an English word: "GH0ST" on a logo is styled, not evasive.
                 if not looked:
@@ -701,8 +697,10 @@ class Scanner:
                 if evasion is not None and not en.lang.endswith("-Latn"):
                     evidence.append(f"ambiguous ({reason}), but spelled to evade a filter: {evasion}")
                     reason = None
-            elif self._used_for_person(nt.text, cand, en, why is not None):
-                reason = "a personal name used for a person"
+            elif en.franchise in self._personal_names:
+                why = self._corroboration(en, context, by_char, char_cues)
+                if why is None and _person_context(nt.text, cand.s, cand.e):
+                    reason = "a personal name used for a person"
             if reason is not None:
                 if why is None:
                     confirmed = False

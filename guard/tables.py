@@ -6,6 +6,7 @@ which pickles as a block of bytes and loads at disk speed. Rows become Python ob
 """
 from __future__ import annotations
 
+import operator
 from array import array
 from collections.abc import Sequence
 from itertools import accumulate
@@ -69,6 +70,24 @@ class StringColumn(Sequence):
         return (type(self), (self._blob, self._ends))
 
 
+class _Groups(dict):
+    """A RowTable's groups read so far, by index. A missing one is read by `__missing__` and kept, up to
+    RowTable.MEMO_LIMIT groups (then the dict starts again), so a prompt's repeated lookups cost a dict lookup."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, read: Callable[[int], tuple]):
+        super().__init__()
+        self._read = read
+
+    def __missing__(self, g):
+        got = self._read(operator.index(g))  # any integer (numpy's too); a TypeError for others
+        if len(self) >= RowTable.MEMO_LIMIT:
+            self.clear()
+        self[g] = got
+        return got
+
+
 class RowTable(Sequence):
     """Groups of rows, one group per key (a pattern), built into tuples of objects on demand.
 
@@ -85,7 +104,13 @@ class RowTable(Sequence):
         self._fields = fields
         self._values = values  # per field: its distinct values (code 0 is None), or None for an integer field
         self._make = make
-        self._memo: dict[int, tuple] = {}
+        self._memo = _Groups(self._read)
+
+    @property
+    def groups(self) -> "_Groups":
+        """The groups by index, as a dict that reads a group on first use: for the hot path, where a lookup of a
+        group read before is one dict lookup, without a Python call."""
+        return self._memo
 
     @classmethod
     def build(cls, groups: Iterable[Iterable[tuple]], make: Callable, *, ints: tuple[int, ...] = ()) -> "RowTable":
@@ -133,19 +158,15 @@ class RowTable(Sequence):
     def __getitem__(self, g):
         if isinstance(g, slice):
             return self._slice(g)
-        got = self._memo.get(g)
-        if got is not None:
-            return got
+        return self._memo[g]
+
+    def _read(self, g: int) -> tuple:
+        """Group g, checked and read (g may count from the end)."""
         if g < 0:
             g += len(self)
         if not 0 <= g < len(self):
             raise IndexError("row group index out of range")
-        got = self._group(g)
-        memo = self._memo
-        if len(memo) >= self.MEMO_LIMIT:
-            memo.clear()
-        memo[g] = got
-        return got
+        return self._group(g)
 
     def __iter__(self) -> Iterator[tuple]:
         # Whole-table reads (lint, discover) do not go through the memo: they would only flush it.

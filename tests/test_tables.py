@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 
+import numpy as np
 import pytest
 
 from guard.compiler import Entry
@@ -76,6 +77,20 @@ def test_row_table_remembers_a_bounded_number_of_groups(monkeypatch):
     table[2]  # the memo was full: it starts again
     assert len(table._memo) <= 2
     assert table[0] == first
+
+
+def test_row_table_groups_read_each_group_once_as_a_dict():
+    table = RowTable.build(_rows(GROUPS), Entry, ints=(1,))
+    groups = table.groups
+    assert isinstance(groups, dict) and len(groups) == 0
+    assert groups[1] == tuple(GROUPS[1]) and groups[1] is table[1]  # one memo behind both
+    assert groups[-1] == tuple(GROUPS[-1])
+    assert groups[np.int64(2)] == tuple(GROUPS[2])  # numpy's integers index too
+    with pytest.raises(IndexError):
+        groups[3]
+    with pytest.raises(TypeError):
+        groups["1"]
+    assert 3 not in groups and "1" not in groups  # failed reads keep nothing
 
 
 def test_coded_column_maps_codes_to_values():

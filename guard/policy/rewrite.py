@@ -472,6 +472,16 @@ def apply_edits(text: str, edits: list[Edit], protected: list[tuple[int, int]] =
     past its neighbours. Returns the new text and, per edit in the given order, what replaced the mention.
     Edits of one span (a name that several characters share: Nidoran) replace it once, by the first of them; an
     edit inside another's span (Pikachu in the title ピカチュウのなつやすみ) is done by that one."""
+    if len(edits) == 1:  # the usual rewrite: its neighbours directly, without the sorted lists
+        e = edits[0]
+        floor, ceil = 0, len(text)
+        for a, b in (*protected, (e.start, e.end)):
+            if floor < b <= e.start:
+                floor = b
+            if e.end <= a < ceil:
+                ceil = a
+        new, result = apply_one(text, e, floor, max(e.end, ceil))
+        return new, [result]
     first: dict[tuple[int, int], int] = {}
     for i, e in enumerate(edits):
         first.setdefault((e.start, e.end), i)
@@ -482,6 +492,7 @@ def apply_edits(text: str, edits: list[Edit], protected: list[tuple[int, int]] =
     order = sorted({first[outer[span]] for span in first}, key=lambda i: edits[i].start, reverse=True)
     results = [""] * len(edits)
     changed_from = len(text)  # text at or after this index was changed by edits further right
+    last = order[-1] if order else -1
     for i in order:
         e = edits[i]
         k = bisect_right(ends, e.start)  # the greatest span end at or before the edit, else 0
@@ -490,7 +501,8 @@ def apply_edits(text: str, edits: list[Edit], protected: list[tuple[int, int]] =
         ceil = starts[k] if k < len(starts) else len(text)
         ceil = max(e.end, min(ceil, changed_from, len(text)))
         new, results[i] = apply_one(text, e, floor, ceil)
-        changed_from = _common_prefix(text, new)
+        if i != last:  # where the next edit (to the left) must stop
+            changed_from = _common_prefix(text, new)
         text = new
     if len(order) < len(edits):
         results = [results[first[outer[(e.start, e.end)]]] for e in edits]
