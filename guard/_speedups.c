@@ -1185,6 +1185,14 @@ typedef struct {
     int32_t depth;      /* the node's depth: the length of the patterns that end here */
 } AcOut;
 
+#define DENSE_LEVELS 3
+#define DENSE_MAX_ROWS 8192 /* 4 MiB of rows at most; a level that would pass it is left out, and those below it */
+
+typedef struct {
+    int32_t lo, hi; /* nodes lo .. hi - 1 */
+    int32_t *rows;  /* rows[(v - lo) * 128 + c] */
+} DenseLevel;
+
 typedef struct {
     PyObject_HEAD
     Py_ssize_t npatterns, nnodes;
@@ -1195,6 +1203,13 @@ typedef struct {
     AcOut *outs;
     int32_t *out_pids;
     int32_t root_ascii[128];
+    /* Rows of the whole transition function for ASCII, for the nodes that Latin text visits most: the root's
+     * children by an ASCII character (nodes 1 .. k, as children are sorted by code point), their children,
+     * and theirs. Row r of a level holds, for each ASCII c, the state after c from node lo + r, failure links
+     * followed: one read, where a step would search the node's children (often dozens), then fail to a
+     * shallower node and search again. Each level is the next block of breadth-first numbers. */
+    DenseLevel levels[DENSE_LEVELS];
+    int32_t dense_end; /* past the last node with a row (at least 1, for the root's root_ascii) */
 } Automaton;
 
 typedef struct {
@@ -1239,7 +1254,8 @@ static inline int32_t ac_child(const Automaton *a, int32_t node, Py_UCS4 c) {
     return -1;
 }
 
-static inline int32_t ac_step(const Automaton *a, int32_t node, Py_UCS4 c) {
+/* The state after code point c in state `node`, through the children and failure links. */
+static inline int32_t ac_step_linked(const Automaton *a, int32_t node, Py_UCS4 c) {
     for (;;) {
         int32_t next = ac_child(a, node, c);
         if (next >= 0) return next;
@@ -1248,12 +1264,29 @@ static inline int32_t ac_step(const Automaton *a, int32_t node, Py_UCS4 c) {
     }
 }
 
+static inline int32_t ac_step(const Automaton *a, int32_t node, Py_UCS4 c) {
+    if (c < 128 && node < a->dense_end) {
+        if (node == 0) return a->root_ascii[c] >= 0 ? a->root_ascii[c] : 0;
+        for (int k = 0; k < DENSE_LEVELS; k++) { /* a level left out starts at INT32_MAX */
+            const DenseLevel *level = &a->levels[k];
+            if (node < level->lo) break;
+            if (node < level->hi) return level->rows[(size_t)(node - level->lo) * 128 + c];
+        }
+    }
+    return ac_step_linked(a, node, c);
+}
+
 static void automaton_free_arrays(Automaton *a) {
     PyMem_Free(a->nodes);
     PyMem_Free(a->label);
     PyMem_Free(a->root_hash);
     PyMem_Free(a->outs);
     PyMem_Free(a->out_pids);
+    for (int k = 0; k < DENSE_LEVELS; k++) {
+        PyMem_Free(a->levels[k].rows);
+        a->levels[k] = (DenseLevel){INT32_MAX, INT32_MAX, NULL};
+    }
+    a->dense_end = 1;
     a->nodes = NULL;
     a->label = NULL;
     a->root_hash = NULL;
@@ -1331,6 +1364,8 @@ static void root_put(Automaton *a, AcEdge e) {
     a->root_hash[i] = e;
 }
 
+static int dense_levels(Automaton *a);
+
 /* Renumbers the trie of build_trie (depth first: parent[v], chars[v] and a->outs[v] by its node numbers) breadth
  * first into a->nodes, a->label and a->outs, with each node's children consecutive and in code-point order; then
  * the root's tables, and the failure links and reports in that order (a node's failure target is shallower, so
@@ -1396,6 +1431,35 @@ static int link_trie(Automaton *a, int32_t nnodes, const int32_t *parent, const 
             link_child(a, u, v, a->label[v]);
         }
     }
+    return dense_levels(a);
+}
+
+/* The dense rows (see Automaton.levels), once the failure links are set. 0, or -1 on error. */
+static int dense_levels(Automaton *a) {
+    const AcNode *nodes = a->nodes;
+    int32_t lo = 1, hi = 1, rows = 0;
+    while (hi <= nodes[0].nchildren && a->label[hi] < 128) hi++;
+    DenseLevel levels[DENSE_LEVELS];
+    int n = 0;
+    while (n < DENSE_LEVELS && hi > lo && rows + (hi - lo) <= DENSE_MAX_ROWS) {
+        int32_t *r = PyMem_Malloc((size_t)(hi - lo) * 128 * sizeof(int32_t));
+        if (r == NULL) {
+            for (int k = 0; k < n; k++) PyMem_Free(levels[k].rows);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (int32_t v = lo; v < hi; v++) {
+            for (uint32_t c = 0; c < 128; c++) r[(size_t)(v - lo) * 128 + c] = ac_step_linked(a, v, c);
+        }
+        levels[n++] = (DenseLevel){lo, hi, r};
+        rows += hi - lo;
+        int32_t next_lo = nodes[lo].children, next_hi = nodes[hi - 1].children + nodes[hi - 1].nchildren;
+        lo = next_lo;
+        hi = next_hi;
+    }
+    /* Published at the end: ac_step_linked above must not be answered by a level still being filled. */
+    for (int k = 0; k < n; k++) a->levels[k] = levels[k];
+    a->dense_end = n > 0 ? levels[n - 1].hi : 1;
     return 0;
 }
 
@@ -1796,7 +1860,11 @@ done:
 
 static PyObject *automaton_nbytes(Automaton *a, void *closure) {
     Py_ssize_t root = a->root_hash != NULL ? ((Py_ssize_t)a->root_mask + 1) * (Py_ssize_t)sizeof(AcEdge) : 0;
-    return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(uint32_t) + sizeof(AcOut)) + a->npatterns * 4 + root);
+    Py_ssize_t dense = 0;
+    for (int k = 0; k < DENSE_LEVELS; k++) {
+        if (a->levels[k].rows != NULL) dense += (Py_ssize_t)(a->levels[k].hi - a->levels[k].lo) * 128 * sizeof(int32_t);
+    }
+    return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(uint32_t) + sizeof(AcOut)) + a->npatterns * 4 + root + dense);
 }
 
 static PyObject *automaton_len(Automaton *a, void *closure) { return PyLong_FromSsize_t(a->npatterns); }

@@ -645,6 +645,31 @@ def test_automaton_with_thousands_of_first_characters():
 
 
 @needs_kernels
+@pytest.mark.parametrize("count, length", [(300, 3), (12000, 4), (40000, 4)])
+def test_automaton_dense_rows_for_latin_text(count, length):
+    """Latin text steps through rows of the transition function kept for the shallow ASCII nodes (three levels,
+    or fewer when a level would pass the row budget: 40,000 four-letter patterns have too many nodes at depth
+    three). With accented and non-Latin characters in and after the patterns, the hits are ahocorasick-rs's."""
+    import random
+
+    import ahocorasick_rs
+
+    rnd = random.Random(count)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    patterns = sorted({"".join(rnd.choice(letters) for _ in range(rnd.randint(1, length))) for _ in range(count)})
+    patterns += ["éa", "aé", "ab ピカ", "ピa", " a", "a-b"]
+    automaton = kernels.Automaton(patterns)
+    assert automaton.nbytes > kernels.Automaton(["ピカ"]).nbytes + 128 * 4  # at least one row
+    standard = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+    leftmost = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+    pool = list(letters) + list(" -.éピカ\x7f")
+    for _ in range(300):
+        t = "".join(rnd.choice(pool) for _ in range(rnd.randint(1, 200)))
+        assert automaton.find(t) == standard.find_matches_as_indexes(t, overlapping=True)
+        assert automaton.find_leftmost_longest(t) == leftmost.find_matches_as_indexes(t)
+
+
+@needs_kernels
 def test_automaton_refuses_bad_input():
     with pytest.raises(ValueError, match="pattern 1 is empty"):
         kernels.Automaton(["a", ""])
