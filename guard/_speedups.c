@@ -1207,7 +1207,8 @@ typedef struct {
      * children by an ASCII character (nodes 1 .. k, as children are sorted by code point), their children,
      * and theirs. Row r of a level holds, for each ASCII c, the state after c from node lo + r, failure links
      * followed: one read, where a step would search the node's children (often dozens), then fail to a
-     * shallower node and search again. Each level is the next block of breadth-first numbers. */
+     * shallower node and search again. Nodes are numbered breadth first, so each level is one block of numbers
+     * (not adjacent to the next: the root's other children and their children lie between). */
     DenseLevel levels[DENSE_LEVELS];
     int32_t dense_end; /* past the last node with a row (at least 1, for the root's root_ascii) */
 } Automaton;
@@ -1457,7 +1458,8 @@ static int dense_levels(Automaton *a) {
         lo = next_lo;
         hi = next_hi;
     }
-    /* Published at the end: ac_step_linked above must not be answered by a level still being filled. */
+    /* Published only once every row is built: on running out of memory the rows built so far are freed here,
+     * and automaton_free_arrays must not free them again. */
     for (int k = 0; k < n; k++) a->levels[k] = levels[k];
     a->dense_end = n > 0 ? levels[n - 1].hi : 1;
     return 0;

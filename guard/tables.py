@@ -7,6 +7,7 @@ which pickles as a block of bytes and loads at disk speed. Rows become Python ob
 from __future__ import annotations
 
 import operator
+import weakref
 from array import array
 from collections.abc import Sequence
 from itertools import accumulate
@@ -71,20 +72,29 @@ class StringColumn(Sequence):
 
 
 class _Groups(dict):
-    """A RowTable's groups read so far, by index. A missing one is read by `__missing__` and kept, up to
-    RowTable.MEMO_LIMIT groups (then the dict starts again), so a prompt's repeated lookups cost a dict lookup."""
+    """A RowTable's groups read so far, by index. A missing one is read by `__missing__` and kept, up to the
+    table's MEMO_LIMIT groups (then the dict starts again), so a prompt's repeated lookups cost a dict lookup.
+    It refers to its table weakly, so that a table dropped on a reload is freed at once (the table holds it)."""
 
-    __slots__ = ("_read",)
+    __slots__ = ("_table",)
 
-    def __init__(self, read: Callable[[int], tuple]):
+    def __init__(self, table: "RowTable"):
         super().__init__()
-        self._read = read
+        self._table = weakref.ref(table)
 
     def __missing__(self, g):
-        got = self._read(operator.index(g))  # any integer (numpy's too); a TypeError for others
-        if len(self) >= RowTable.MEMO_LIMIT:
-            self.clear()
-        self[g] = got
+        table = self._table()
+        if table is None:
+            raise ReferenceError("the RowTable of these groups no longer exists")
+        i = operator.index(g)  # any integer (numpy's too); a TypeError for others
+        if i < 0:
+            i += len(table)
+        got = dict.get(self, i)  # t[-1] is t[len(t) - 1]
+        if got is None:
+            got = table._read(i)
+            if len(self) >= table.MEMO_LIMIT:
+                self.clear()
+            self[i] = got
         return got
 
 
@@ -104,7 +114,7 @@ class RowTable(Sequence):
         self._fields = fields
         self._values = values  # per field: its distinct values (code 0 is None), or None for an integer field
         self._make = make
-        self._memo = _Groups(self._read)
+        self._memo = _Groups(self)
 
     @property
     def groups(self) -> "_Groups":
@@ -161,9 +171,7 @@ class RowTable(Sequence):
         return self._memo[g]
 
     def _read(self, g: int) -> tuple:
-        """Group g, checked and read (g may count from the end)."""
-        if g < 0:
-            g += len(self)
+        """Group g, checked and read."""
         if not 0 <= g < len(self):
             raise IndexError("row group index out of range")
         return self._group(g)

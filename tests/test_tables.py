@@ -91,6 +91,42 @@ def test_row_table_groups_read_each_group_once_as_a_dict():
     with pytest.raises(TypeError):
         groups["1"]
     assert 3 not in groups and "1" not in groups  # failed reads keep nothing
+    assert table[-1] is table[2] is groups[-1]  # one group read once, whichever way it is asked for
+
+
+def test_row_table_memo_limit_of_the_instance_or_a_subclass():
+    class Small(RowTable):
+        MEMO_LIMIT = 1
+
+    table = Small.build(_rows(GROUPS), Entry, ints=(1,))
+    for g in range(3):
+        table[g]
+    assert len(table._memo) == 1
+    table = RowTable.build(_rows(GROUPS), Entry, ints=(1,))
+    table.MEMO_LIMIT = 2
+    for g in range(3):
+        table[g]
+    assert len(table._memo) <= 2
+
+
+def test_a_dropped_row_table_is_freed_without_the_cycle_collector():
+    import gc
+    import weakref
+
+    table = RowTable.build(_rows(GROUPS), Entry, ints=(1,))
+    table[0]
+    groups, gone = table.groups, weakref.ref(table)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del table
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()
+    assert groups[0] == tuple(GROUPS[0])  # what was read stays readable
+    with pytest.raises(ReferenceError):
+        groups[1]
 
 
 def test_coded_column_maps_codes_to_values():

@@ -90,13 +90,11 @@ def _direct_constructor(model: type) -> Callable[..., Any]:
     set_fields_set = _slot_setter(model, "__pydantic_fields_set__")
     set_extra = _slot_setter(model, "__pydantic_extra__")
     set_private = _slot_setter(model, "__pydantic_private__")
-    every_field = set(model.model_fields)
-    count = len(every_field)
 
     def construct(**fields: Any) -> Any:
         obj = new(model)
         set_dict(obj, fields)
-        set_fields_set(obj, every_field.copy() if len(fields) == count else set(fields))  # a copy is quicker
+        set_fields_set(obj, set(fields))
         set_extra(obj, None)
         set_private(obj, None)
         return obj
