@@ -108,7 +108,7 @@ def line_context(raw: bytes):
 
 
 @click.command("scan")
-@click.argument("source", default="-", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("source", default="-", type=click.Path(exists=True, allow_dash=True, dir_okay=False))
 @lexicon_option
 @policy_option
 @click.option("--candidates", is_flag=True, help="Also report ambiguous names that lack context (confirmed=false).")

@@ -231,6 +231,20 @@ def test_missing_lexicon_path(cli, tmp_path):
     assert result.exit_code != 0
 
 
+@pytest.mark.parametrize("name", ["nope.jsonl", "子どもたち.txt"])
+def test_missing_source_file_is_a_clean_error(cli, tmp_path, name):
+    """A prompt given where the file belongs (guard scan 'Pikachu surfing') is named back, not a traceback."""
+    result = cli(["scan", str(tmp_path / name)])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and name in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_directory_as_source_is_a_clean_error(cli, tmp_path):
+    result = cli(["scan", str(tmp_path)])
+    assert result.exit_code == 2 and "is a directory" in result.output
+
+
 def test_lone_surrogate_line_does_not_abort_the_stream(guard):
     rows, errors = run_stream(guard, b'{"id": 1, "prompt": "bad \\ud800"}\n{"id": 2, "prompt": "Raichu"}\n')
     assert errors == 1 and "error" in rows[0]

@@ -50,6 +50,27 @@ def test_compact_and_stdin(runner, built):
     assert data["prompt"] == "A bloody small yellow electric mouse"
 
 
+def test_stdin_that_is_not_utf8_exits_2_without_a_decision(runner, built):
+    res = runner.invoke(check_cmd, ["-"], input=b"Pikachu \xff\xfe surfing\n")
+    assert res.exit_code == 2
+    assert "not valid UTF-8: byte 0xff at offset 8" in res.output
+    assert '"action"' not in res.output and built == []  # nothing decided, no engine built
+
+
+def test_an_argument_that_is_not_utf8_exits_2(runner, built):
+    res = runner.invoke(check_cmd, ["Pika\udcffchu"])  # how Python passes undecodable argument bytes
+    assert res.exit_code == 2 and "not valid UTF-8 at character 4" in res.output
+
+
+def test_stdin_with_a_byte_order_mark(runner, built):
+    res = runner.invoke(check_cmd, ["-", "--compact"], input="\ufeffPikachu surfing\r\n".encode("utf-8"))
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["original_prompt"] == "Pikachu surfing" and data["matches"][0]["start"] == 0
+    res = runner.invoke(check_cmd, ["-"], input=b"\xef\xbb\xbfab\xff")
+    assert res.exit_code == 2 and "byte 0xff at offset 5" in res.output  # offsets count the mark
+
+
 def test_options_reach_the_guard(runner, built, tmp_path):
     p = tmp_path / "p.yaml"
     p.write_text("kind: policy\n", encoding="utf-8")
