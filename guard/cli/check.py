@@ -8,7 +8,7 @@ from typing import Optional
 import click
 from pydantic import ValidationError
 
-from guard.cli.common import build_guard, lexicon_option, policy_option
+from guard.cli.common import build_guard, lexicon_option, policy_option, prompt_text
 from guard.models import CheckContext
 
 UNKNOWN_ACTIONS = ("reject", "rewrite", "tag", "allow")
@@ -38,26 +38,6 @@ def parse_context(raw: Optional[str]) -> CheckContext:
             else:
                 problems.append(f"{where}: {err.get('msg', 'invalid value')}")
         raise click.BadParameter("; ".join(problems), param_hint="--context") from None
-
-
-def prompt_text(prompt: str) -> str:
-    """The PROMPT argument as text: for "-", standard input as UTF-8 (without a byte order mark, or the line
-    breaks at its end), else the argument itself. Bytes that are not UTF-8 are an error (exit status 2), not
-    text checked with replacement characters in place of what was written."""
-    if prompt == "-":
-        raw = sys.stdin.buffer.read()
-        skip = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
-        try:
-            return raw[skip:].decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError as exc:
-            at = skip + exc.start
-            raise click.BadParameter(f"standard input is not valid UTF-8: byte 0x{raw[at]:02x} at offset {at}",
-                                     param_hint="PROMPT") from None
-    try:
-        prompt.encode("utf-8")
-    except UnicodeEncodeError as exc:  # argument bytes that are not UTF-8 arrive as lone surrogates
-        raise click.BadParameter(f"not valid UTF-8 at character {exc.start}", param_hint="PROMPT") from None
-    return prompt
 
 
 @click.command("check")

@@ -1,6 +1,8 @@
 """Options and helpers shared by the CLI commands."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from guard.errors import FileFormatError
@@ -20,3 +22,23 @@ def build_guard(lexicons=(), policies=(), **kwargs):
         return Guard.from_paths(list(lexicons) or None, list(policies) or None, **kwargs)
     except FileFormatError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def prompt_text(prompt: str) -> str:
+    """The PROMPT argument as text: for "-", standard input as UTF-8 (without a byte order mark, or the line
+    breaks at its end), else the argument itself. Bytes that are not UTF-8 are an error (exit status 2), not
+    text checked with replacement characters in place of what was written."""
+    if prompt == "-":
+        raw = sys.stdin.buffer.read()
+        skip = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+        try:
+            return raw[skip:].decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            at = skip + exc.start
+            raise click.BadParameter(f"standard input is not valid UTF-8: byte 0x{raw[at]:02x} at offset {at}",
+                                     param_hint="PROMPT") from None
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:  # argument bytes that are not UTF-8 arrive as lone surrogates
+        raise click.BadParameter(f"not valid UTF-8 at character {exc.start}", param_hint="PROMPT") from None
+    return prompt

@@ -8,6 +8,7 @@ from typing import Optional
 
 import click
 
+from guard.cli.common import prompt_text
 from guard.cli.lexicon import lexicon_group
 from guard.errors import FileFormatError
 
@@ -163,9 +164,11 @@ def lint_cmd(paths, strict, fix, verbose, as_json, ignore, require_langs, word_l
 @click.option("--json", "as_json", is_flag=True)
 @lexicons_option
 def explain_cmd(prompt: str, as_json: bool, lexicon: tuple[Path, ...]) -> None:
-    """Show each candidate span of PROMPT, the aliases it came close to, and why each was accepted or rejected."""
+    """Show each candidate span of PROMPT (- reads it from stdin), the aliases it came close to, and why each was
+    accepted or rejected."""
     from guard.explain import explain, format_text
 
+    prompt = prompt_text(prompt)
     try:
         _loaded, scanner = _scanner(lexicon)
     except FileFormatError as exc:
@@ -226,8 +229,18 @@ def test_cmd(paths, character: Optional[str], verbose: bool, as_json: bool) -> N
     sys.exit(1 if failed else 0)
 
 
+def _utf8_lines(stream, skipped: list[int]):
+    """The lines of a binary stream as text (a byte order mark on the first dropped); the numbers of those that
+    are not UTF-8 go to `skipped`."""
+    for number, raw in enumerate(stream, 1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            skipped.append(number)
+
+
 @lexicon_group.command("discover")
-@click.argument("prompts", type=click.File("r", encoding="utf-8"))
+@click.argument("prompts", type=click.File("rb"))
 @click.option("--top", default=50, show_default=True, help="Show this many proposals.")
 @click.option("--min-count", default=2, show_default=True, help="Propose only what occurs in at least this many prompts.")
 @click.option("--near-miss/--no-near-miss", default=True, help="Near-misses of known aliases (fuzzy scores just over the threshold).")
@@ -260,7 +273,10 @@ def discover_cmd(prompts, top, min_count, near_miss, ner, pipelines, ner_limit, 
     except FileFormatError as exc:
         raise _fail(exc) from None
     disc = d.Discoverer(scanner, near_miss=near_miss, pipelines=use, ner_limit=ner_limit)
-    disc.run(d.read_prompts(prompts))
+    skipped: list[int] = []
+    disc.run(d.read_prompts(_utf8_lines(prompts, skipped)))
+    if skipped:  # a log with a few broken lines is still worth mining; say which were left out
+        click.echo(f"guard lexicon discover: {len(skipped)} line(s) skipped, not valid UTF-8 (line {skipped[0]} first)", err=True)
     ranked = disc.ranked(min_count)
     if as_json:
         click.echo(_json.dumps({"prompts": disc.prompts, "pipelines": use, "proposals": [p.to_dict() for p in ranked[:top]]}, ensure_ascii=False, indent=2))

@@ -56,6 +56,21 @@ def test_cli_discover(cli, tmp_path):
     assert data["proposals"][0]["target"] == "pokemon/pikachu" and data["pipelines"] == []
 
 
+def test_cli_discover_skips_lines_that_are_not_utf8(tmp_path):
+    """A prompt log with a broken line is still mined; the line is named on stderr, not a traceback."""
+    from click.testing import CliRunner
+
+    from guard.cli import main
+
+    good = [json.dumps({"prompt": p}).encode() for p in ["pikachew surfing", "a pikachew plush"]]
+    log = tmp_path / "prompts.jsonl"
+    log.write_bytes(b"\xef\xbb\xbf" + good[0] + b"\n" + b'{"prompt": "\xff broken"}\n' + good[1] + b"\n")
+    r = CliRunner().invoke(main, ["lexicon", "discover", str(log), "--no-ner"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "2 prompt(s)" in r.stdout and "'pikachew'  near-miss of pokemon/pikachu" in r.stdout
+    assert "1 line(s) skipped, not valid UTF-8 (line 2 first)" in r.stderr
+
+
 def test_cli_discover_unknown_pipeline(cli, tmp_path):
     log = tmp_path / "p.jsonl"
     log.write_text('{"prompt": "x"}\n', encoding="utf-8")

@@ -119,3 +119,16 @@ def test_cli_explain(cli):
     r = cli("lexicon", "explain", "Amber in Mondstadt", "--json")
     data = json.loads(r.output)
     assert [m["character_id"] for m in data["matches"] if m["confirmed"]] == ["genshin_impact/amber"]
+
+
+def test_cli_explain_reads_stdin_and_refuses_what_is_not_utf8():
+    from click.testing import CliRunner
+
+    from guard.cli import main
+
+    runner = CliRunner()
+    r = runner.invoke(main, ["lexicon", "explain", "-"], input="Pikachu surfing\n".encode())
+    assert r.exit_code == 0, r.output
+    assert "reported: pokemon/pikachu [0:7]" in r.output
+    r = runner.invoke(main, ["lexicon", "explain", "-"], input=b"\xffPikachu")
+    assert r.exit_code == 2 and "not valid UTF-8: byte 0xff at offset 0" in r.output
