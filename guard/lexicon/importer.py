@@ -62,20 +62,30 @@ def _yaml() -> YAML:
     return y
 
 
+def _text_lines(path: Path):
+    """(line number, text) of each line of a UTF-8 file (a byte order mark on the first dropped); a line that is not
+    UTF-8 names the file, the line and the byte."""
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise LexiconError(str(path), f"invalid UTF-8 (byte 0x{exc.object[exc.start]:02x})", line=lineno) from None
+
+
 def _jsonl(path: Path, required: tuple[str, ...]):
     """(line number, record) for each non-empty line; bad JSON or a missing field names the file and line."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise LexiconError(str(path), f"invalid JSON: {exc.msg}", line=lineno) from None
-            for key in required:
-                if not isinstance(rec, dict) or key not in rec:
-                    raise LexiconError(str(path), "missing field", line=lineno, field=key)
-            yield lineno, rec
+    for lineno, line in _text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LexiconError(str(path), f"invalid JSON: {exc.msg}", line=lineno) from None
+        for key in required:
+            if not isinstance(rec, dict) or key not in rec:
+                raise LexiconError(str(path), "missing field", line=lineno, field=key)
+        yield lineno, rec
 
 
 def read_records(path: Path) -> list[dict]:
@@ -91,13 +101,10 @@ def read_ambiguous(path: Optional[Path]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if path is None or not path.exists():
         return out
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                rec = json.loads(line)
-                out.setdefault(rec["id"], [])
-                if rec["name"] not in out[rec["id"]]:
-                    out[rec["id"]].append(rec["name"])
+    for _lineno, rec in _jsonl(path, ("id", "name")):
+        names = out.setdefault(rec["id"], [])
+        if rec["name"] not in names:
+            names.append(rec["name"])
     return out
 
 
@@ -162,14 +169,15 @@ def import_records(
 
 
 def is_title_data(source: Path) -> bool:
-    with open(source, encoding="utf-8") as fh:
-        for line in fh:
+    """Whether the first record of `source` is a title's; False for anything unreadable, which the character
+    import then reports with its line."""
+    try:
+        for _lineno, line in _text_lines(source):
             if line.strip():
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    return False
+                rec = json.loads(line)
                 return isinstance(rec, dict) and "title" in rec and "names" not in rec
+    except (LexiconError, json.JSONDecodeError):
+        return False
     return False
 
 

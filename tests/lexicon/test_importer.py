@@ -181,6 +181,25 @@ def test_read_records_errors(tmp_path):
     assert (exc.value.line, exc.value.field) == (1, "names")
 
 
+def test_read_records_names_a_line_that_is_not_utf8_and_drops_a_byte_order_mark(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    record = '{"id": "x/a", "franchise": "X", "names": {"en": ["A"]}}\n'.encode()
+    bad.write_bytes(b"\xef\xbb\xbf" + record + b'{"id": "x/\xff", "franchise": "X", "names": {}}\n')
+    with pytest.raises(LexiconError) as exc:
+        read_records(bad)
+    assert exc.value.line == 2 and "invalid UTF-8 (byte 0xff)" in exc.value.message
+    bad.write_bytes(b"\xef\xbb\xbf" + record)
+    assert [r["id"] for r in read_records(bad)] == ["x/a"]
+
+
+def test_the_curated_ambiguous_list_names_its_bad_lines(tmp_path, shared_characters):
+    amb = tmp_path / "ambiguous.jsonl"
+    amb.write_text('{"id": "pokemon/ditto", "name": "Ditto"}\n{"id": "pokemon/mew"}\n', encoding="utf-8")
+    with pytest.raises(LexiconError) as exc:
+        import_records(shared_characters / "genshin_impact.jsonl", tmp_path / "out", ambiguous_path=amb)
+    assert (exc.value.line, exc.value.field) == (2, "name") and str(amb) in str(exc.value)
+
+
 def test_refuses_to_merge_into_an_invalid_file(tmp_path, shared_characters):
     target = tmp_path / "genshin_impact.yaml"
     target.write_text("version: 1\nfranchise: {id: genshin_impact}\n", encoding="utf-8")
@@ -207,3 +226,7 @@ def test_lexicon_import_command_reports_bad_input(tmp_path):
     result = CliRunner().invoke(main, ["lexicon", "import", str(bad), "--out", str(tmp_path / "out")])
     assert result.exit_code != 0
     assert "bad.jsonl:1" in result.output and "invalid JSON" in result.output
+    bad.write_bytes(b'{"id": "x/\xff"}\n')
+    result = CliRunner().invoke(main, ["lexicon", "import", str(bad), "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0 and "bad.jsonl:1" in result.output and "invalid UTF-8" in result.output
+    assert "Traceback" not in result.output
