@@ -8,7 +8,7 @@ from typing import Optional
 import click
 from pydantic import ValidationError
 
-from guard.cli.common import build_guard, lexicon_option, policy_option, prompt_text
+from guard.cli.common import UTF8_TEXT, build_guard, lexicon_option, policy_option, prompt_text
 from guard.models import CheckContext
 
 UNKNOWN_ACTIONS = ("reject", "rewrite", "tag", "allow")
@@ -41,8 +41,8 @@ def parse_context(raw: Optional[str]) -> CheckContext:
 
 
 @click.command("check")
-@click.argument("prompt")
-@click.option("--context", "context_json", metavar="JSON",
+@click.argument("prompt", type=UTF8_TEXT)
+@click.option("--context", "context_json", metavar="JSON", type=UTF8_TEXT,
               help='Who asks and for what use, e.g. \'{"region":"JP","commercial":true}\'. Fields: '
                    + ", ".join(CheckContext.model_fields) + ". Unknown fields are an error.")
 @policy_option

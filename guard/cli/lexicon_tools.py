@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from guard.cli.common import prompt_text
+from guard.cli.common import UTF8_TEXT, prompt_text
 from guard.cli.lexicon import lexicon_group
 from guard.errors import FileFormatError
 
@@ -40,7 +40,7 @@ def _scanner(paths):
 # -- editing ------------------------------------------------------------------------------------------------
 @lexicon_group.command("add")
 @click.argument("character_id")
-@click.argument("alias")
+@click.argument("alias", type=UTF8_TEXT)
 @click.option("--lang", default=None, help="BCP-47 tag of the alias (en, ja, ja-Latn, zh-Hans, ...).")
 @click.option("--ambiguous/--not-ambiguous", default=None, help="Mark the alias as needing context, or never.")
 @click.option("--force", is_flag=True, help="Add even if another character already has this alias.")
@@ -71,7 +71,7 @@ def add_cmd(character_id: str, alias: str, lang: Optional[str], ambiguous: Optio
 @lexicon_group.command("new-character")
 @click.argument("character_id")
 @click.option("--franchise", required=True, help="Franchise id; the record goes to the lexicon file of this franchise.")
-@click.option("--name", "names", multiple=True, required=True, help="TAG=NAME, repeatable: --name en=Pikachu --name ja=ピカチュウ")
+@click.option("--name", "names", multiple=True, required=True, type=UTF8_TEXT, help="TAG=NAME, repeatable: --name en=Pikachu --name ja=ピカチュウ")
 @click.option("--alias", "aliases", multiple=True, help="Extra alias (repeatable).")
 @click.option("--cue", "cues", multiple=True, help="Character cue word (repeatable).")
 @click.option("--ambiguous", "ambiguous", multiple=True, help="A name that is also a common word (repeatable).")
@@ -98,7 +98,7 @@ def new_character_cmd(character_id, franchise, names, aliases, cues, ambiguous, 
 
 @lexicon_group.command("add-example")
 @click.argument("character_id")
-@click.argument("prompt")
+@click.argument("prompt", type=UTF8_TEXT)
 @click.option("--not-match", "not_match", is_flag=True, help="A prompt that must NOT report the character.")
 @click.option("--check/--no-check", default=True, help="Run the example right away (default: yes).")
 @lexicons_option
@@ -160,7 +160,7 @@ def lint_cmd(paths, strict, fix, verbose, as_json, ignore, require_langs, word_l
 
 
 @lexicon_group.command("explain")
-@click.argument("prompt")
+@click.argument("prompt", type=UTF8_TEXT)
 @click.option("--json", "as_json", is_flag=True)
 @lexicons_option
 def explain_cmd(prompt: str, as_json: bool, lexicon: tuple[Path, ...]) -> None:
@@ -178,7 +178,7 @@ def explain_cmd(prompt: str, as_json: bool, lexicon: tuple[Path, ...]) -> None:
 
 
 @lexicon_group.command("variants")
-@click.argument("name")
+@click.argument("name", type=UTF8_TEXT)
 @click.option("--lang", default=None, help="Language tag of NAME (default: guessed from its script).")
 @click.option("--json", "as_json", is_flag=True)
 @lexicons_option

@@ -221,6 +221,21 @@ def test_cli_add_example_runs_it(cli, toy_dir, toy_file):
     assert "FAIL" in r.output
 
 
+@pytest.mark.parametrize("args", [
+    ("add-example", "toyverse/sparky", "Sparkleton \udcff on a skateboard"),
+    ("add", "toyverse/sparky", "Spark\udcffy"),
+    ("new-character", "toyverse/gizmo", "--franchise", "toyverse", "--name", "en=Giz\udcffmo"),
+    ("explain", "Sparkleton \udcff"),
+    ("variants", "Spark\udcffy"),
+])
+def test_cli_text_that_is_not_utf8_exits_2_and_writes_nothing(cli, toy_dir, toy_file, args):
+    """Argument bytes that are not UTF-8 reach Python as lone surrogates: refused, not written to a lexicon."""
+    before = toy_file.read_bytes()
+    r = cli("lexicon", *args, *(("--lexicon", str(toy_dir)) if args[0] != "variants" else ()))
+    assert r.exit_code == 2 and "not valid UTF-8 at character" in r.output
+    assert toy_file.read_bytes() == before
+
+
 def test_quotes_are_kept(toy_file):
     quoted = TOY.replace("en: [Amber]", 'en: ["Amber"]').replace("    ambiguous: [Amber]", "    ambiguous: ['Amber']")
     toy_file.write_text(quoted, encoding="utf-8")
