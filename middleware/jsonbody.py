@@ -80,6 +80,8 @@ def parse_json(raw: bytes, *, max_depth: int = 64, reject_duplicate_keys: bool =
     """
     if not raw.strip():
         raise BodyError(400, "empty-body", "The request body is empty; a JSON document is required.")
+    if raw.startswith(b"\xef\xbb\xbf"):  # JSON's own decoder would only say "Expecting value at line 1 column 1"
+        raise BodyError(400, "invalid-json", "The request body starts with a byte order mark, which JSON text must not have (RFC 8259, section 8.1).")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

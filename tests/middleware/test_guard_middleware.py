@@ -208,6 +208,12 @@ def test_default_pointer_and_multiple_pointers():
 # -- bad input -------------------------------------------------------------------------------------------
 
 
+def test_a_byte_order_mark_is_named(client_and_seen):
+    client, seen = client_and_seen
+    r = client.post("/v1/generate", content=b"\xef\xbb\xbf" + b'{"prompt": "x"}', headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "byte order mark" in r.json()["detail"] and seen == []
+
+
 @pytest.mark.parametrize(
     "raw, status, code",
     [
