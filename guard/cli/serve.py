@@ -9,7 +9,7 @@ import click
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on (0: any free port).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (0: any free port).")
 @click.option("--lexicon", "lexicons", multiple=True, type=click.Path(exists=True), help="Lexicon file or directory (repeatable). Default: the bundled lexicons.")
 @click.option("--policy", "policies", multiple=True, type=click.Path(exists=True), help="Policy file or directory (repeatable). Default: the bundled example policies.")
 @click.option("--unknown-action", default="reject", show_default=True, type=click.Choice(["allow", "tag", "rewrite", "reject"]), help="Policy action for characters no policy covers.")
@@ -22,10 +22,10 @@ import click
               help="Proxy mode: JSON pointer to the prompt, '*' matches any index or key (repeatable). "
                    "Default: /prompt /negative_prompt /messages/*/content /input.")
 @click.option("--fail-open", is_flag=True, help="Proxy mode: if the engine fails, forward requests unchecked instead of answering 503.")
-@click.option("--max-body-size", default=1 << 20, show_default=True, type=int, help="Largest request body accepted, in bytes.")
+@click.option("--max-body-size", default=1 << 20, show_default=True, type=click.IntRange(min=1), help="Largest request body accepted, in bytes.")
 @click.option("--audit-log", default=None, metavar="PATH|-", help="Write one JSON line per decision to this file ('-': stdout).")
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Reload when a lexicon or policy file changes (SIGHUP always reloads).")
-@click.option("--watch-interval", default=1.0, show_default=True, type=float, help="Seconds between checks for changed files.")
+@click.option("--watch-interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05), help="Seconds between checks for changed files.")
 @click.option("--ledger", "ledger_url", default=None, envvar="GUARD_LEDGER", metavar="URL",
               help="Record revenue-bearing decisions in this attribution ledger: a SQLite file (or sqlite:///path) or a "
                    "postgresql://user:pw@host/db URL; env GUARD_LEDGER. Default: no ledger.")

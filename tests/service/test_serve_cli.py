@@ -201,3 +201,12 @@ def test_serve_usage_errors():
     assert result.exit_code == 2
     result = CliRunner().invoke(serve_cmd, ["--max-rewrites", "0"])
     assert result.exit_code == 2 and "--max-rewrites" in result.output
+
+
+@pytest.mark.parametrize("option, value", [("--port", "70000"), ("--port", "-1"), ("--max-body-size", "-5"),
+                                           ("--max-body-size", "0"), ("--watch-interval", "0")])
+def test_serve_refuses_out_of_range_numbers_before_starting(option, value):
+    """A port uvicorn cannot bind gave an OverflowError traceback; a body limit below one byte would refuse every
+    request; a zero watch interval would poll the files without pause."""
+    result = CliRunner().invoke(serve_cmd, [option, value])
+    assert result.exit_code == 2 and option in result.output and "Traceback" not in result.output
