@@ -192,12 +192,15 @@ def test_read_records_names_a_line_that_is_not_utf8_and_drops_a_byte_order_mark(
     assert [r["id"] for r in read_records(bad)] == ["x/a"]
 
 
-def test_the_curated_ambiguous_list_names_its_bad_lines(tmp_path, shared_characters):
+def test_the_curated_ambiguous_list_names_its_bad_lines(tmp_path):
+    records = tmp_path / "toys.jsonl"
+    records.write_text('{"id": "toys/ditto", "franchise": "Toys", "names": {"en": ["Ditto"]}}\n', encoding="utf-8")
     amb = tmp_path / "ambiguous.jsonl"
-    amb.write_text('{"id": "pokemon/ditto", "name": "Ditto"}\n{"id": "pokemon/mew"}\n', encoding="utf-8")
+    amb.write_text('{"id": "toys/ditto", "name": "Ditto"}\n{"id": "toys/mew"}\n', encoding="utf-8")
     with pytest.raises(LexiconError) as exc:
-        import_records(shared_characters / "genshin_impact.jsonl", tmp_path / "out", ambiguous_path=amb)
+        import_records(records, tmp_path / "out", ambiguous_path=amb)
     assert (exc.value.line, exc.value.field) == (2, "name") and str(amb) in str(exc.value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # nothing written
 
 
 def test_refuses_to_merge_into_an_invalid_file(tmp_path, shared_characters):
