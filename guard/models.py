@@ -42,6 +42,17 @@ class Match:
         return d
 
 
+def slot_setter(cls: type, name: str) -> Optional[Callable[[Any, Any], None]]:
+    """The `__set__` of the descriptor that stores attribute `name` on instances of `cls` (a slot, or `__dict__`):
+    what `object.__setattr__(obj, name, value)` finds and calls after a lookup through the class's MRO. None when
+    no class of the MRO has one (the attribute is not a slot)."""
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None and hasattr(descriptor, "__set__"):
+            return descriptor.__set__
+    return None
+
+
 def _slot_constructor(cls: type, sample: tuple) -> Callable[..., Any]:
     """A constructor for a frozen slotted dataclass that takes every field positionally and sets the slots through
     their descriptors: a frozen dataclass's __init__ calls object.__setattr__ once per field, 3.3 µs for a Match
@@ -51,7 +62,9 @@ def _slot_constructor(cls: type, sample: tuple) -> Callable[..., Any]:
         if not all(f.init for f in fields(cls)) or hasattr(cls, "__post_init__"):
             return cls
         names = [f.name for f in fields(cls)]
-        setters = {f"_set_{i}": cls.__dict__[name].__set__ for i, name in enumerate(names)}
+        setters = {f"_set_{i}": slot_setter(cls, name) for i, name in enumerate(names)}
+        if None in setters.values():  # no slots: the class's own __init__
+            return cls
         body = "".join(f"    _set_{i}(obj, {name})\n" for i, name in enumerate(names))
         namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, **setters}
         exec(f"def construct({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n", namespace)  # noqa: S102

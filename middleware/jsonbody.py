@@ -80,8 +80,6 @@ def parse_json(raw: bytes, *, max_depth: int = 64, reject_duplicate_keys: bool =
     """
     if not raw.strip():
         raise BodyError(400, "empty-body", "The request body is empty; a JSON document is required.")
-    if raw.startswith(b"\xef\xbb\xbf"):  # JSON's own decoder would only say "Expecting value at line 1 column 1"
-        raise BodyError(400, "invalid-json", "The request body starts with a byte order mark, which JSON text must not have (RFC 8259, section 8.1).")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -92,6 +90,8 @@ def parse_json(raw: bytes, *, max_depth: int = 64, reject_duplicate_keys: bool =
     try:
         return (_STRICT if reject_duplicate_keys else _STRICT_ALLOWING_DUPLICATES).decode(text)
     except json.JSONDecodeError as exc:
+        if raw.startswith(b"\xef\xbb\xbf"):  # the decoder would only say "Expecting value at line 1 column 1"
+            raise BodyError(400, "invalid-json", "The request body starts with a byte order mark, which JSON text must not have (RFC 8259, section 8.1).") from None
         raise BodyError(400, "invalid-json", f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
     except _DuplicateKey as exc:
         raise BodyError(400, "duplicate-key", f"The JSON body repeats the key {exc.key!r} in one object.") from None

@@ -29,7 +29,9 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
-from guard.models import ACTION_SEVERITY, DEFAULT_CONTEXT, CheckContext, Decision, Match, MatchDecision, Rejection, RevenueTag
+from guard.models import (
+    ACTION_SEVERITY, DEFAULT_CONTEXT, CheckContext, Decision, Match, MatchDecision, Rejection, RevenueTag, slot_setter,
+)
 from guard.normalize import Normalizer, normalize
 from guard.policy import lang as langmod
 from guard.policy.loader import LoadedFiles, bundled_dir, load_files
@@ -86,10 +88,11 @@ def _direct_constructor(model: type) -> Callable[..., Any]:
     once at import against `model_construct` and replaced by it if the two disagree.
     """
     new = object.__new__
-    set_dict = _slot_setter(model, "__dict__")
-    set_fields_set = _slot_setter(model, "__pydantic_fields_set__")
-    set_extra = _slot_setter(model, "__pydantic_extra__")
-    set_private = _slot_setter(model, "__pydantic_private__")
+    slots = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+    setters = [slot_setter(model, name) for name in slots]
+    if None in setters:  # another pydantic's internals: _checked_constructor falls back to model_construct
+        raise LookupError(f"{model.__name__} does not keep its fields in slots")
+    set_dict, set_fields_set, set_extra, set_private = setters
 
     def construct(**fields: Any) -> Any:
         obj = new(model)
@@ -100,16 +103,6 @@ def _direct_constructor(model: type) -> Callable[..., Any]:
         return obj
 
     return construct
-
-
-def _slot_setter(model: type, name: str) -> Callable[[Any, Any], None]:
-    """The `__set__` of the descriptor that stores `name` on instances of `model` (a slot or `__dict__`), which
-    is what `object.__setattr__(obj, name, value)` finds and calls after a lookup through the class's MRO."""
-    for klass in model.__mro__:
-        descriptor = klass.__dict__.get(name)
-        if descriptor is not None and hasattr(descriptor, "__set__"):
-            return descriptor.__set__
-    return lambda obj, value: object.__setattr__(obj, name, value)  # pragma: no cover - no such descriptor
 
 
 def _checked_constructor(model: type, sample: dict) -> Callable[..., Any]:
