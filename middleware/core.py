@@ -18,7 +18,7 @@ from middleware.decide import decide
 from middleware.holder import as_engine_getter
 from middleware.ledgering import LedgerHook
 from middleware.jsonbody import BodyError, JsonPath, PromptLocator, check_text, dump_json, parse_json, set_at
-from middleware.problem import decision_headers, problem_body, rejection_problem, send_problem
+from middleware.problem import GUARD_RESPONSE_HEADERS, decision_headers, problem_body, rejection_problem, send_problem
 from middleware.routes import GuardedRoute, ResolvedRoute, normalize_path, resolve_routes
 
 log = logging.getLogger("guard.middleware")
@@ -55,7 +55,7 @@ class GuardEvent:
     context: Optional[CheckContext] = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Result:
     decision: Optional[Decision] = None
     context: Optional[CheckContext] = None
@@ -176,8 +176,7 @@ class GuardMiddleware:
     # -----------------------------------------------------------------------------------------------------
 
     async def _guard(self, route: ResolvedRoute, scope: dict, receive: Receive, send: Send) -> None:
-        headers = _header_dict(scope)
-        problem = _check_headers(headers, self.max_body_size)
+        problem = check_request_headers(scope, self.max_body_size)
         if problem is not None:
             await self._problem(send, route, problem, close=problem.status == 413)
             return
@@ -363,17 +362,6 @@ class GuardMiddleware:
 # helpers
 
 
-def _header_dict(scope: dict) -> dict[bytes, bytes]:
-    out: dict[bytes, bytes] = {}
-    for k, v in scope.get("headers") or ():
-        k = k.lower()
-        if k in out:
-            out[k] = out[k] + b"," + v
-        else:
-            out[k] = v
-    return out
-
-
 async def read_body(receive: Receive, limit: int) -> Optional[bytes]:
     """Read the whole request body, or None if the client disconnected. Raises BodyError(413) as soon as
     more than `limit` bytes have arrived, without reading the rest."""
@@ -400,8 +388,16 @@ async def read_body(receive: Receive, limit: int) -> Optional[bytes]:
 
 
 def check_request_headers(scope: dict, limit: int) -> Optional[BodyError]:
-    """Problems visible from the headers alone: a compressed body (415), a bad or too large Content-Length."""
-    return _check_headers(_header_dict(scope), limit)
+    """Problems visible from the headers alone: a compressed body (415), a bad or too large Content-Length.
+    A header given twice counts as its values joined with commas, as HTTP defines it."""
+    encoding = length = None
+    for name, value in scope.get("headers") or ():
+        name = name.lower()
+        if name == b"content-length":
+            length = value if length is None else length + b"," + value
+        elif name == b"content-encoding":
+            encoding = value if encoding is None else encoding + b"," + value
+    return _check_headers(encoding, length, limit)
 
 
 _METHOD_OVERRIDE_HEADERS = (b"x-http-method-override", b"x-http-method", b"x-method-override")
@@ -419,11 +415,9 @@ def _too_large(limit: int) -> BodyError:
     return BodyError(413, "body-too-large", f"The request body is larger than {limit} bytes.")
 
 
-def _check_headers(headers: Mapping[bytes, bytes], limit: int) -> Optional[BodyError]:
-    encoding = headers.get(b"content-encoding", b"identity").strip().lower()
-    if encoding not in (b"", b"identity"):
+def _check_headers(encoding: Optional[bytes], length: Optional[bytes], limit: int) -> Optional[BodyError]:
+    if encoding is not None and encoding.strip().lower() not in (b"", b"identity"):
         return BodyError(415, "unsupported-content-encoding", "Compressed request bodies are not accepted on guarded routes; send identity-encoded JSON.")
-    length = headers.get(b"content-length")
     if length is not None:
         try:
             value = int(length.decode("latin-1").strip())
@@ -455,12 +449,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+_GUARD_HEADER_NAMES = frozenset(name.encode() for name in GUARD_RESPONSE_HEADERS)
+
+
 def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    names = {k for k, _ in extra}
+    """`send`, with the guard's headers in the response, in place of any the app set under those names."""
 
     async def wrapped(message: dict) -> None:
         if message["type"] == "http.response.start":
-            headers = [(k, v) for k, v in message.get("headers") or () if k.lower() not in names]
+            headers = [(k, v) for k, v in message.get("headers") or () if k.lower() not in _GUARD_HEADER_NAMES]
             message = {**message, "headers": headers + extra}
         await send(message)
 
