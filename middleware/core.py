@@ -121,6 +121,8 @@ class GuardMiddleware:
     ) -> None:
         if max_body_size <= 0:
             raise ValueError("max_body_size must be positive")
+        if max_json_depth < 0:
+            raise ValueError("max_json_depth must be 0 (no limit) or more")
         if offload not in ("auto", "inline", "thread"):
             raise ValueError("offload must be 'auto', 'inline' or 'thread'")
         if not routes:

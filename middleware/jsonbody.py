@@ -89,21 +89,24 @@ _STRICT_ALLOWING_DUPLICATES = json.JSONDecoder(parse_constant=_reject_constant, 
 _ORJSON_EXACT_INT = 9.2e18
 
 
-def _orjson_document(raw: bytes, max_depth: int, reject_duplicate_keys: bool) -> Any:
+def _orjson_document(raw: bytes, max_depth: int) -> Any:
     """orjson's document for `raw`, or `_NOT_PROVEN` where the strict json-module parse might differ."""
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return _NOT_PROVEN
-    members = _members(doc, max_depth or _UNLIMITED)
+    trusted = 0 < max_depth <= _TRUSTED_DEPTH
+    members = _members(doc, max_depth if trusted else _TRUSTED_DEPTH)
     if members < 0:
-        if members == _TOO_DEEP:
+        if members == _TOO_DEEP and trusted:
             raise BodyError(400, "json-too-deep", f"The JSON body is nested deeper than {max_depth} levels.")
         return _NOT_PROVEN
     # Every colon outside a string literal separates an object key from its value, so the body has at most as
     # many keys as colons, and at least as many as its objects have members; more keys than members means a
-    # duplicate. Most bodies have no colon in their strings, and the two counts meet at once.
-    if reject_duplicate_keys and members and raw.count(b":") != members:
+    # repeated key. Most bodies have no colon in their strings, and the two counts meet at once. Checked even
+    # where repeated keys are allowed: only a document without them has the depth of the body (an earlier
+    # value of a repeated key, which orjson drops, may be the deepest).
+    if members and raw.count(b":") != members:
         # With no `\u003a` escape (which puts a colon in a string without one in the body), the colons of the
         # strings are in the body too, and the keys are exactly the colons that are not.
         if b"\\u003" in raw or raw.count(b":") - _string_colons(doc) != members:
@@ -111,7 +114,9 @@ def _orjson_document(raw: bytes, max_depth: int, reject_duplicate_keys: bool) ->
     return doc
 
 
-_UNLIMITED = 1 << 30
+# Deeper documents go to the json module, as before orjson: its recursion limit (about 1,000 levels, with
+# RecursionError reported as json-too-deep) is below orjson's 1,024, and orjson writes at most 255 levels.
+_TRUSTED_DEPTH = 250
 _BIG_FLOAT = -1
 _TOO_DEEP = -2
 
@@ -164,9 +169,11 @@ def parse_json(raw: bytes, *, max_depth: int = 64, reject_duplicate_keys: bool =
 
     Strict means: UTF-8 only (no BOM, no UTF-16), no NaN/Infinity or numbers beyond a double's range, and by
     default no duplicate object keys, because two parsers that resolve a duplicate differently would let the
-    guard check one prompt while the application uses another.
+    guard check one prompt while the application uses another. `max_depth` 0: no limit of our own.
     """
-    doc = _orjson_document(raw, max_depth, reject_duplicate_keys)
+    if max_depth < 0:
+        raise ValueError("max_depth must be 0 (no limit) or more")
+    doc = _orjson_document(raw, max_depth)
     if doc is not _NOT_PROVEN:
         return doc
     return _parse_strict(raw, max_depth, reject_duplicate_keys)
@@ -203,9 +210,11 @@ def _parse_strict(raw: bytes, max_depth: int, reject_duplicate_keys: bool) -> An
 
 
 def dump_json(doc: Any) -> bytes:
-    """Serialize a document compactly. Non-ASCII text stays as UTF-8."""
+    """Serialize a document of `parse_json` compactly. Non-ASCII text stays as UTF-8."""
     try:
-        return orjson.dumps(doc)  # the same document as json.dumps below gives, about 20 times faster
+        # The same document as json.dumps below gives, about 20 times faster. (Not for NaN or infinity, which
+        # orjson writes as null: `parse_json` never gives them.)
+        return orjson.dumps(doc)
     except TypeError:  # integers beyond 64 bits, lone surrogates
         pass
     text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)

@@ -69,6 +69,8 @@ class GuardService:
         ledger: Any = None,
         close_ledger: bool = False,
     ) -> None:
+        if max_json_depth < 0:
+            raise ValueError("max_json_depth must be 0 (no limit) or more")
         self.holder = holder
         self.ledger = ledger
         self.close_ledger = close_ledger

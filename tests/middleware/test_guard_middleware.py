@@ -399,6 +399,38 @@ def test_fail_open_route_passes_request_unchecked(client_and_seen):
     assert client.post("/v1/risky", json={"prompt": "Mickey"}).status_code == 451
 
 
+def test_app_cannot_spoof_guard_headers_on_unchecked_requests():
+    app = plain_app(b"ok", headers=[(b"x-guard-characters", b"nobody"), (b"X-Guard-Decision-Id", b"forged"), (b"x-other", b"1")])
+    guarded = GuardMiddleware(app, BrokenGuard(), routes=["/x"], fail_open=True)
+    with TestClient(guarded) as client:
+        r = client.post("/x", json={"prompt": "Mario"})
+    assert r.status_code == 200
+    assert r.headers.get_list("x-guard-action") == ["unchecked"]
+    assert "x-guard-characters" not in r.headers and "x-guard-decision-id" not in r.headers
+    assert r.headers["x-other"] == "1"
+
+
+@pytest.mark.parametrize(
+    "headers, code",
+    [
+        ([(b"content-length", b"15")], None),
+        ([(b"Content-Length", b"15"), (b"content-length", b"15")], "invalid-content-length"),  # read as "15,15"
+        ([(b"content-length", b"-1")], "invalid-content-length"),
+        ([(b"content-length", b"101")], "body-too-large"),
+        ([(b"content-encoding", b"identity")], None),
+        ([(b"content-encoding", b"identity"), (b"Content-Encoding", b"gzip")], "unsupported-content-encoding"),
+        ([(b"content-encoding", b" GZIP ")], "unsupported-content-encoding"),
+        ([], None),
+    ],
+)
+def test_request_headers_are_checked_before_the_body_is_read(headers, code):
+    from middleware.core import check_request_headers
+
+    problem = check_request_headers({"type": "http", "headers": [(b"host", b"x"), *headers]}, 100)
+    assert (problem.code if problem else None) == code
+    assert check_request_headers({"type": "http"}, 100) is None
+
+
 def test_fail_open_as_middleware_default_and_route_override():
     app, seen = make_app(BrokenGuard(), fail_open=True, routes=["/v1/generate", GuardedRoute("/v1/chat", fail_open=False)])
     with TestClient(app) as client:
@@ -574,3 +606,10 @@ def test_conflicting_duplicate_context_headers_are_422(client_and_seen):
     assert r.status_code == 422 and "more than once" in r.json()["detail"]
     same = [("x-guard-region", "JP"), ("x-guard-region", "JP")]
     assert client.post("/v1/generate", content=b'{"prompt": "Totoro"}', headers=same).status_code == 200
+
+
+@pytest.mark.parametrize("options, message", [({"max_body_size": 0}, "max_body_size"), ({"max_json_depth": -1}, "max_json_depth"), ({"offload": "never"}, "offload"), ({"routes": []}, "routes")])
+def test_bad_options_are_refused_at_construction(options, message):
+    options = {"routes": ["/x"], **options}
+    with pytest.raises(ValueError, match=message):
+        GuardMiddleware(plain_app(b"ok"), FakeGuard(), **options)

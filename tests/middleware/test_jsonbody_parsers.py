@@ -32,9 +32,9 @@ def same_document(a, b) -> bool:
     return a == b
 
 
-def assert_same_as_strict(raw: bytes, reject_duplicate_keys: bool = True) -> None:
-    fast = outcome(parse_json, raw, reject_duplicate_keys=reject_duplicate_keys)
-    strict = outcome(lambda r, **kw: _parse_strict(r, 64, reject_duplicate_keys), raw)
+def assert_same_as_strict(raw: bytes, reject_duplicate_keys: bool = True, max_depth: int = 64) -> None:
+    fast = outcome(parse_json, raw, reject_duplicate_keys=reject_duplicate_keys, max_depth=max_depth)
+    strict = outcome(lambda r, **kw: _parse_strict(r, max_depth, reject_duplicate_keys), raw)
     if strict[0] == "doc":
         assert fast[0] == "doc", (raw, fast)
         assert same_document(fast[1], strict[1]), (raw, fast[1], strict[1])
@@ -89,12 +89,50 @@ def test_bodies_parse_as_the_strict_parser_parses_them(raw, reject_duplicate_key
     assert_same_as_strict(raw, reject_duplicate_keys)
 
 
+@pytest.mark.parametrize(
+    "raw, max_depth",
+    [
+        # The earlier value of a repeated key, which orjson drops, is the deepest: with repeated keys allowed,
+        # the body is still too deep.
+        (b'{"a":[],"a":0}', 1),
+        (b'{"p":' + b"[" * 64 + b"]" * 64 + b',"p":"x"}', 64),
+        (b'{"p":' + b"[" * 63 + b"]" * 63 + b',"p":"x"}', 64),
+        # Beyond what orjson is trusted with: the json module decides, as before (its recursion limit).
+        (b"[" * 300 + b"]" * 300, 0),
+        (b"[" * 1000 + b"]" * 1000, 0),
+        (b"[" * 1010 + b"]" * 1010, 2000),
+        (b"[" * 251 + b"1" + b"]" * 251, 260),
+        (b"[" * 250 + b"1" + b"]" * 250, 250),
+        (b"[" * 251 + b"1" + b"]" * 251, 250),
+    ],
+)
+@pytest.mark.parametrize("reject_duplicate_keys", [True, False])
+def test_depth_is_the_bodys_own(raw, max_depth, reject_duplicate_keys):
+    assert_same_as_strict(raw, reject_duplicate_keys, max_depth)
+
+
+def test_depth_of_a_repeated_keys_dropped_value():
+    with pytest.raises(BodyError) as info:
+        parse_json(b'{"p":' + b"[" * 64 + b"]" * 64 + b',"p":"x"}', reject_duplicate_keys=False)
+    assert info.value.code == "json-too-deep"
+    assert parse_json(b'{"p":' + b"[" * 63 + b"]" * 63 + b',"p":"x"}', reject_duplicate_keys=False) == {"p": "x"}
+
+
+def test_negative_depth_is_refused():
+    with pytest.raises(ValueError, match="max_depth"):
+        parse_json(b"1", max_depth=-1)
+
+
+def test_deep_documents_are_written_back():
+    doc = parse_json(b'{"prompt": "x", "deep": ' + b"[" * 300 + b"]" * 300 + b"}", max_depth=0)
+    assert same_document(json.loads(dump_json(doc)), doc)
+
+
 def test_orjson_is_not_trusted_where_it_would_differ():
-    assert _orjson_document(b'{"a": 1, "a": 2}', 64, True) is _NOT_PROVEN
-    assert _orjson_document(b'{"a": 1, "a": 2}', 64, False) == {"a": 2}
-    assert _orjson_document(b'{"n": 123456789012345678901234567890}', 64, True) is _NOT_PROVEN
-    assert _orjson_document(b'{"a": 1, "a": 2, "b": "\\u003a"}', 64, True) is _NOT_PROVEN
-    assert _orjson_document(b'{"prompt": "p: q", "n": 2}', 64, True) == {"prompt": "p: q", "n": 2}
+    assert _orjson_document(b'{"a": 1, "a": 2}', 64) is _NOT_PROVEN
+    assert _orjson_document(b'{"n": 123456789012345678901234567890}', 64) is _NOT_PROVEN
+    assert _orjson_document(b'{"a": 1, "a": 2, "b": "\\u003a"}', 64) is _NOT_PROVEN
+    assert _orjson_document(b'{"prompt": "p: q", "n": 2}', 64) == {"prompt": "p: q", "n": 2}
 
 
 def test_errors_name_the_problem():
@@ -137,10 +175,11 @@ json_docs = st.recursive(
 
 
 @settings(max_examples=400, deadline=None)
-@given(json_docs, st.booleans(), st.booleans(), st.integers(min_value=0, max_value=4))
-@example({"a": 1}, False, True, 4)
-@example({"k:": [1], "b": "c"}, True, True, 2)
-def test_generated_bodies_parse_as_the_strict_parser_parses_them(doc, ensure_ascii, reject_duplicate_keys, duplicate):
+@given(json_docs, st.booleans(), st.booleans(), st.integers(min_value=0, max_value=4), st.sampled_from([64, 0, 1, 2, 3]))
+@example({"a": 1}, False, True, 4, 64)
+@example({"k:": [1], "b": "c"}, True, True, 2, 64)
+@example({"a": [[]]}, True, False, 1, 2)
+def test_generated_bodies_parse_as_the_strict_parser_parses_them(doc, ensure_ascii, reject_duplicate_keys, duplicate, max_depth):
     raw = json.dumps(doc, ensure_ascii=ensure_ascii).encode("utf-8")
     if duplicate and isinstance(doc, dict) and doc:
         # Repeat one member: the first key written again at the end of the object. The last value is kept, so
@@ -151,7 +190,7 @@ def test_generated_bodies_parse_as_the_strict_parser_parses_them(doc, ensure_asc
         value = {3: b'"x:y"', 4: b'"\\u003a"'}.get(duplicate, b"1")
         raw = raw[:-1] + b", " + key + b": " + value + b"}"
 
-    assert_same_as_strict(raw, reject_duplicate_keys)
+    assert_same_as_strict(raw, reject_duplicate_keys, max_depth)
 
 
 @settings(max_examples=300, deadline=None)

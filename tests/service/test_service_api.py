@@ -44,6 +44,7 @@ def test_check_reject_is_a_200_answer(service):
         (b'{"prompt": "\xc3"}', 400, "invalid-utf8"),
         (b"[" * 100 + b"]" * 100, 400, "json-too-deep"),
         (b'{"prompt": "a", "prompt": "b"}', 400, "duplicate-key"),
+        (b'{"prompt": "x", "seed": 1e999}', 400, "invalid-json"),
         (b"", 400, "empty-body"),
         (b"[]", 422, "invalid-request"),
         (b'{"context": {}}', 422, "missing-prompt"),
@@ -61,6 +62,11 @@ def test_check_bad_input(service, content, status, code):
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == code
+
+
+def test_negative_json_depth_is_refused():
+    with pytest.raises(ValueError, match="max_json_depth"):
+        create_app(FakeGuard(), sighup=False, max_json_depth=-1)
 
 
 def test_check_large_prompt_is_checked_in_a_worker_thread():
