@@ -22,6 +22,7 @@ from guard.normalize import (
     LEET_TOKEN_CHARS,
     SEPARATOR_BITMAP,
     SEPARATORS,
+    SYMBOL_SEPARATOR,
     fold_long_vowels,
     is_number_with_unit,
     remove_separators,
@@ -531,7 +532,8 @@ class Scanner:
                     continue
             pieces = run_around(t, s, e)
             extra = None
-            if not inf.multipart and len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces):
+            if (not inf.multipart and len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces)
+                    and not _glued_by_symbols(t, s, e)):
                 extra = "joined from ordinary words: " + " ".join(pieces)
             cands.append(_Candidate(s, e, pid, "despaced", 0.9, "separators removed", extra))
 
@@ -766,6 +768,12 @@ def _before_possessive(t: str, s: int, e: int) -> Optional[int]:
     while k > s and t[k - 1] == " ":
         k -= 1
     return k if k > s else None
+
+
+def _glued_by_symbols(t: str, s: int, e: int) -> bool:
+    """Whether the only separators inside t[s:e] are emoji or other pictographs (folded to SYMBOL_SEPARATOR): words
+    glued by them (Rai⭐chu, Sea✨leo) are one word dressed up, not two words that happen to spell a name."""
+    return all(c == SYMBOL_SEPARATOR for c in t[s:e] if c in SEPARATORS)
 
 
 def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, int]]:

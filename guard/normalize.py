@@ -220,7 +220,7 @@ class Normalizer:
         t2s = _t2s_converter()
         one_to_one: dict[int, str] = {}
         special: dict[str, str] = {}
-        ranges = [(0, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F200), (0x1FBF0, 0x1FBFA), (0x20000, 0x2A6E0)]
+        ranges = [(0, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F200), (0x1F300, 0x1FB00), (0x1FBF0, 0x1FBFA), (0x20000, 0x2A6E0)]
         for lo, hi in ranges:
             for cp in range(lo, hi):
                 ch = chr(cp)
@@ -545,6 +545,8 @@ def _fold_char(ch: str, t2s) -> str:
     cat = unicodedata.category(ch)
     if cat == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F:
         return ""
+    if _is_pictograph(ch, cat):
+        return SYMBOL_SEPARATOR
     out = unicodedata.normalize("NFKC", ch).casefold()
     folded = []
     for c in out:
@@ -570,6 +572,21 @@ def _fold_char(ch: str, t2s) -> str:
     if result in ("\u3099", "\u309a"):
         return ch
     return unicodedata.normalize("NFC", result) if any(c in "\u3099\u309a" for c in result) else result
+
+
+# Emoji, dingbats and other pictographic symbols fold to one separator, so a name broken up by them (Gyara✨dos,
+# Pika🔥chu) is found in the joined text, as with dots and asterisks. Symbols that fold to letters or ideographs
+# (Ⓐ, ㋐, ㈱) are not pictographs here: NFKC gives them their own folding. ♀ and ♂ are separators as they are.
+SYMBOL_SEPARATOR = "\u00b7"
+_EMOJI_PLANE = range(0x1F300, 0x1FB00)
+
+
+def _is_pictograph(ch: str, cat: str) -> bool:
+    if ch in "♀♂":
+        return False
+    if cat == "So":
+        return unicodedata.normalize("NFKC", ch) == ch
+    return cat == "Sk" and ord(ch) in _EMOJI_PLANE  # skin-tone modifiers
 
 
 def _t2s_converter():

@@ -994,3 +994,36 @@ def test_a_prompt_written_in_capital_homoglyphs_throughout_takes_no_mixes(guard)
     many = "ΙUΜΙΝΕ " * (_MIXED_CAPITALS_MAX // 2 + 1)
     assert len(guard.scan(few)) == _MIXED_CAPITALS_MAX // 2
     assert guard.scan(many) == []
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("Gyara✨dos leaping out of a waterfall", "pokemon/gyarados", "Gyara✨dos"),
+        ("a sticker of Pika🔥chu", "pokemon/pikachu", "Pika🔥chu"),
+        ("Rai⭐chu on a scooter", "pokemon/raichu", "Rai⭐chu"),  # rai and chu are words: glued, they are one
+        ("Sea✨leo on the ice", "pokemon/sealeo", "Sea✨leo"),
+        ("ピ😀カチュウが走る", "pokemon/pikachu", "ピ😀カチュウ"),
+        ("피카🔥츄가 달린다", "pokemon/pikachu", "피카🔥츄"),
+        ("✨Pikachu✨ in the rain", "pokemon/pikachu", "Pikachu"),
+    ],
+)
+def test_names_broken_up_by_emoji(guard, prompt, cid, surface):
+    m = match_for(guard.scan(prompt), cid)
+    assert m is not None and prompt[m.start:m.end] == surface
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "the 🌊 wave 🌊 crashes on the rocks",
+        "star⭐light over the bay",
+        "⭐ ditto ⭐ for the next shot",
+        "sun☀flower field at noon",
+        "mew 🐱 mew 🐱 says the cat",
+        "sea 🌊 leo the lion swims",  # spaces around the emoji: two words, as without it
+        "Rai*chu",  # words joined by an asterisk stay two words (only pictographs glue)
+    ],
+)
+def test_emoji_between_ordinary_words_name_no_one(guard, prompt):
+    assert ids(guard.scan(prompt)) == []

@@ -461,3 +461,24 @@ def test_normalized_text_says_whether_the_homoglyph_step_looked(text, looked):
     nt = normalize(text)
     assert nt.homoglyphs is looked
     assert nt == type(nt)(nt.original, nt.text, nt.offsets)  # not part of equality
+
+
+@pytest.mark.parametrize(
+    "text, folded",
+    [
+        ("Gyara✨dos", "gyara·dos"),
+        ("Pika🔥chu", "pika·chu"),
+        ("Pi👍🏽kachu", "pi··kachu"),  # the emoji and its skin-tone modifier
+        ("I ❤️ Tokyo", "i · tokyo"),  # the variation selector goes, as before
+        ("★★★ hotel", "··· hotel"),
+        ("25°C", "25·c"),
+        ("Nidoran♀", "nidoran♀"),  # ♀ and ♂ stay: they are separators as they are, and part of names
+        ("Ⓟⓘⓚⓐ", "pika"),  # symbols with a folding of their own keep it
+        ("㋐㋑", "アイ"),
+    ],
+)
+def test_pictographs_fold_to_one_separator(text, folded):
+    nt = normalize(text)
+    assert nt.text == folded
+    assert "·" in SEPARATORS
+    assert nt.span(0, len(nt.text)) == (0, len(text))
