@@ -151,4 +151,7 @@ class Decision(BaseModel):
 
     @property
     def characters(self) -> list[str]:
-        return sorted({m.character_id for m in self.matches})
+        matches = self.matches
+        if len(matches) == 1:  # the usual case, read for every response's headers: no set to sort
+            return [matches[0].character_id]
+        return sorted({m.character_id for m in matches})

@@ -55,6 +55,26 @@ def test_calls_in_separate_turns_all_run_at_once():
     assert log == [0, 1, 2, 3] and batcher.inline == 4 and batcher.batched == 0
 
 
+def test_on_an_idle_loop_a_check_schedules_nothing():
+    batcher = CheckBatcher()
+    log: list = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(0)
+        assert not loop._ready  # nothing else to run: an idle server's turn
+        assert await batcher.run(_record(log), 1) == 10
+        assert not loop._ready  # no end-of-turn callback was needed
+        # With another callback ready, the turn is marked as having run a check (its end is scheduled).
+        loop.call_soon(lambda: None)
+        assert await batcher.run(_record(log), 2) == 20
+        assert len(loop._ready) == 2
+
+    asyncio.run(main())
+    assert log == [1, 2]
+    assert batcher.inline == 2 and batcher.batched == 0
+
+
 def test_an_exception_goes_to_its_own_caller_and_the_batch_goes_on():
     batcher = CheckBatcher()
 

@@ -92,6 +92,11 @@ def test_decision_headers_encode_ids_from_any_engine():
     plain = dict(decision_headers(with_ids("0123abcdef", ["pokemon/pikachu", "pokemon/eevee"])))
     assert plain[b"x-guard-decision-id"] == b"0123abcdef"
     assert plain[b"x-guard-characters"] == b"pokemon/eevee,pokemon/pikachu"
+    for ids, value in [([], b""), (["pokemon/pikachu"], b"pokemon/pikachu"), (["pokemon/pikachu"] * 2, b"pokemon/pikachu"),
+                       (["ポケモン/ピカチュウ"], header_value("ポケモン/ピカチュウ"))]:
+        d = with_ids("0123abcdef", ids)
+        assert d.characters == sorted(set(ids))
+        assert dict(decision_headers(d))[b"x-guard-characters"] == value
     # a custom engine's ids: the same encoding as header_value, and the same on a second call (remembered)
     odd_ids = ["ポケモン/ピカチュウ", "a b\r\nX-Evil: 1"]
     for _ in range(2):
