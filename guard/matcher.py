@@ -27,6 +27,7 @@ from guard.normalize import (
     is_number_with_unit,
     remove_separators,
     run_around,
+    script_of,
     separator_cut_list,
     separator_cuts,
 )
@@ -532,9 +533,12 @@ class Scanner:
                     continue
             pieces = run_around(t, s, e)
             extra = None
-            if (not inf.multipart and len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces)
-                    and not _glued_by_symbols(t, s, e)):
+            if not inf.multipart and len(pieces) != inf.syllables and all(len(p) >= 3 and p in everyday for p in pieces):
                 extra = "joined from ordinary words: " + " ".join(pieces)
+            elif SYMBOL_SEPARATOR in t[s:e] and _has_han(t, s, e):
+                # Chinese text puts emoji between words (超✨梦幻: "super dreamy", not Mewtwo, 超梦); in kana,
+                # hangul and Latin names an emoji inside is the obfuscation.
+                extra = "joined across an emoji in Chinese text"
             cands.append(_Candidate(s, e, pid, "despaced", 0.9, "separators removed", extra))
 
     def _characters_of(self, pid: int) -> set[int]:
@@ -770,10 +774,8 @@ def _before_possessive(t: str, s: int, e: int) -> Optional[int]:
     return k if k > s else None
 
 
-def _glued_by_symbols(t: str, s: int, e: int) -> bool:
-    """Whether the only separators inside t[s:e] are emoji or other pictographs (folded to SYMBOL_SEPARATOR): words
-    glued by them (Rai⭐chu, Sea✨leo) are one word dressed up, not two words that happen to spell a name."""
-    return all(c == SYMBOL_SEPARATOR for c in t[s:e] if c in SEPARATORS)
+def _has_han(t: str, s: int, e: int) -> bool:
+    return any(script_of(c) == "han" for c in t[s:e])
 
 
 def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, int]]:

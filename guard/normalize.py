@@ -85,7 +85,8 @@ _LONG_VOWEL = re.compile(
 )
 _HAS_KANA = re.compile(r"[\u30a1-\u30ff]")
 
-SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%♀♂")
+# The last one, U+E000 (private use), is what emoji and other pictographs fold to (SYMBOL_SEPARATOR, below).
+SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%♀♂\ue000")
 
 
 def is_latin_or_digit(c: str) -> bool:
@@ -574,10 +575,11 @@ def _fold_char(ch: str, t2s) -> str:
     return unicodedata.normalize("NFC", result) if any(c in "\u3099\u309a" for c in result) else result
 
 
-# Emoji, dingbats and other pictographic symbols fold to one separator, so a name broken up by them (Gyara✨dos,
-# Pika🔥chu) is found in the joined text, as with dots and asterisks. Symbols that fold to letters or ideographs
-# (Ⓐ, ㋐, ㈱) are not pictographs here: NFKC gives them their own folding. ♀ and ♂ are separators as they are.
-SYMBOL_SEPARATOR = "\u00b7"
+# Emoji, dingbats and other pictographic symbols fold to one separator of their own, so a name broken up by them
+# (Gyara✨dos, Pika🔥chu) is found in the joined text, as with dots and asterisks, and the matcher can tell them from
+# separators typed as such. Symbols that fold to letters or ideographs (Ⓐ, ㋐, ㈱) are not pictographs here: NFKC
+# gives them their own folding. ♀ and ♂ are separators as they are.
+SYMBOL_SEPARATOR = "\ue000"
 _EMOJI_PLANE = range(0x1F300, 0x1FB00)
 
 

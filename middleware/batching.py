@@ -5,8 +5,10 @@ would run its check between the previous task's response and its own, and so mee
 automaton, the lexicon entries, the policy's memo) pushed out of the CPU caches by that work. So the first
 check of a turn runs at once, as without batching; a check asked for later in the same turn joins a batch, and
 one callback in the next turn runs the whole batch, one check after the other; then each task goes on with its
-own answer. On an idle server every check is the first of its turn, so nothing waits. Each check is the same
-call, with the same result or exception, and no request goes on before its own check has run.
+own answer. On an idle server every check is the first of its turn, so nothing waits; and when nothing else is
+ready to run in the turn (asyncio's queue of ready callbacks is empty), no check can follow it there, so the turn
+is not even marked. Each check is the same call, with the same result or exception, and no request goes on before
+its own check has run.
 
 Only the asyncio event loop is batched. Elsewhere (trio through anyio, no running loop, or a loop class that
 cannot be weakly referenced) the check runs inline.
@@ -42,8 +44,9 @@ class CheckBatcher:
         self.batches = 0
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """`fn(*args)`: now if it is the first call of this turn of the loop, else in the next turn with the
-        other calls made after the first. Either way it runs in the caller's context (contextvars)."""
+        """`fn(*args)`: now if it is the first call of this turn of the loop (or nothing else is ready to run in
+        it), else in the next turn with the other calls made after the first. Either way it runs in the caller's
+        context (contextvars)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not on asyncio

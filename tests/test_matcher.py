@@ -1001,8 +1001,6 @@ def test_a_prompt_written_in_capital_homoglyphs_throughout_takes_no_mixes(guard)
     [
         ("Gyara✨dos leaping out of a waterfall", "pokemon/gyarados", "Gyara✨dos"),
         ("a sticker of Pika🔥chu", "pokemon/pikachu", "Pika🔥chu"),
-        ("Rai⭐chu on a scooter", "pokemon/raichu", "Rai⭐chu"),  # rai and chu are words: glued, they are one
-        ("Sea✨leo on the ice", "pokemon/sealeo", "Sea✨leo"),
         ("ピ😀カチュウが走る", "pokemon/pikachu", "ピ😀カチュウ"),
         ("피카🔥츄가 달린다", "pokemon/pikachu", "피카🔥츄"),
         ("✨Pikachu✨ in the rain", "pokemon/pikachu", "Pikachu"),
@@ -1022,8 +1020,23 @@ def test_names_broken_up_by_emoji(guard, prompt, cid, surface):
         "sun☀flower field at noon",
         "mew 🐱 mew 🐱 says the cat",
         "sea 🌊 leo the lion swims",  # spaces around the emoji: two words, as without it
-        "Rai*chu",  # words joined by an asterisk stay two words (only pictographs glue)
+        # An emoji in place of a space between two ordinary words: they need corroboration, as with a space or an
+        # asterisk (so Rai⭐chu, from the words rai and chu, needs it too)
+        "I saw her😍across the room",
+        "the heat🔥ran through the city",
+        "drink butter🧈free coffee",
+        "Rai⭐chu on a scooter",
+        "Rai*chu",
+        # Chinese text puts emoji between words: joined across one, hanzi need corroboration
+        "超✨梦幻✨的星空",
+        "快😂龙舟比赛",
     ],
 )
 def test_emoji_between_ordinary_words_name_no_one(guard, prompt):
     assert ids(guard.scan(prompt)) == []
+
+
+def test_emoji_inside_a_chinese_name_is_found_with_corroboration(guard):
+    assert ids(guard.scan("皮卡🔥丘在公园")) == []
+    assert ids(guard.scan("宝可梦：皮卡🔥丘在公园")) == ["pokemon/pikachu"]
+    assert ids(guard.scan("皮·卡·丘在公园")) == ["pokemon/pikachu"]  # typed separators, as before
