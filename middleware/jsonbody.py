@@ -106,10 +106,10 @@ def _orjson_document(raw: bytes, max_depth: int) -> Any:
     # repeated key. Most bodies have no colon in their strings, and the two counts meet at once. Checked even
     # where repeated keys are allowed: only a document without them has the depth of the body (an earlier
     # value of a repeated key, which orjson drops, may be the deepest).
-    if members and raw.count(b":") != members:
+    if members and (colons := raw.count(b":")) != members:
         # With no `\u003a` escape (which puts a colon in a string without one in the body), the colons of the
         # strings are in the body too, and the keys are exactly the colons that are not.
-        if b"\\u003" in raw or raw.count(b":") - _string_colons(doc) != members:
+        if b"\\u003" in raw or colons - _string_colons(doc) != members:
             return _NOT_PROVEN
     return doc
 

@@ -61,16 +61,10 @@ _ACTION, _CHARACTERS, _DECISION_ID = HEADER_ACTION.encode(), HEADER_CHARACTERS.e
 def decision_headers(decision: Optional[Decision], *, action: Optional[str] = None) -> list[tuple[bytes, bytes]]:
     if decision is None:
         return [(_ACTION, (action or "unchecked").encode())]
-    matches = decision.matches
-    if not matches:
-        characters = b""
-    elif len(matches) == 1:  # most responses: no list of ids to sort and join
-        characters = _character_value(matches[0].character_id)
-    else:
-        characters = b",".join([_character_value(c) for c in decision.characters])
+    ids = decision.characters
     return [
         (_ACTION, (action or decision.action).encode()),
-        (_CHARACTERS, characters),
+        (_CHARACTERS, _character_value(ids[0]) if len(ids) == 1 else b",".join([_character_value(c) for c in ids])),
         (_DECISION_ID, header_value(decision.decision_id)),
     ]
 

@@ -11,6 +11,7 @@ import click
 from guard.cli.common import UTF8_TEXT, prompt_text
 from guard.cli.lexicon import lexicon_group
 from guard.errors import FileFormatError
+from guard.textlines import utf8_lines
 
 lexicons_option = click.option(
     "--lexicon", "lexicon", multiple=True, type=click.Path(exists=True, path_type=Path),
@@ -232,11 +233,11 @@ def test_cmd(paths, character: Optional[str], verbose: bool, as_json: bool) -> N
 def _utf8_lines(stream, skipped: list[int]):
     """The lines of a binary stream as text (a byte order mark on the first dropped); the numbers of those that
     are not UTF-8 go to `skipped`."""
-    for number, raw in enumerate(stream, 1):
-        try:
-            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
+    for number, text in utf8_lines(stream):
+        if isinstance(text, UnicodeDecodeError):
             skipped.append(number)
+        else:
+            yield text
 
 
 @lexicon_group.command("discover")

@@ -18,6 +18,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from guard.errors import LexiconError
 from guard.lexicon.loader import load_file
+from guard.textlines import utf8_lines
 
 HEADER = (
     "{name} lexicon for character-guard.\n"
@@ -66,11 +67,10 @@ def _text_lines(path: Path):
     """(line number, text) of each line of a UTF-8 file (a byte order mark on the first dropped); a line that is not
     UTF-8 names the file, the line and the byte."""
     with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            try:
-                yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise LexiconError(str(path), f"invalid UTF-8 (byte 0x{exc.object[exc.start]:02x})", line=lineno) from None
+        for lineno, text in utf8_lines(fh):
+            if isinstance(text, UnicodeDecodeError):
+                raise LexiconError(str(path), f"invalid UTF-8 (byte 0x{text.object[text.start]:02x})", line=lineno)
+            yield lineno, text
 
 
 def _jsonl(path: Path, required: tuple[str, ...]):
