@@ -96,6 +96,20 @@ def _rare_latin_words_py(t: str, common, typo_free) -> list[tuple[int, int, str]
     return sorted((s, s + len(w), w) for w in rare for s in _word_positions(t, w))
 
 
+# A Latin word with letters masked by asterisks inside it (P*kachu, Pik**hu); see Scanner._masked_hits.
+_MASKED_WORD = re.compile(r"(?<![a-z0-9*])[a-z]+(?:\*+[a-z]+)+(?![a-z0-9*])")
+_MASKS_MAX = 2
+_MASKED_MIN = 5  # with its masks: shorter words are too short for the typo index once the masks are removed
+
+
+def _fills_masks(word: str, name: str) -> bool:
+    """Whether `name` has the letters of `word` (as long) wherever `word` has no mask."""
+    for a, b in zip(word, name):
+        if a != "*" and a != b:
+            return False
+    return True
+
+
 # Words of two letters or more, not the pieces after an apostrophe ("ve" of "I've", "s" of "it's").
 _MARKER_WORD = re.compile(r"(?<![a-z'\u2019])[a-z]{2,}")
 REGIONAL_LANG_COUNT = len(REGIONAL_LANGS)
@@ -554,6 +568,8 @@ class Scanner:
     def _fuzzy_hits(self, t: str, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
         if not self._has_fuzzy:
             return
+        if "*" in t:
+            self._masked_hits(t, chosen, covered)
         # Everyday words are never typos, and the compiler already looked up the rest of the vocabulary.
         found = []
         overlaps = _overlap_test(covered) if len(covered) > _FEW_SPANS else None
@@ -578,6 +594,31 @@ class Scanner:
                 continue
             pid, score, dist = hit
             chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), f"{dist} edit(s) from {self.c.patterns[pid]!r}"))
+            covered.append((s, e))
+
+    def _masked_hits(self, t: str, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
+        """Names with a letter or two masked by asterisks, as written to slip past a filter (P*kachu, He*tmor).
+        Without its masks the word is one deletion per mask from the name, which the typo index finds; the name
+        must then have the word's length and its letters wherever the word has one, so the reading is exact
+        (censored everyday words, sh*t or b*tch, name nothing). Leading and trailing masks are plain deletions,
+        which the typo pass finds by itself."""
+        found = []
+        for m in _MASKED_WORD.finditer(t):
+            s, e = m.span()
+            word = m.group()
+            if e - s >= _MASKED_MIN and word.count("*") <= _MASKS_MAX and not _overlaps_span(covered, s, e):
+                found.append((s, e, word))
+        if not found:
+            return
+        patterns = self.c.patterns
+        for (s, e, word), hit in zip(found, self.c.fuzzy.lookup_many([w.replace("*", "") for _s, _e, w in found])):
+            if hit is None:
+                continue
+            pid, score, _dist = hit
+            name = patterns[pid]
+            if len(name) != len(word) or not _fills_masks(word, name):
+                continue
+            chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), f"masked letters of {name!r}"))
             covered.append((s, e))
 
     def _window_hits(self, windows: list, hits: dict, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:

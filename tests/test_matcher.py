@@ -1040,3 +1040,46 @@ def test_emoji_inside_a_chinese_name_is_found_with_corroboration(guard):
     assert ids(guard.scan("皮卡🔥丘在公园")) == []
     assert ids(guard.scan("宝可梦：皮卡🔥丘在公园")) == ["pokemon/pikachu"]
     assert ids(guard.scan("皮·卡·丘在公园")) == ["pokemon/pikachu"]  # typed separators, as before
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("P*kachu surfing at sunset", "pokemon/pikachu", "P*kachu"),
+        ("close-up portrait of He*tmor, studio lighting", "pokemon/heatmor", "He*tmor"),
+        ("Obst*goon building a snowman", "pokemon/obstagoon", "Obst*goon"),
+        ("CH*RMANDER in a cave", "pokemon/charmander", "CH*RMANDER"),
+        ("P*k4chu in the rain", "pokemon/pikachu", "P*k4chu"),  # and leetspeak
+        ("K*qing in Liyue", "genshin_impact/keqing", "K*qing"),
+    ],
+)
+def test_a_letter_masked_by_an_asterisk(guard, prompt, cid, surface):
+    m = match_for(guard.scan(prompt), cid)
+    assert m is not None and m.confirmed and prompt[m.start:m.end] == surface
+    assert m.method == "fuzzy" and any("masked" in e for e in m.evidence)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "what the f*ck is this",
+        "sh*t happens at the park",
+        "b*tch please, not again",
+        "a **very**good day at the beach",  # markdown emphasis glued to a word
+        "5*7 grid of tiles",
+        "Rai*chu",  # two words of the text joined across the asterisk: as before, they need corroboration
+        "P*k*c*u at the beach",  # too many masks
+        "P*kachux in the rain",  # the letters around the mask spell no name of that length
+        "P*ikchu in the rain",  # one deletion from Pikachu, but not at the mask: the mask stands for no letter there
+    ],
+)
+def test_masked_words_that_spell_no_name_name_no_one(guard, prompt):
+    assert ids(guard.scan(prompt)) == []
+
+
+def test_fills_masks():
+    from guard.matcher import _fills_masks
+
+    assert _fills_masks("p*kachu", "pikachu")
+    assert not _fills_masks("p*kachu", "pokachi")
+    assert _fills_masks("pik**hu", "pikachu")
