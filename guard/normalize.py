@@ -84,6 +84,16 @@ _LONG_VOWEL = re.compile(
     + ")"
 )
 _HAS_KANA = re.compile(r"[\u30a1-\u30ff]")
+# Kanji that look like katakana, written for them to slip past a filter (力ビゴン for カビゴン, 工ーフィ for エーフィ).
+# They are read as the katakana before katakana, unless a kanji comes first (then they end a word: 暴力シーン,
+# 入力フォーム, 人口データ), and between katakana. Not after the last katakana: there the numerals count things
+# (ピカチュウ二、三匹), and 力 is a suffix (チーム力).
+_KANA_LOOKALIKES = {"力": "カ", "工": "エ", "口": "ロ", "夕": "タ", "卜": "ト", "二": "ニ", "八": "ハ", "一": "ー"}
+_KANA_LOOKALIKE_CHAR = re.compile("[力工口夕卜二八一]")
+_KANA_LOOKALIKE = re.compile(
+    "(?<![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆])[力工口夕卜二八](?=[\u30a1-\u30fa\u30fc])"
+    "|(?<=[\u30a1-\u30fa])[力工口夕卜二八一](?=[\u30a1-\u30fa\u30fc])"
+)
 
 # The last one, U+E000 (private use), is what emoji and other pictographs fold to (SYMBOL_SEPARATOR, below).
 SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%♀♂\ue000")
@@ -274,6 +284,8 @@ class Normalizer:
         if leet:
             out = _fold_leet_tokens(out)
         if flags & speedups.FLAG_KATAKANA:
+            if _KANA_LOOKALIKE_CHAR.search(out) is not None:
+                out = _KANA_LOOKALIKE.sub(_kana_for_lookalike, out)
             out = _LONG_VOWEL.sub("ー", out)
         return NormalizedText(text, out, offsets, bool(marked))
 
@@ -312,7 +324,7 @@ class Normalizer:
         """Length-preserving folds that depend on neighbours: leetspeak tokens and kana long vowels."""
         if _LETTER_BY_LEET.search(out) is not None:
             out = _fold_leet_tokens(out)
-        out = fold_long_vowels(out)
+        out = fold_long_vowels(fold_kana_lookalikes(out))
         return out
 
     def _normalize_slow(self, text: str, astral: bool) -> NormalizedText:
@@ -642,6 +654,17 @@ def default_normalizer() -> Normalizer:
 def normalize(text: str) -> NormalizedText:
     """Normalize with the process-wide default tables (built on first use)."""
     return default_normalizer().normalize(text)
+
+
+def fold_kana_lookalikes(text: str) -> str:
+    """Kanji that look like katakana, read as the katakana where they stand for one (力ビゴン, 工ーフィ, ピ力チュウ)."""
+    if text.isascii() or _KANA_LOOKALIKE_CHAR.search(text) is None or not _HAS_KANA.search(text):
+        return text
+    return _KANA_LOOKALIKE.sub(_kana_for_lookalike, text)
+
+
+def _kana_for_lookalike(m: re.Match) -> str:
+    return _KANA_LOOKALIKES[m.group()]
 
 
 def fold_long_vowels(text: str) -> str:

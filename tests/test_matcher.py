@@ -1083,3 +1083,20 @@ def test_fills_masks():
     assert _fills_masks("p*kachu", "pikachu")
     assert not _fills_masks("p*kachu", "pokachi")
     assert _fills_masks("pik**hu", "pikachu")
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("力ビゴンが草原で昼寝をしている", "pokemon/snorlax", "力ビゴン"),
+        ("工ーフィが月夜の丘に座っている", "pokemon/espeon", "工ーフィ"),
+        ("公園でピ力チュウが走る", "pokemon/pikachu", "ピ力チュウ"),
+    ],
+)
+def test_kanji_look_alikes_of_katakana_in_a_name(guard, prompt, cid, surface):
+    m = match_for(guard.scan(prompt), cid)
+    assert m is not None and m.confirmed and prompt[m.start:m.end] == surface
+
+
+def test_a_theme_word_before_katakana_is_still_the_theme(guard):
+    assert "violence" in guard.check("暴力シーンのピカチュウ").themes

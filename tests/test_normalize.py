@@ -483,3 +483,27 @@ def test_pictographs_fold_to_one_separator(text, folded):
     assert nt.text == folded
     assert SYMBOL_SEPARATOR in SEPARATORS
     assert nt.span(0, len(nt.text)) == (0, len(text))
+
+
+@pytest.mark.parametrize(
+    "text, folded",
+    [
+        ("力ビゴンが寝る", "カビゴンが寝る"),  # before katakana
+        ("で工ーフィが", "でエーフィが"),  # before the long vowel mark, after hiragana
+        ("ピ力チュウ", "ピカチュー"),  # between katakana (and the long vowel folds after)
+        ("ゲ一ム", "ゲーム"),
+        ("卜ゲピー 二ャース 八ッサム 口コン 夕マザラシ", "トゲピー ニャース ハッサム ロコン タマザラシ"),
+        # after a kanji they end a word; after the last katakana they count things or are a suffix
+        ("暴力シーン", "暴力シーン"),
+        ("入力フォーム", "入力フォーム"),
+        ("ピカチュウ二、三匹", "ピカチュー二、三匹"),
+        ("チーム力が大事", "チーム力が大事"),
+        ("一ヶ月", "一ヶ月"),  # 一 before katakana stays the numeral
+        ("力ずく", "力ずく"),  # before hiragana
+    ],
+)
+def test_kanji_that_look_like_katakana_are_read_as_katakana_where_they_stand_for_it(text, folded):
+    nt = normalize(text)
+    assert nt.text == folded
+    assert nt.span(0, len(nt.text)) == (0, len(text))
+    assert default_normalizer()._normalize_general(text).text == folded  # the path without the kernel agrees
