@@ -65,7 +65,8 @@ class ProxyApp:
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"upstream must be an http(s) URL, not {upstream!r}")
         self.upstream = url
-        self._base = str(url.copy_with(query=None, fragment=None)).rstrip("/")
+        self._base = url.copy_with(query=None, fragment=None)
+        self._base_path = self._base.raw_path.rstrip(b"/")
         self._client = client
         self._owns_client = client is None
         self.timeout = timeout
@@ -95,11 +96,21 @@ class ProxyApp:
             raise RuntimeError("ProxyApp.startup() has not run (is lifespan enabled?)")
         return self._client
 
-    def _url(self, scope: dict) -> str:
+    def _url(self, scope: dict) -> Optional[httpx.URL]:
+        """The upstream URL for the request, or None when its target is no path: the guard matched routes on the
+        path, so the upstream must get that path, under the upstream's host. The URL is built from parts, never
+        by joining strings that httpx would parse again (`@other-host/x` would become a user name and a host)."""
         raw_path = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else httpx.URL(scope["path"]).raw_path.decode("ascii")
+        path = raw_path if raw_path else httpx.URL(scope["path"]).raw_path
+        # HTTP's origin-form target is a path that starts with "/" and has no fragment (a "#" part would be dropped
+        # on the way, after the guard had matched the path with it).
+        if not path.startswith(b"/") or b"#" in path:
+            return None
         query = scope.get("query_string") or b""
-        return self._base + path + ("?" + query.decode("latin-1") if query else "")
+        try:
+            return self._base.copy_with(raw_path=self._base_path + path + (b"?" + query if query else b""))
+        except httpx.InvalidURL:
+            return None
 
     def _request_headers(self, scope: dict) -> list[tuple[bytes, bytes]]:
         raw = list(scope.get("headers") or ())
@@ -126,6 +137,10 @@ class ProxyApp:
             return
         if scope["type"] != "http":
             return  # websockets are not proxied: closing without accepting rejects the handshake
+        url = self._url(scope)
+        if url is None:
+            await send_problem(send, 400, problem_body(400, "invalid-target", "The request target is not a path."), close=True)
+            return
         headers = self._request_headers(scope)
         names = {k.lower() for k, _ in scope.get("headers") or ()}
         has_body = b"content-length" in names or b"transfer-encoding" in names
@@ -144,7 +159,7 @@ class ProxyApp:
                     body_done = True
                     return
 
-        request = self.client.build_request(scope["method"], self._url(scope), headers=headers, content=body() if has_body else None)
+        request = self.client.build_request(scope["method"], url, headers=headers, content=body() if has_body else None)
         try:
             response = await self.client.send(request, stream=True)
         except _ClientGone:

@@ -144,3 +144,12 @@ def test_one_member_pointer_locates_like_the_general_walk(doc):
     single = PromptLocator.from_strings(["/prompt"])
     general = PromptLocator.from_strings(["/prompt", "/prompt"])  # two pointers: never the one-member shortcut
     assert single.locate(doc) == general.locate(doc)
+
+
+@pytest.mark.parametrize(
+    "path, normal",
+    [("/v1/generate#x", "/v1/generate"), ("/v1/generate/#", "/v1/generate"), ("#x", "/"), ("/v1//gen;v=1#a#b", "/v1/gen")],
+)
+def test_a_fragment_is_dropped_before_matching(path, normal):
+    """No request target has one, but a client or a proxy may drop it after the guard matched the path."""
+    assert normalize_path(path) == normal

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from guard.service import create_app
 from guard.service.metrics import parse_text
-from http_testkit import FakeGuard, ServerThread, TestClient
+from http_testkit import FakeGuard, ServerThread, TestClient, raw_http
 from middleware import AuditLog
 
 
@@ -287,3 +287,35 @@ def test_upstream_prefix_is_kept(upstream):
 def test_bad_upstream_url_is_refused():
     with pytest.raises(ValueError):
         create_app(FakeGuard(), upstream="ftp://example.com")
+
+
+def _post_raw(port: int, target: bytes, body: bytes, method: bytes = b"POST") -> bytes:
+    return raw_http(port, method + b" " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+
+@pytest.mark.parametrize("routes", [None, ["POST /v1/images/generations"]])
+def test_a_target_that_is_not_a_path_never_leaves_for_another_host(upstream, routes):
+    """`@host:port/x` joined to the upstream URL would read the upstream as a user name and `host:port` as the host;
+    and with narrowed routes the guard, which matched the path `/@host:port/...`, would not have checked it."""
+    options = {"routes": routes} if routes else {}
+    with ServerThread(Starlette(routes=[Route("/healthz", lambda r: JSONResponse({"other": True}))])) as other:
+        app = create_app(FakeGuard(), upstream=upstream.url, sighup=False, **options)
+        with ServerThread(app) as srv:
+            before = len(upstream.up.received)
+            for target in (b"@127.0.0.1:%d/healthz" % other.port, b"@127.0.0.1:%d/v1/images/generations" % upstream.port):
+                reply = _post_raw(srv.port, target, b'{"prompt": "a cat"}', method=b"GET" if b"healthz" in target else b"POST")
+                assert reply.startswith(b"HTTP/1.1 400") and b'"invalid-target"' in reply and b"other" not in reply
+            assert len(upstream.up.received) == before
+
+
+def test_a_fragment_in_the_target_is_checked_and_not_forwarded(upstream):
+    app = create_app(FakeGuard(), upstream=upstream.url, sighup=False, routes=["POST /v1/images/generations"])
+    with ServerThread(app) as srv:
+        before = len(upstream.up.received)
+        reply = _post_raw(srv.port, b"/v1/images/generations#x", b'{"prompt": "Mickey"}')
+        assert reply.startswith(b"HTTP/1.1 451")  # the guard matched the route without the fragment
+        reply = _post_raw(srv.port, b"/v1/images/generations#x", b'{"prompt": "a cat"}')
+        assert reply.startswith(b"HTTP/1.1 400") and b'"invalid-target"' in reply  # checked, but no path to forward
+        assert len(upstream.up.received) == before
+        assert _post_raw(srv.port, b"/v1/images/generations", b'{"prompt": "a cat"}').startswith(b"HTTP/1.1 201")
