@@ -258,7 +258,7 @@ class Normalizer:
 
     # -- hot path -------------------------------------------------------------------------------------
     def normalize(self, text: str) -> NormalizedText:
-        if text.isascii():
+        if text.isascii() and not _has_ascii_control(text):
             out = text.lower()
             if _HAS_LEET.search(out) is not None:
                 out = _fold_leet_tokens(out)
@@ -558,6 +558,10 @@ def _fold_char(ch: str, t2s) -> str:
     cat = unicodedata.category(ch)
     if cat == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F:
         return ""
+    if cat == "Cc" and ch not in "\t\n\r":
+        # Control characters (NUL, DEL, C1) are dropped, as text cleaners in front of generators drop them, so one
+        # inside a word hides nothing (Pika\x00chu); the ones that are white space separate words, as a space does.
+        return " " if ch.isspace() else ""
     if _is_pictograph(ch, cat):
         return SYMBOL_SEPARATOR
     out = unicodedata.normalize("NFKC", ch).casefold()
@@ -654,6 +658,16 @@ def default_normalizer() -> Normalizer:
 def normalize(text: str) -> NormalizedText:
     """Normalize with the process-wide default tables (built on first use)."""
     return default_normalizer().normalize(text)
+
+
+_ASCII_CONTROLS = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _has_ascii_control(text: str) -> bool:
+    """Whether an ASCII text holds a control character other than tab, newline and carriage return (which the
+    folding tables drop or turn into a space, moving offsets). A C-speed pass; str.isprintable is slower."""
+    raw = text.encode("ascii")
+    return len(raw.translate(None, _ASCII_CONTROLS)) != len(raw)
 
 
 def fold_kana_lookalikes(text: str) -> str:

@@ -204,3 +204,13 @@ def test_the_scanners_match_constructor_makes_the_same_frozen_match():
     assert fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow) and fast.to_dict() == slow.to_dict()
     with pytest.raises(FrozenInstanceError):
         fast.start = 4  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("prompt", ["Pika\x00chu drinking beer", "Pikachu drinking be\x00er", "Pika\x7fchu\x01 drinking beer"])
+def test_a_control_character_hides_neither_a_name_nor_a_theme(prompt):
+    guard = Guard.default()
+    plain = guard.check("Pikachu drinking beer")
+    d = guard.check(prompt)
+    assert (d.action, d.characters, d.themes) == (plain.action, plain.characters, plain.themes)
+    m = d.matches[0]
+    assert prompt[m.start:m.end].replace("\x00", "").replace("\x7f", "") == "Pikachu"

@@ -507,3 +507,23 @@ def test_kanji_that_look_like_katakana_are_read_as_katakana_where_they_stand_for
     assert nt.text == folded
     assert nt.span(0, len(nt.text)) == (0, len(text))
     assert default_normalizer()._normalize_general(text).text == folded  # the path without the kernel agrees
+
+
+@pytest.mark.parametrize(
+    "text, folded",
+    [
+        ("Pika\x00chu", "pikachu"),  # NUL, DEL and the other controls are dropped, as text cleaners drop them
+        ("be\x7fer", "beer"),
+        ("Pik\x01a\x02chu", "pikachu"),
+        ("ピカ\x00チュウ", "ピカチュー"),
+        ("Pika\x0bchu", "pika chu"),  # the controls that are white space separate words
+        ("Pika\x85chu", "pika chu"),
+        ("Pika\x9fchu", "pikachu"),
+        ("tab\there\nnew\rline", "tab\there\nnew\rline"),  # as before
+    ],
+)
+def test_control_characters_hide_nothing(text, folded):
+    nt = normalize(text)
+    assert nt.text == folded
+    assert nt.span(0, len(nt.text)) == (0, len(text))
+    assert default_normalizer()._normalize_general(text).text == folded  # the path without the kernel agrees
