@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Callable, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Action = Literal["allow", "tag", "rewrite", "reject"]
 ACTION_SEVERITY: dict[str, int] = {"allow": 0, "tag": 1, "rewrite": 2, "reject": 3}
@@ -93,6 +93,18 @@ class CheckContext(BaseModel):
     user_id: Optional[str] = None
     request_id: Optional[str] = None
     at: Optional[datetime] = Field(default=None, description="evaluation time for licence windows; now if unset")
+
+    @field_validator("user_id", "request_id")
+    @classmethod
+    def _text(cls, value: Optional[str]) -> Optional[str]:
+        # An id with a lone surrogate (JSON's "\ud800") can be neither logged nor written to the ledger as UTF-8:
+        # the tagged decision would lose its revenue record.
+        if value is not None and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("must be Unicode text: it holds a lone surrogate") from None
+        return value
 
 
 # The context of a check that states none. CheckContext is frozen, so one instance serves every such call.

@@ -78,7 +78,11 @@ def problem_body(status: int, code: str, detail: str, **extra: Any) -> bytes:
         "detail": detail,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a detail that quotes a lone surrogate of the request (an unknown key "\ud800")
+        return json.dumps(body, separators=(",", ":")).encode("ascii")
 
 
 def rejection_problem(decision: Decision) -> bytes:

@@ -53,6 +53,10 @@ def test_check_reject_is_a_200_answer(service):
         (b'{"prompt": "x", "context": {"regoin": "FR"}}', 422, "invalid-context"),
         (b'{"prompt": "x", "context": {"region": "France"}}', 422, "invalid-context"),
         (b'{"prompt": "x", "context": "FR"}', 422, "invalid-context"),
+        # a lone surrogate in an unknown key (quoted in the detail), and in an id that a ledger record would hold
+        (b'{"prompt": "x", "\\ud800": 1}', 422, "invalid-request"),
+        (b'{"prompt": "x", "context": {"request_id": "\\ud800"}}', 422, "invalid-context"),
+        (b'{"prompt": "x", "context": {"user_id": "a\\udc80"}}', 422, "invalid-context"),
         (b'{"prompt": "' + b"x" * (1 << 20) + b'"}', 413, "body-too-large"),
         (b'{"prompt": "explode"}', 503, "guard-unavailable"),
     ],
