@@ -22,7 +22,7 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 def parse_line(lineno: int, raw: bytes) -> tuple[Optional[object], Optional[str], Optional[str]]:
     """(id, prompt, error) for one input line. JSON objects need a string "prompt"; other lines are prompts."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # without the byte order mark of a file's start
     except UnicodeDecodeError as exc:
         return lineno, None, f"invalid UTF-8 at byte {exc.start}"
     text = text.rstrip("\r\n")
@@ -58,14 +58,14 @@ def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, ca
             bar.update(1)
         if error is not None:
             errors += 1
-            out.write(json.dumps({"id": ident, "line": lineno, "error": error}, ensure_ascii=False) + "\n")
+            out.write(_json_line({"id": ident, "line": lineno, "error": error}))
             continue
         if prompt is None:
             continue
         context, error = line_context(raw) if with_action else (None, None)
         if error is not None:
             errors += 1
-            out.write(json.dumps({"id": ident, "line": lineno, "error": error}, ensure_ascii=False) + "\n")
+            out.write(_json_line({"id": ident, "line": lineno, "error": error}))
             continue
         decision = None
         if with_action and guard.policy is not None:
@@ -79,15 +79,26 @@ def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, ca
         }
         if decision is not None:
             record["action"] = decision.action
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(_json_line(record))
     if bar is not None:
         bar.close()
     return errors
 
 
+def _json_line(record: dict) -> str:
+    """One output line, non-ASCII as is; with JSON escapes where the record holds a lone surrogate (an id of the
+    input, "\\ud800"), which no UTF-8 output can hold."""
+    text = json.dumps(record, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(record)
+    return text + "\n"
+
+
 def line_context(raw: bytes):
     """(CheckContext or None, error or None) from a JSON line's optional "context" object."""
-    text = raw.decode("utf-8", "replace").strip()
+    text = raw.decode("utf-8-sig", "replace").strip()
     if not text.startswith("{"):
         return None, None
     value = json.loads(text).get("context")

@@ -297,3 +297,23 @@ def test_context_of_a_line_decides_the_action(guard):
     assert rows[0]["action"] == "tag" and rows[1]["action"] == "allow"
     assert errors == 2
     assert "regoin" in rows[2]["error"] and "context" in rows[3]["error"]
+
+
+def test_a_byte_order_mark_at_the_start_keeps_the_first_line_a_record(guard):
+    line = b'{"id": "a", "prompt": "Pikachu surfing at sunset", "context": {"region": "JP", "commercial": true, "at": "2026-03-02T00:00:00Z"}}\n'
+    plain, _ = run_stream(guard, line, with_action=True)
+    rows, errors = run_stream(guard, b"\xef\xbb\xbf" + line, with_action=True)
+    assert errors == 0 and rows == plain and rows[0]["id"] == "a" and rows[0]["action"] == "tag"
+
+
+@pytest.mark.parametrize("ident", ["\\ud800", "x\\udc80"])
+def test_an_id_with_a_lone_surrogate_is_written_with_escapes(guard, ident):
+    data = b'{"id": "' + ident.encode() + b'", "prompt": "Raichu"}\n{"id": 2, "prompt": "Pikachu"}\n'
+    out = io.StringIO()
+    errors = scan_stream(guard, io.BytesIO(data), out, with_action=False, candidates=False, progress=False)
+    text = out.getvalue()
+    text.encode("utf-8")  # the whole output is UTF-8
+    rows = [json.loads(line) for line in text.splitlines()]
+    assert errors == 0 and rows[0]["id"] == json.loads('"' + ident + '"') and rows[0]["characters"] == ["pokemon/raichu"]
+    assert rows[1]["characters"] == ["pokemon/pikachu"]
+    assert "\\u" in text.splitlines()[0]
