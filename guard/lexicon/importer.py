@@ -7,17 +7,20 @@ characters new in the data are appended.
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from pathlib import Path
 from typing import Iterable, Optional
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from guard.errors import LexiconError
 from guard.lexicon.loader import load_file
+from guard.lexicon.schema import CHARACTER_ID, _check_names
 from guard.textlines import utf8_lines
 
 HEADER = (
@@ -88,12 +91,60 @@ def _jsonl(path: Path, required: tuple[str, ...]):
         yield lineno, rec
 
 
+class _SourceRecord(BaseModel):
+    """What the importer reads of a character record (other keys are ignored), checked before anything is
+    written: a bad record names its line and field instead of making a lexicon file invalid."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    franchise: str = Field(min_length=1)
+    rightsholder: Optional[str] = None
+    names: dict[str, list[str]]
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not CHARACTER_ID.match(v):
+            raise ValueError("character id must look like franchise/key, e.g. pokemon/pikachu")
+        return v
+
+    @field_validator("names")
+    @classmethod
+    def _names(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        return _check_names(v)
+
+
 def read_records(path: Path) -> list[dict]:
     records = []
     for lineno, rec in _jsonl(path, ("id", "franchise", "names")):
+        try:
+            _SourceRecord.model_validate(rec)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or None
+            raise LexiconError(str(path), err["msg"].removeprefix("Value error, "), line=lineno, field=field) from None
         rec["_line"] = lineno
         records.append(rec)
     return records
+
+
+def _write_checked(y: YAML, doc, path: Path, source: Path) -> None:
+    """Write `doc` to `path` only once it validates as a lexicon, so an import never leaves a file that no
+    longer loads (the file as it was stays in place)."""
+    tmp = path.with_name(path.name + ".tmp")  # not *.yaml: a lexicon directory never loads it
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            y.dump(doc, fh)
+        try:
+            load_file(tmp)
+        except LexiconError as exc:
+            where = f"{exc.field}: " if exc.field else ""
+            raise LexiconError(str(source), f"the records would make {path.name} invalid ({where}{exc.message}); "
+                               f"{path.name} is unchanged") from None
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_ambiguous(path: Optional[Path]) -> dict[str, list[str]]:
@@ -161,9 +212,7 @@ def import_records(
                 merged = list(char.get("ambiguous", []))
                 merged += [n for n in amb if n not in merged]
                 char["ambiguous"] = _flow(merged)
-        with open(path, "w", encoding="utf-8") as fh:
-            y.dump(doc, fh)
-        load_file(path)
+        _write_checked(y, doc, path, source)
         written.append(path)
     return written
 
@@ -216,7 +265,14 @@ def import_titles(source: Path, out_dir: Path) -> Path:
     doc["source"] = f"bangumi-data ({source.name}), CC BY 4.0: title data from bangumi-data"
     titles = CommentedSeq()
     seen: set[str] = set()
-    for _lineno, rec in _jsonl(source, ("id", "title")):
+    for lineno, rec in _jsonl(source, ("id", "title")):
+        for key, ok in (("id", isinstance(rec["id"], str) and rec["id"].strip()),
+                        ("title", isinstance(rec["title"], str) and rec["title"].strip()),
+                        ("synonyms", isinstance(rec.get("synonyms", []), list)
+                         and all(isinstance(x, str) for x in rec.get("synonyms", [])))):
+            if not ok:
+                what = "a list of strings" if key == "synonyms" else "a non-empty string"
+                raise LexiconError(str(source), f"must be {what}", line=lineno, field=key)
         if rec["id"] in seen:
             continue
         seen.add(rec["id"])
@@ -244,7 +300,5 @@ def import_titles(source: Path, out_dir: Path) -> Path:
         "(CC BY 4.0: title data from bangumi-data). Titles linked to a franchise are context for its names.\n"
         "Hand-set `franchise` and `ambiguous` values are kept when the import is re-run."
     )
-    with open(path, "w", encoding="utf-8") as fh:
-        _yaml().dump(doc, fh)
-    load_file(path)
+    _write_checked(_yaml(), doc, path, source)
     return path

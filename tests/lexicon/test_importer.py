@@ -233,3 +233,61 @@ def test_lexicon_import_command_reports_bad_input(tmp_path):
     result = CliRunner().invoke(main, ["lexicon", "import", str(bad), "--out", str(tmp_path / "out")])
     assert result.exit_code != 0 and "bad.jsonl:1" in result.output and "invalid UTF-8" in result.output
     assert "Traceback" not in result.output
+
+
+_GOOD = '{"id": "testverse/zorblax", "franchise": "Testverse", "rightsholder": "T Inc", "names": {"en": ["Zorblax"]}}\n'
+
+
+@pytest.mark.parametrize(
+    "record, field, message",
+    [
+        ('{"id": "testverse/zorblax", "franchise": "Testverse", "names": {"en": [123]}}', "names.en.0", "valid string"),
+        ('{"id": "zorblax", "franchise": "Testverse", "names": {"en": ["Z"]}}', "id", "franchise/key"),
+        ('{"id": "testverse/zorblax", "franchise": "Testverse", "names": "Zorblax"}', "names", "valid dictionary"),
+        ('{"id": "testverse/zorblax", "franchise": 5, "names": {"en": ["Z"]}}', "franchise", "valid string"),
+        ('{"id": "testverse/zorblax", "franchise": "Testverse", "names": {"en": [" "]}}', "names", "empty name"),
+    ],
+)
+def test_a_bad_record_names_its_line_and_field_and_leaves_the_lexicon_as_it_was(tmp_path, record, field, message):
+    src = tmp_path / "in.jsonl"
+    src.write_text(_GOOD, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    [path] = import_records(src, out)
+    before = path.read_bytes()
+    src.write_text(_GOOD + record + "\n", encoding="utf-8")
+    with pytest.raises(LexiconError) as exc:
+        import_records(src, out)
+    assert (exc.value.path, exc.value.line, exc.value.field) == (str(src), 2, field) and message in exc.value.message
+    assert path.read_bytes() == before and sorted(p.name for p in out.iterdir()) == [path.name]
+
+
+def test_a_document_that_would_not_load_is_never_written(tmp_path):
+    from guard.lexicon.importer import _write_checked, _yaml
+
+    path = tmp_path / "x.yaml"
+    path.write_text("keep me\n", encoding="utf-8")
+    with pytest.raises(LexiconError) as exc:
+        _write_checked(_yaml(), {"version": 1, "franchise": {"id": "Not A Slug"}}, path, tmp_path / "in.jsonl")
+    assert "x.yaml invalid" in exc.value.message and "unchanged" in exc.value.message
+    assert path.read_text(encoding="utf-8") == "keep me\n" and sorted(p.name for p in tmp_path.iterdir()) == ["x.yaml"]
+
+
+@pytest.mark.parametrize(
+    "record, field",
+    [('{"id": 5, "title": "A"}', "id"), ('{"id": "t1", "title": ["A"]}', "title"), ('{"id": "t1", "title": "A", "synonyms": "B"}', "synonyms")],
+)
+def test_a_bad_title_record_names_its_line_and_field(tmp_path, record, field):
+    from guard.lexicon.importer import import_titles
+
+    chars = tmp_path / "chars.jsonl"
+    chars.write_text(_GOOD, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    import_records(chars, out)
+    src = tmp_path / "anime_titles.jsonl"
+    src.write_text('{"id": "t0", "title": "Fine"}\n' + record + "\n", encoding="utf-8")
+    with pytest.raises(LexiconError) as exc:
+        import_titles(src, out)
+    assert (exc.value.line, exc.value.field) == (2, field)
+    assert not (out / "anime_titles.yaml").exists()
