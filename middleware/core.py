@@ -89,7 +89,7 @@ class GuardMiddleware:
     data still in the CPU caches; on an idle server every check is the first of its turn and nothing waits.
 
     Bad input: non-JSON / invalid UTF-8 / too deep / duplicate keys: 400; body over the limit: 413 (reading
-    stops there); compressed body: 415; no prompt found or invalid context: 422; engine failure: 503, or,
+    stops there); compressed body or a form (Content-Type): 415; no prompt found or invalid context: 422; engine failure: 503, or,
     for routes with fail_open, the request goes on unchecked (X-Guard-Action: unchecked, logged and audited).
     Non-HTTP scopes and requests on other routes pass straight through without being buffered.
     """
@@ -390,8 +390,8 @@ async def read_body(receive: Receive, limit: int) -> Optional[bytes]:
 
 
 def check_request_headers(scope: dict, limit: int) -> Optional[BodyError]:
-    """Problems visible from the headers alone: a compressed body (415), a bad or too large Content-Length.
-    A header given twice counts as its values joined with commas, as HTTP defines it."""
+    """Problems visible from the headers alone: a compressed body or a form (415), a bad or too large
+    Content-Length. A header given twice counts as its values joined with commas, as HTTP defines it."""
     encoding = length = None
     for name, value in scope.get("headers") or ():
         name = name.lower()
@@ -399,7 +399,19 @@ def check_request_headers(scope: dict, limit: int) -> Optional[BodyError]:
             length = value if length is None else length + b"," + value
         elif name == b"content-encoding":
             encoding = value if encoding is None else encoding + b"," + value
+        elif name == b"content-type" and _is_form(value):
+            return _FORM
     return _check_headers(encoding, length, limit)
+
+
+# The guard reads a guarded body as JSON. A form says it is not: an app that reads the form would see other fields
+# than the guard checked (a JSON string value "&prompt=..." is a form field "prompt" too).
+_FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
+_FORM = BodyError(415, "unsupported-media-type", "Form bodies are not accepted on guarded routes; send the request as JSON.")
+
+
+def _is_form(value: bytes) -> bool:
+    return value.split(b";", 1)[0].strip().lower() in _FORM_TYPES
 
 
 _METHOD_OVERRIDE_HEADERS = (b"x-http-method-override", b"x-http-method", b"x-method-override")

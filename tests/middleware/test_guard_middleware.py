@@ -420,6 +420,10 @@ def test_app_cannot_spoof_guard_headers_on_unchecked_requests():
         ([(b"content-encoding", b"identity")], None),
         ([(b"content-encoding", b"identity"), (b"Content-Encoding", b"gzip")], "unsupported-content-encoding"),
         ([(b"content-encoding", b" GZIP ")], "unsupported-content-encoding"),
+        ([(b"content-type", b"application/x-www-form-urlencoded")], "unsupported-media-type"),
+        ([(b"Content-Type", b"Multipart/Form-Data; boundary=x")], "unsupported-media-type"),
+        ([(b"content-type", b"application/json; charset=utf-8")], None),
+        ([(b"content-type", b"text/plain")], None),  # JSON sent without its type is still read as JSON
         ([], None),
     ],
 )

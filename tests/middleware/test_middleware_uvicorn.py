@@ -98,6 +98,8 @@ def test_outcomes_over_the_wire(server, client):
         (b'{"prompt": "explode"}', {}, 503, "guard-unavailable"),
         (b'{"prompt": "' + b"a" * 70_000 + b'"}', {}, 413, "body-too-large"),
         (b'{"prompt": "x"}', {"content-encoding": "br"}, 415, "unsupported-content-encoding"),
+        (b'{"prompt": "cat", "x": "&prompt=Mickey"}', {"content-type": "application/x-www-form-urlencoded"}, 415,
+         "unsupported-media-type"),
     ],
 )
 def test_bad_input_over_the_wire(server, client, content, headers, status, code):
