@@ -8,6 +8,7 @@ away mid-response, the upstream request is cancelled.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional
 
 import anyio
@@ -107,9 +108,10 @@ class ProxyApp:
         if not path.startswith(b"/") or b"#" in path:
             return None
         query = scope.get("query_string") or b""
+        target = _NOT_URL_BYTE.sub(_percent_encoded, path + (b"?" + query if query else b""))
         try:
-            return self._base.copy_with(raw_path=self._base_path + path + (b"?" + query if query else b""))
-        except httpx.InvalidURL:
+            return self._base.copy_with(raw_path=self._base_path + target)
+        except (httpx.InvalidURL, ValueError):
             return None
 
     def _request_headers(self, scope: dict) -> list[tuple[bytes, bytes]]:
@@ -197,6 +199,14 @@ class ProxyApp:
             self.on_upstream_error(code)
         log.warning("%s: %s", code, detail)
         await send_problem(send, status, problem_body(status, code, detail))
+
+
+# Bytes that a URL holds only percent-encoded (a server may pass a raw UTF-8 byte of the request target on).
+_NOT_URL_BYTE = re.compile(rb"[^\x21-\x7e]")
+
+
+def _percent_encoded(m: re.Match) -> bytes:
+    return b"%%%02X" % m.group()[0]
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: Any) -> None:

@@ -319,3 +319,22 @@ def test_a_fragment_in_the_target_is_checked_and_not_forwarded(upstream):
         assert reply.startswith(b"HTTP/1.1 400") and b'"invalid-target"' in reply  # checked, but no path to forward
         assert len(upstream.up.received) == before
         assert _post_raw(srv.port, b"/v1/images/generations", b'{"prompt": "a cat"}').startswith(b"HTTP/1.1 201")
+
+
+
+@pytest.mark.parametrize(
+    "raw_path, query, url",
+    [
+        (b"/x", b"q=\xc3\xa9", "http://127.0.0.1:9/v1/x?q=%C3%A9"),  # h11 refuses such a target; other servers may not
+        (b"/a b", b"", "http://127.0.0.1:9/v1/a%20b"),
+        (b"/a", b"b=1&c=%20", "http://127.0.0.1:9/v1/a?b=1&c=%20"),
+        (b"//other.example/x", b"", "http://127.0.0.1:9/v1//other.example/x"),  # a path on the upstream's host
+        (b"@other.example/x", b"", None),
+        (b"/x#y", b"", None),
+    ],
+)
+def test_upstream_urls_are_built_from_parts(raw_path, query, url):
+    from guard.service.proxy import ProxyApp
+
+    got = ProxyApp("http://127.0.0.1:9/v1")._url({"raw_path": raw_path, "query_string": query, "path": raw_path.decode("latin-1")})
+    assert (str(got) if got is not None else None) == url
