@@ -231,7 +231,9 @@ class Normalizer:
         t2s = _t2s_converter()
         one_to_one: dict[int, str] = {}
         special: dict[str, str] = {}
-        ranges = [(0, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F200), (0x1F300, 0x1FB00), (0x1FBF0, 0x1FBFA), (0x20000, 0x2A6E0)]
+        # (Plane 14: tag characters and the variation selectors beyond the BMP, which fold to nothing.)
+        ranges = [(0, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F200), (0x1F300, 0x1FB00), (0x1FBF0, 0x1FBFA), (0x20000, 0x2A6E0),
+                  (0xE0000, 0xE0080), (0xE0100, 0xE01F0)]
         for lo, hi in ranges:
             for cp in range(lo, hi):
                 ch = chr(cp)

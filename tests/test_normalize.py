@@ -527,3 +527,18 @@ def test_control_characters_hide_nothing(text, folded):
     assert nt.text == folded
     assert nt.span(0, len(nt.text)) == (0, len(text))
     assert default_normalizer()._normalize_general(text).text == folded  # the path without the kernel agrees
+
+
+@pytest.mark.parametrize(
+    "text, folded",
+    [
+        ("Pika\U000E0041chu", "pikachu"),  # a tag character (plane 14, category Cf)
+        ("Pika\U000E0100chu", "pikachu"),  # a variation selector beyond the BMP
+        ("ピカ\U000E0041チュウ", "ピカチュー"),
+        ("flag 🏴\U000E0067\U000E0062\U000E007F!", "flag \ue000!"),  # a subdivision flag: its tags go, the flag is a pictograph
+    ],
+)
+def test_format_characters_beyond_the_bmp_hide_nothing(text, folded):
+    nt = normalize(text)
+    assert nt.text == folded
+    assert nt.span(0, len(nt.text)) == (0, len(text))
