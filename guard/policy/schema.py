@@ -243,6 +243,18 @@ class Phrase(_Strict):
 PhraseMap = dict[str, Union[str, Phrase]]
 Message = Union[str, dict[str, str]]
 
+# What a message may say in braces; anything else in braces would reach users as written ("{nme}").
+MESSAGE_PLACEHOLDERS = ("{name}", "{rightsholder}")
+_BRACED = re.compile(r"\{[^{}]*\}?|\}")
+
+
+def _check_placeholders(msg: Optional[Message]) -> None:
+    texts = msg.values() if isinstance(msg, dict) else ([msg] if msg is not None else [])
+    for text in texts:
+        for m in _BRACED.finditer(text):
+            if m.group() not in MESSAGE_PLACEHOLDERS:
+                raise ValueError(f"{m.group()!r} is no placeholder: a message may use {{name}} and {{rightsholder}}")
+
 
 class Rule(_Strict):
     id: Optional[str] = Field(default=None, description="short name shown in decisions; defaults to the position")
@@ -278,6 +290,7 @@ class Rule(_Strict):
     def _message(cls, v: Optional[Message]) -> Optional[Message]:
         if isinstance(v, dict):
             _check_lang_keys(v)
+        _check_placeholders(v)
         return v
 
 
@@ -400,6 +413,7 @@ class PolicyFile(_Strict):
                 raise ValueError(f"{code!r} is not a reason code (lower-case letters, digits, '.', '_', '-')")
             if isinstance(msg, dict):
                 _check_lang_keys(msg)
+            _check_placeholders(msg)
         return v
 
     @field_validator("generic")

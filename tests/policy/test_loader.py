@@ -264,3 +264,22 @@ def test_bundled_files_load_and_are_examples():
     assert set(loaded.themes) == {"violence", "sexual", "politics", "drugs", "horror", "hate"}
     for theme, by_lang in loaded.themes.items():
         assert {"en", "ja", "zh-Hans", "zh-Hant", "ko", "fr", "de", "es", "it"} <= set(by_lang), theme
+
+
+@pytest.mark.parametrize(
+    "message, bad",
+    [("'{nme} is not allowed'", "{nme}"), ("'{name is not allowed'", "{name is not allowed"), ("{en: '{Name} here'}", "{Name}"),
+     ("'{name} and {rightsholder}}'", "}")],
+)
+def test_a_message_placeholder_that_is_none_names_the_line_and_field(tmp_path, message, bad):
+    text = GOOD.replace("      action: allow", f"      action: reject\n      message: {message}")
+    err = _err(tmp_path, text)
+    assert err.field.startswith("default.rules.0.message") and err.line == 11  # the message line
+    assert repr(bad) in err.message
+    ok = GOOD.replace("      action: allow", "      action: reject\n      message: '{name} is not allowed by {rightsholder}'")
+    assert PolicyEngine.from_paths([write(tmp_path, "ok.yaml", ok)]).policies
+
+
+def test_a_default_message_placeholder_that_is_none_is_refused_too(tmp_path):
+    err = _err(tmp_path, GOOD + "messages:\n  rejected: 'No {nmae}.'\n")
+    assert err.field.startswith("messages") and "'{nmae}'" in err.message
