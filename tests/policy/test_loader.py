@@ -272,11 +272,11 @@ def test_bundled_files_load_and_are_examples():
      ("'{name} and {rightsholder}}'", "}")],
 )
 def test_a_message_placeholder_that_is_none_names_the_line_and_field(tmp_path, message, bad):
-    text = GOOD.replace("      action: allow", f"      action: reject\n      message: {message}")
+    text = GOOD.replace("      action: allow", f"      action: reject\n      message: {message}\n      code: no_x")
     err = _err(tmp_path, text)
     assert err.field.startswith("default.rules.0.message") and err.line == 11  # the message line
     assert repr(bad) in err.message
-    ok = GOOD.replace("      action: allow", "      action: reject\n      message: '{name} is not allowed by {rightsholder}'")
+    ok = GOOD.replace("      action: allow", "      action: reject\n      message: '{name} is not allowed by {rightsholder}'\n      code: no_x")
     assert PolicyEngine.from_paths([write(tmp_path, "ok.yaml", ok)]).policies
 
 
