@@ -39,18 +39,14 @@ def compile_path_pattern(pattern: Union[str, Pattern[str]], *, case_sensitive: b
 
 
 def normalize_path(path: str) -> str:
-    """Collapse `//`, `.` and `..`, and drop `;params` and a `#fragment`, so `/v1//images/./x;v=1` is matched like
-    `/v1/images/x`.
+    """Collapse `//`, `.` and `..`, and drop `;params`, so `/v1//images/./x;v=1` is matched like `/v1/images/x`.
 
     Normalizing only ever makes more paths match a guarded pattern, never fewer.
     """
     if not path:
         return "/"
-    if (path[0] == "/" and "//" not in path and "/." not in path and ";" not in path and "#" not in path
-            and (path[-1] != "/" or len(path) == 1)):
+    if path[0] == "/" and "//" not in path and "/." not in path and ";" not in path and (path[-1] != "/" or len(path) == 1):
         return path  # already in normal form (the usual case): posixpath.normpath would return it unchanged
-    if "#" in path:  # a fragment, which no request target has, but which a client or proxy may drop on the way
-        path = path.split("#", 1)[0] or "/"
     if ";" in path:  # matrix parameters: servers that honour them route /x;a=b like /x
         path = _MATRIX_PARAMS.sub("", path)
     norm = posixpath.normpath(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import quote, unquote_to_bytes
 from typing import Any, AsyncIterator, Awaitable, Callable, Optional
 
 import anyio
@@ -102,10 +103,12 @@ class ProxyApp:
         path, so the upstream must get that path, under the upstream's host. The URL is built from parts, never
         by joining strings that httpx would parse again (`@other-host/x` would become a user name and a host)."""
         raw_path = scope.get("raw_path")
-        path = raw_path if raw_path else httpx.URL(scope["path"]).raw_path
+        path = raw_path if raw_path else quote(scope["path"], safe=_PATH_SAFE).encode("ascii")
         # HTTP's origin-form target is a path that starts with "/" and has no fragment (a "#" part would be dropped
-        # on the way, after the guard had matched the path with it).
-        if not path.startswith(b"/") or b"#" in path:
+        # on the way, after the guard had matched the path with it). Dot segments are refused too: the guard
+        # matched the path with them resolved at the root (/../api/x is /api/x), while the URL resolves them under
+        # the upstream's prefix (/api/../api/x), so the two would name different routes.
+        if not path.startswith(b"/") or b"#" in path or _has_dot_segment(path):
             return None
         query = scope.get("query_string") or b""
         target = _NOT_URL_BYTE.sub(_percent_encoded, path + (b"?" + query if query else b""))
@@ -199,6 +202,18 @@ class ProxyApp:
             self.on_upstream_error(code)
         log.warning("%s: %s", code, detail)
         await send_problem(send, status, problem_body(status, code, detail))
+
+
+_PATH_SAFE = "/:@!$&'()*+,;=~"
+
+
+def _has_dot_segment(path: bytes) -> bool:
+    """Whether a segment of the path is `.` or `..`, percent-encoded or not, or with `;params` after it, which some
+    servers drop (`..;x`), or between backslashes, which some servers read as slashes."""
+    for segment in re.split(rb"[/\\]", unquote_to_bytes(path.split(b"?", 1)[0])):
+        if segment.split(b";", 1)[0] in (b".", b".."):
+            return True
+    return False
 
 
 # Bytes that a URL holds only percent-encoded (a server may pass a raw UTF-8 byte of the request target on).

@@ -309,14 +309,13 @@ def test_a_target_that_is_not_a_path_never_leaves_for_another_host(upstream, rou
             assert len(upstream.up.received) == before
 
 
-def test_a_fragment_in_the_target_is_checked_and_not_forwarded(upstream):
+def test_a_fragment_in_the_target_is_not_forwarded(upstream):
     app = create_app(FakeGuard(), upstream=upstream.url, sighup=False, routes=["POST /v1/images/generations"])
     with ServerThread(app) as srv:
         before = len(upstream.up.received)
-        reply = _post_raw(srv.port, b"/v1/images/generations#x", b'{"prompt": "Mickey"}')
-        assert reply.startswith(b"HTTP/1.1 451")  # the guard matched the route without the fragment
-        reply = _post_raw(srv.port, b"/v1/images/generations#x", b'{"prompt": "a cat"}')
-        assert reply.startswith(b"HTTP/1.1 400") and b'"invalid-target"' in reply  # checked, but no path to forward
+        for prompt in (b"Mickey", b"a cat"):  # not the narrowed route as written: the proxy refuses the target
+            reply = _post_raw(srv.port, b"/v1/images/generations#x", b'{"prompt": "' + prompt + b'"}')
+            assert reply.startswith(b"HTTP/1.1 400") and b'"invalid-target"' in reply
         assert len(upstream.up.received) == before
         assert _post_raw(srv.port, b"/v1/images/generations", b'{"prompt": "a cat"}').startswith(b"HTTP/1.1 201")
 
@@ -331,6 +330,13 @@ def test_a_fragment_in_the_target_is_checked_and_not_forwarded(upstream):
         (b"//other.example/x", b"", "http://127.0.0.1:9/v1//other.example/x"),  # a path on the upstream's host
         (b"@other.example/x", b"", None),
         (b"/x#y", b"", None),
+        # dot segments, however written: the guard resolves them at the root, the URL under the upstream's prefix
+        (b"/../v1/images", b"", None),
+        (b"/a/%2E%2e/b", b"", None),
+        (b"/a/..;x/b", b"", None),
+        (b"/a\\..\\b", b"", None),
+        (b"/a/./b", b"", None),
+        (b"/a/..b/c.", b"", "http://127.0.0.1:9/v1/a/..b/c."),
     ],
 )
 def test_upstream_urls_are_built_from_parts(raw_path, query, url):
@@ -338,3 +344,25 @@ def test_upstream_urls_are_built_from_parts(raw_path, query, url):
 
     got = ProxyApp("http://127.0.0.1:9/v1")._url({"raw_path": raw_path, "query_string": query, "path": raw_path.decode("latin-1")})
     assert (str(got) if got is not None else None) == url
+
+
+def test_dot_segments_cannot_reach_an_unguarded_route_under_the_upstream_prefix(upstream):
+    """The guard matched `/../v1/images/generations` as `/v1/images/generations`, not the narrowed route
+    `/images/generations`; under the upstream's prefix `/v1` the URL resolved to that very route."""
+    app = create_app(FakeGuard(), upstream=upstream.url + "/v1", sighup=False, routes=["POST /images/generations"])
+    with ServerThread(app) as srv:
+        before = len(upstream.up.received)
+        for target in (b"/../v1/images/generations", b"/%2e%2e/v1/images/generations", b"/x/../images/generations"):
+            reply = _post_raw(srv.port, target, b'{"prompt": "Mickey"}')
+            assert reply.startswith((b"HTTP/1.1 400", b"HTTP/1.1 451")), reply[:100]
+        assert len(upstream.up.received) == before
+        assert _post_raw(srv.port, b"/images/generations", b'{"prompt": "Mickey"}').startswith(b"HTTP/1.1 451")
+        assert _post_raw(srv.port, b"/images/generations", b'{"prompt": "a cat"}').startswith(b"HTTP/1.1 201")
+
+
+def test_a_path_without_raw_path_stays_a_path():
+    from guard.service.proxy import ProxyApp
+
+    url = ProxyApp("http://127.0.0.1:9")._url({"path": "//evil.example/v1/images", "query_string": b""})
+    assert url.host == "127.0.0.1" and url.raw_path == b"//evil.example/v1/images"
+    assert ProxyApp("http://127.0.0.1:9")._url({"path": "/v1/sd#x/gen", "query_string": b""}).raw_path == b"/v1/sd%23x/gen"
