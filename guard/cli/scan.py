@@ -62,7 +62,7 @@ def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, ca
             continue
         if prompt is None:
             continue
-        context, error = line_context(raw) if with_action else (None, None)
+        context, error = line_context(raw, first=lineno == 1) if with_action else (None, None)
         if error is not None:
             errors += 1
             out.write(_json_line({"id": ident, "line": lineno, "error": error}))
@@ -96,9 +96,10 @@ def _json_line(record: dict) -> str:
     return text + "\n"
 
 
-def line_context(raw: bytes):
-    """(CheckContext or None, error or None) from a JSON line's optional "context" object."""
-    text = raw.decode("utf-8-sig", "replace").strip()
+def line_context(raw: bytes, *, first: bool = False):
+    """(CheckContext or None, error or None) from a JSON line's optional "context" object. The line is read as
+    `parse_line` reads it: a byte order mark is dropped on the first line only."""
+    text = raw.decode("utf-8-sig" if first else "utf-8", "replace").strip()
     if not text.startswith("{"):
         return None, None
     value = json.loads(text).get("context")

@@ -304,6 +304,10 @@ def test_a_byte_order_mark_at_the_start_keeps_the_first_line_a_record(guard):
     plain, _ = run_stream(guard, line, with_action=True)
     rows, errors = run_stream(guard, b"\xef\xbb\xbf" + line, with_action=True)
     assert errors == 0 and rows == plain and rows[0]["id"] == "a" and rows[0]["action"] == "tag"
+    # A byte order mark on a later line is no file's start: that line is plain text, as before, and scanned
+    rows, errors = run_stream(guard, line + b"\xef\xbb\xbf{Pikachu at the beach}\n" + b"\xef\xbb\xbf" + line, with_action=True)
+    assert errors == 0 and len(rows) == 3 and rows[1]["characters"] == rows[2]["characters"] == ["pokemon/pikachu"]
+    assert rows[2]["id"] == 3 and "action" in rows[2]
 
 
 @pytest.mark.parametrize("ident", ["\\ud800", "x\\udc80"])
