@@ -23,6 +23,7 @@ from guard.normalize import (
     SEPARATOR_BITMAP,
     SEPARATORS,
     SYMBOL_SEPARATOR,
+    fold_kana_lookalikes,
     fold_long_vowels,
     is_number_with_unit,
     remove_separators,
@@ -96,10 +97,10 @@ def _rare_latin_words_py(t: str, common, typo_free) -> list[tuple[int, int, str]
     return sorted((s, s + len(w), w) for w in rare for s in _word_positions(t, w))
 
 
-# A Latin word with letters masked by asterisks inside it (P*kachu, Pik**hu); see Scanner._masked_hits.
-_MASKED_WORD = re.compile(r"(?<![a-z0-9*])[a-z]+(?:\*+[a-z]+)+(?![a-z0-9*])")
-_MASKS_MAX = 2
-_MASKED_MIN = 5  # with its masks: shorter words are too short for the typo index once the masks are removed
+# A Latin word with a letter masked by an asterisk inside it (P*kachu); see Scanner._masked_hits.
+_MASKED_WORD = re.compile(r"(?<![a-z0-9*])[a-z]+\*[a-z]+(?![a-z0-9*])")
+_MASKED_MIN = 5  # with its mask: shorter words are too short for the typo index once the mask is removed
+_MASKED = "a letter masked by an asterisk"
 
 
 def _fills_masks(word: str, name: str) -> bool:
@@ -390,12 +391,13 @@ class Scanner:
         (separators removed) that have a separator inside them, in text positions."""
         # The joined text finds names broken up by separators. t is already folded (normalization folds long
         # vowels last, and folding twice changes nothing); only kana that removing separators brought together
-        # can fold anew, so an ASCII text's joined form is the text without its separators.
+        # can fold anew (long vowels, and kanji look-alikes of katakana: ピ・力・チュウ), so an ASCII text's joined
+        # form is the text without its separators.
         native = self._native
         if native is not None and t.isascii():
             return native.find_with_joined(t, SEPARATOR_BITMAP, *self._accept_rules)
         flat = remove_separators(t) if len(t) > 2 else t
-        joined = t if flat is t else fold_long_vowels(flat)
+        joined = t if flat is t else fold_long_vowels(fold_kana_lookalikes(flat))
         if native is not None:
             if joined == flat:  # one pass follows the text and its joined form
                 return native.find_with_joined(t, SEPARATOR_BITMAP, *self._accept_rules)
@@ -597,28 +599,29 @@ class Scanner:
             covered.append((s, e))
 
     def _masked_hits(self, t: str, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
-        """Names with a letter or two masked by asterisks, as written to slip past a filter (P*kachu, He*tmor).
-        Without its masks the word is one deletion per mask from the name, which the typo index finds; the name
-        must then have the word's length and its letters wherever the word has one, so the reading is exact
-        (censored everyday words, sh*t or b*tch, name nothing). Leading and trailing masks are plain deletions,
-        which the typo pass finds by itself."""
+        """Names with a letter masked by an asterisk, as written to slip past a filter (P*kachu, He*tmor).
+        Without its mask the word is one deletion from the name, which the typo index finds; the name must then
+        have the word's length and its letters wherever the word has one, so the reading is exact (censored
+        everyday words, sh*t or b*tch, name nothing). The name keeps the ambiguity of its alias: a masked
+        everyday word is still that word (gh*st), unless the mask counts as evasion where leetspeak does
+        (`_matches`). Leading and trailing masks are plain deletions, which the typo pass finds by itself."""
         found = []
         for m in _MASKED_WORD.finditer(t):
             s, e = m.span()
-            word = m.group()
-            if e - s >= _MASKED_MIN and word.count("*") <= _MASKS_MAX and not _overlaps_span(covered, s, e):
-                found.append((s, e, word))
+            if e - s >= _MASKED_MIN and not _overlaps_span(covered, s, e):
+                found.append((s, e, m.group()))
         if not found:
             return
         patterns = self.c.patterns
         for (s, e, word), hit in zip(found, self.c.fuzzy.lookup_many([w.replace("*", "") for _s, _e, w in found])):
-            if hit is None:
+            name = patterns[hit[0]] if hit is not None else ""
+            if len(name) != len(word) or not _fills_masks(word, name):
+                if min(map(len, word.split("*"))) <= 2:  # a masked word that names no one (b*stard), whose
+                    covered.append((s, e))  # pieces are no words for the typo pass (stard is no Staryu)
                 continue
             pid, score, _dist = hit
-            name = patterns[pid]
-            if len(name) != len(word) or not _fills_masks(word, name):
-                continue
-            chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), f"masked letters of {name!r}"))
+            extra = next((en.ambiguous for en in self._entries[pid] if en.char >= 0 and en.ambiguous is not None), None)
+            chosen.append(_Candidate(s, e, pid, "fuzzy", round(score, 3), _MASKED, extra))
             covered.append((s, e))
 
     def _window_hits(self, windows: list, hits: dict, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
@@ -740,7 +743,7 @@ class Scanner:
                 if not looked:
                     # A last ! or | read as a letter is no sign of evasion by itself; the leetspeak before it is.
                     spelled = surface.rstrip("!|") if cand.note is _TAIL_AS_LETTER else surface
-                    evasion, looked = _evasion(spelled, normalized), True
+                    evasion, looked = (_MASKED if cand.note is _MASKED else _evasion(spelled, normalized)), True
                 if evasion is not None and not en.lang.endswith("-Latn"):
                     evidence.append(f"ambiguous ({reason}), but spelled to evade a filter: {evasion}")
                     reason = None
@@ -848,16 +851,18 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
         and not plain.isupper()
     ):
         return "leetspeak"  # (not shorter: 7ic, a word of a Chinese text, would be Klink's French name)
-    if not surface.isascii():
+    if not surface.isascii() or not surface.isprintable():
         latin = other = wide = False
         for c in surface:
+            if c < " " or c == "\x7f":  # a control character (normalization drops it, as it drops a zero-width one)
+                return "invisible characters inside it"
             if c < "\x80":
                 latin = latin or c.isalpha()
             elif "\u0370" <= c <= "\u04ff":  # Greek and Cyrillic
                 other = True
             elif "\uff21" <= c <= "\uff5a":  # full-width Latin
                 wide = True
-            elif c != "\u00ad" and unicodedata.category(c) == "Cf":
+            elif c != "\u00ad" and unicodedata.category(c) in ("Cf", "Cc"):
                 return "invisible characters inside it"
         if latin and other:
             return "look-alike letters of another script"
@@ -972,7 +977,8 @@ def _lookalike_words(text: str, positions: list[int]) -> list[bool]:
 
 
 _ALPHABETIC_RUN = re.compile(
-    "[0-9A-Za-z@$!|\u00aa-\u052f\u1d00-\u1fff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u00ad\u200b-\u200d\u2060\ufeff]+"
+    "[0-9A-Za-z@$!|\u00aa-\u052f\u1d00-\u1fff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u00ad\u200b-\u200d\u2060\ufeff"
+    "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]+"  # (and the control characters that normalization drops)
 )
 _LATIN_LETTER_AS_WRITTEN = re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff\uff21-\uff3a\uff41-\uff5a]")
 _GREEK_LETTER = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")

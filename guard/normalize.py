@@ -286,9 +286,7 @@ class Normalizer:
         if leet:
             out = _fold_leet_tokens(out)
         if flags & speedups.FLAG_KATAKANA:
-            if _KANA_LOOKALIKE_CHAR.search(out) is not None:
-                out = _KANA_LOOKALIKE.sub(_kana_for_lookalike, out)
-            out = _LONG_VOWEL.sub("ー", out)
+            out = _LONG_VOWEL.sub("ー", _fold_lookalikes(out))
         return NormalizedText(text, out, offsets, bool(marked))
 
     def _normalize_general(self, text: str) -> NormalizedText:
@@ -674,7 +672,14 @@ def _has_ascii_control(text: str) -> bool:
 
 def fold_kana_lookalikes(text: str) -> str:
     """Kanji that look like katakana, read as the katakana where they stand for one (力ビゴン, 工ーフィ, ピ力チュウ)."""
-    if text.isascii() or _KANA_LOOKALIKE_CHAR.search(text) is None or not _HAS_KANA.search(text):
+    if text.isascii() or not _HAS_KANA.search(text):
+        return text
+    return _fold_lookalikes(text)
+
+
+def _fold_lookalikes(text: str) -> str:
+    """`fold_kana_lookalikes` of a text known to hold katakana."""
+    if _KANA_LOOKALIKE_CHAR.search(text) is None:
         return text
     return _KANA_LOOKALIKE.sub(_kana_for_lookalike, text)
 

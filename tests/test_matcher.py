@@ -1071,6 +1071,8 @@ def test_a_letter_masked_by_an_asterisk(guard, prompt, cid, surface):
         "P*k*c*u at the beach",  # too many masks
         "P*kachux in the rain",  # the letters around the mask spell no name of that length
         "P*ikchu in the rain",  # one deletion from Pikachu, but not at the mask: the mask stands for no letter there
+        "a b*stard of a storm",  # a censored word's pieces are no words for the typo pass (stard is no Staryu)
+        "gh*st town at night",  # a masked everyday word is that word: Ghost (Haunter's romaji) needs context, as GH0ST
     ],
 )
 def test_masked_words_that_spell_no_name_name_no_one(guard, prompt):
@@ -1100,3 +1102,27 @@ def test_kanji_look_alikes_of_katakana_in_a_name(guard, prompt, cid, surface):
 
 def test_a_theme_word_before_katakana_is_still_the_theme(guard):
     assert "violence" in guard.check("暴力シーンのピカチュウ").themes
+
+
+
+def test_a_masked_name_keeps_its_ambiguity_unless_the_mask_is_evasion(guard):
+    m = match_for(guard.scan("Am*er at the beach"), "genshin_impact/amber")  # as 4mber: spelled to evade a filter
+    assert m is not None and m.confirmed and any("evade a filter: a letter masked" in e for e in m.evidence)
+    assert ids(guard.scan("Gh*st in a Pokémon battle")) == ["pokemon/haunter"]  # a romanized name needs context
+    [candidate] = guard.scan("gh*st town at night", include_candidates=True)
+    assert not candidate.confirmed
+
+
+@pytest.mark.parametrize("prompt", ["Li\x00sa reading a book", "Am\x7fber at dusk"])
+def test_a_control_character_inside_an_ambiguous_name_is_evasion(guard, prompt):
+    [m] = guard.scan(prompt)
+    assert m.confirmed and any("invisible characters" in e for e in m.evidence)
+
+
+def test_a_control_character_inside_a_homoglyph_word(guard):
+    assert ids(guard.scan("\u039d\x9f\u04307u on a branch")) == ids(guard.scan("\u039d\u200b\u04307u on a branch")) == ["pokemon/natu"]
+
+
+@pytest.mark.parametrize("prompt", ["ピ・力・チュウが走る", "力・ビ・ゴ・ンが寝る"])
+def test_kanji_look_alikes_in_a_name_broken_up_by_separators(guard, prompt):
+    assert len(guard.scan(prompt)) == 1
