@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import unicodedata
 from pathlib import Path
 from typing import Iterable, Optional
@@ -130,8 +131,9 @@ def read_records(path: Path) -> list[dict]:
 
 
 def _write_checked(y: YAML, doc, path: Path, source: Path) -> None:
-    """Write `doc` to `path` only once it validates as a lexicon, so an import never leaves a file that no
-    longer loads (the file as it was stays in place)."""
+    """Write `doc` to `path` only once it validates as a lexicon file, so an import never leaves a file that no
+    longer loads on its own (the file as it was stays in place). Ids are checked across files when the directory
+    is loaded, not here."""
     tmp = path.with_name(path.name + ".tmp")  # not *.yaml: a lexicon directory never loads it
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -142,6 +144,8 @@ def _write_checked(y: YAML, doc, path: Path, source: Path) -> None:
             where = f"{exc.field}: " if exc.field else ""
             raise LexiconError(str(source), f"the records would make {path.name} invalid ({where}{exc.message}); "
                                f"{path.name} is unchanged") from None
+        if path.exists():
+            shutil.copymode(path, tmp)  # the file keeps its permissions
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

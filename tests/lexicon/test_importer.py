@@ -291,3 +291,14 @@ def test_a_bad_title_record_names_its_line_and_field(tmp_path, record, field):
         import_titles(src, out)
     assert (exc.value.line, exc.value.field) == (2, field)
     assert not (out / "anime_titles.yaml").exists()
+
+
+def test_a_rewritten_lexicon_keeps_its_permissions(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(_GOOD, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    [path] = import_records(src, out)
+    path.chmod(0o640)
+    import_records(src, out)
+    assert path.stat().st_mode & 0o777 == 0o640
