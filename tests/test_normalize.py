@@ -503,10 +503,7 @@ def test_pictographs_fold_to_one_separator(text, folded):
     ],
 )
 def test_kanji_that_look_like_katakana_are_read_as_katakana_where_they_stand_for_it(text, folded):
-    nt = normalize(text)
-    assert nt.text == folded
-    assert nt.span(0, len(nt.text)) == (0, len(text))
-    assert default_normalizer()._normalize_general(text).text == folded  # the path without the kernel agrees
+    _assert_folds_in_place(text, folded)
 
 
 @pytest.mark.parametrize(
@@ -523,10 +520,7 @@ def test_kanji_that_look_like_katakana_are_read_as_katakana_where_they_stand_for
     ],
 )
 def test_control_characters_hide_nothing(text, folded):
-    nt = normalize(text)
-    assert nt.text == folded
-    assert nt.span(0, len(nt.text)) == (0, len(text))
-    assert default_normalizer()._normalize_general(text).text == folded  # the path without the kernel agrees
+    _assert_folds_in_place(text, folded)
 
 
 @pytest.mark.parametrize(
@@ -539,6 +533,12 @@ def test_control_characters_hide_nothing(text, folded):
     ],
 )
 def test_format_characters_beyond_the_bmp_hide_nothing(text, folded):
+    _assert_folds_in_place(text, folded)
+
+
+def _assert_folds_in_place(text: str, folded: str) -> None:
+    """`text` normalizes to `folded` on both paths (the C kernel's and the general one), its span the whole text."""
     nt = normalize(text)
     assert nt.text == folded
     assert nt.span(0, len(nt.text)) == (0, len(text))
+    assert default_normalizer()._normalize_general(text).text == folded

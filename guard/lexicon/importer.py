@@ -21,7 +21,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from guard.errors import LexiconError
 from guard.lexicon.loader import load_file
-from guard.lexicon.schema import CHARACTER_ID, _check_names
+from guard.lexicon.schema import check_character_id, check_names
 from guard.textlines import utf8_lines
 
 HEADER = (
@@ -103,17 +103,9 @@ class _SourceRecord(BaseModel):
     rightsholder: Optional[str] = None
     names: dict[str, list[str]]
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if not CHARACTER_ID.match(v):
-            raise ValueError("character id must look like franchise/key, e.g. pokemon/pikachu")
-        return v
-
-    @field_validator("names")
-    @classmethod
-    def _names(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        return _check_names(v)
+    # The lexicon schema's own checks of a character's id and names.
+    _id = field_validator("id")(check_character_id)
+    _names = field_validator("names")(check_names)
 
 
 def read_records(path: Path) -> list[dict]:

@@ -11,7 +11,13 @@ CHARACTER_ID = re.compile(r"^[a-z0-9_]+/[a-z0-9_.\-]+$")
 FRANCHISE_ID = re.compile(r"^[a-z0-9_]+$")
 
 
-def _check_names(names: dict[str, list[str]]) -> dict[str, list[str]]:
+def check_character_id(v: str) -> str:
+    if not CHARACTER_ID.match(v):
+        raise ValueError("character id must look like franchise/key, e.g. pokemon/pikachu")
+    return v
+
+
+def check_names(names: dict[str, list[str]]) -> dict[str, list[str]]:
     for tag, values in names.items():
         if not LANG_TAG.match(tag):
             raise ValueError(f"{tag!r} is not a BCP-47 language tag (like en, ja, ja-Latn, zh-Hant)")
@@ -49,7 +55,7 @@ class FranchiseRecord(_Strict):
     @field_validator("names")
     @classmethod
     def _names(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        return _check_names(v)
+        return check_names(v)
 
 
 class AliasRecord(_Strict):
@@ -85,14 +91,12 @@ class CharacterRecord(_Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not CHARACTER_ID.match(v):
-            raise ValueError("character id must look like franchise/key, e.g. pokemon/pikachu")
-        return v
+        return check_character_id(v)
 
     @field_validator("names")
     @classmethod
     def _names(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        return _check_names(v)
+        return check_names(v)
 
     def alias_records(self) -> list[AliasRecord]:
         return [AliasRecord(text=a) if isinstance(a, str) else a for a in self.aliases]
