@@ -23,8 +23,7 @@ from guard.normalize import (
     SEPARATOR_BITMAP,
     SEPARATORS,
     SYMBOL_SEPARATOR,
-    fold_kana_lookalikes,
-    fold_long_vowels,
+    fold_kana,
     is_number_with_unit,
     remove_separators,
     run_around,
@@ -397,7 +396,7 @@ class Scanner:
         if native is not None and t.isascii():
             return native.find_with_joined(t, SEPARATOR_BITMAP, *self._accept_rules)
         flat = remove_separators(t) if len(t) > 2 else t
-        joined = t if flat is t else fold_long_vowels(fold_kana_lookalikes(flat))
+        joined = t if flat is t else fold_kana(flat)
         if native is not None:
             if joined == flat:  # one pass follows the text and its joined form
                 return native.find_with_joined(t, SEPARATOR_BITMAP, *self._accept_rules)

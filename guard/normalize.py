@@ -89,11 +89,6 @@ _HAS_KANA = re.compile(r"[\u30a1-\u30ff]")
 # 入力フォーム, 人口データ), and between katakana. Not after the last katakana: there the numerals count things
 # (ピカチュウ二、三匹), and 力 is a suffix (チーム力).
 _KANA_LOOKALIKES = {"力": "カ", "工": "エ", "口": "ロ", "夕": "タ", "卜": "ト", "二": "ニ", "八": "ハ", "一": "ー"}
-_KANA_LOOKALIKE_CHAR = re.compile("[力工口夕卜二八一]")
-_KANA_LOOKALIKE = re.compile(
-    "(?<![\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆])[力工口夕卜二八](?=[\u30a1-\u30fa\u30fc])"
-    "|(?<=[\u30a1-\u30fa])[力工口夕卜二八一](?=[\u30a1-\u30fa\u30fc])"
-)
 
 # The last one, U+E000 (private use), is what emoji and other pictographs fold to (SYMBOL_SEPARATOR, below).
 SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%♀♂\ue000")
@@ -324,8 +319,7 @@ class Normalizer:
         """Length-preserving folds that depend on neighbours: leetspeak tokens and kana long vowels."""
         if _LETTER_BY_LEET.search(out) is not None:
             out = _fold_leet_tokens(out)
-        out = fold_long_vowels(fold_kana_lookalikes(out))
-        return out
+        return fold_kana(out)
 
     def _normalize_slow(self, text: str, astral: bool) -> NormalizedText:
         """Text with irregular characters: the runs between them fold one to one in bulk, and the offsets record
@@ -661,31 +655,52 @@ def normalize(text: str) -> NormalizedText:
 
 
 _ASCII_CONTROLS = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_ASCII_CONTROL_BITMAP = speedups.bmp_bitmap(_ASCII_CONTROLS.decode("ascii"))
 
 
 def _has_ascii_control(text: str) -> bool:
     """Whether an ASCII text holds a control character other than tab, newline and carriage return (which the
-    folding tables drop or turn into a space, moving offsets). A C-speed pass; str.isprintable is slower."""
+    folding tables drop or turn into a space, moving offsets). One C pass: the kernel that removes separators,
+    given the control characters, returns the text itself when it holds none."""
+    if _KERNELS is not None:
+        return _KERNELS.remove_separators(text, _ASCII_CONTROL_BITMAP) is not text
     raw = text.encode("ascii")
     return len(raw.translate(None, _ASCII_CONTROLS)) != len(raw)
 
 
-def fold_kana_lookalikes(text: str) -> str:
-    """Kanji that look like katakana, read as the katakana where they stand for one (力ビゴン, 工ーフィ, ピ力チュウ)."""
+def _fold_lookalikes(text: str) -> str:
+    """Kanji that look like katakana read as the katakana where they stand for one (力ビゴン, 工ーフィ, ピ力チュウ), in
+    a text known to hold katakana. Each look-alike is found with str.find and its
+    neighbours read one by one: a pattern with look-behinds took 26 µs a prompt, a search by character class 4."""
+    chars: Optional[list[str]] = None
+    last = len(text) - 1
+    for ch in _KANA_LOOKALIKES:
+        i = text.find(ch)
+        while 0 <= i < last:
+            if _is_katakana_or_long(text[i + 1]):
+                before = text[i - 1] if i else ""
+                if ("\u30a1" <= before <= "\u30fa") or (ch != "一" and not _is_kanji(before)):
+                    if chars is None:
+                        chars = list(text)
+                    chars[i] = _KANA_LOOKALIKES[ch]
+            i = text.find(ch, i + 1)
+    return text if chars is None else "".join(chars)
+
+
+def _is_katakana_or_long(c: str) -> bool:
+    return "\u30a1" <= c <= "\u30fa" or c == "\u30fc"
+
+
+def _is_kanji(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or "\uf900" <= c <= "\ufaff" or c == "々" or c == "〆"
+
+
+def fold_kana(text: str) -> str:
+    """Kanji look-alikes of katakana read as katakana (`_fold_lookalikes`), then long vowels folded
+    (`fold_long_vowels`), with one look for katakana."""
     if text.isascii() or not _HAS_KANA.search(text):
         return text
-    return _fold_lookalikes(text)
-
-
-def _fold_lookalikes(text: str) -> str:
-    """`fold_kana_lookalikes` of a text known to hold katakana."""
-    if _KANA_LOOKALIKE_CHAR.search(text) is None:
-        return text
-    return _KANA_LOOKALIKE.sub(_kana_for_lookalike, text)
-
-
-def _kana_for_lookalike(m: re.Match) -> str:
-    return _KANA_LOOKALIKES[m.group()]
+    return _LONG_VOWEL.sub("ー", _fold_lookalikes(text))
 
 
 def fold_long_vowels(text: str) -> str:
