@@ -678,8 +678,8 @@ def _fold_lookalikes(text: str) -> str:
         i = text.find(ch)
         while 0 <= i < last:
             if _is_katakana_or_long(text[i + 1]):
-                before = text[i - 1] if i else ""
-                if ("\u30a1" <= before <= "\u30fa") or (ch != "一" and not _is_kanji(before)):
+                before = text[i - 1] if i else " "
+                if ("\u30a1" <= before <= "\u30fa") or (ch != "一" and script_of(before) != "han" and before != "〆"):
                     if chars is None:
                         chars = list(text)
                     chars[i] = _KANA_LOOKALIKES[ch]
@@ -689,10 +689,6 @@ def _fold_lookalikes(text: str) -> str:
 
 def _is_katakana_or_long(c: str) -> bool:
     return "\u30a1" <= c <= "\u30fa" or c == "\u30fc"
-
-
-def _is_kanji(c: str) -> bool:
-    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or "\uf900" <= c <= "\ufaff" or c == "々" or c == "〆"
 
 
 def fold_kana(text: str) -> str:

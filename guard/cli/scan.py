@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import IO, Iterator, Optional
+from typing import IO, Any, Iterator, Optional
 
 import click
 
@@ -21,28 +21,33 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 def parse_line(lineno: int, raw: bytes) -> tuple[Optional[object], Optional[str], Optional[str]]:
     """(id, prompt, error) for one input line. JSON objects need a string "prompt"; other lines are prompts."""
+    return _read_line(lineno, raw)[:3]
+
+
+def _read_line(lineno: int, raw: bytes) -> tuple[Optional[object], Optional[str], Optional[str], Any]:
+    """`parse_line`, and the line's "context" value (None for plain text), read from the one decoding and parse."""
     try:
         text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # without the byte order mark of a file's start
     except UnicodeDecodeError as exc:
-        return lineno, None, f"invalid UTF-8 at byte {exc.start}"
+        return lineno, None, f"invalid UTF-8 at byte {exc.start}", None
     text = text.rstrip("\r\n")
     if not text.strip():
-        return None, None, None
+        return None, None, None, None
     if text.lstrip().startswith("{"):
         try:
             obj = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:
-            return lineno, None, f"invalid JSON: {getattr(exc, 'msg', exc)}"
+            return lineno, None, f"invalid JSON: {getattr(exc, 'msg', exc)}", None
         if not isinstance(obj, dict):
-            return lineno, None, "expected a JSON object"
+            return lineno, None, "expected a JSON object", None
         ident = obj.get("id", lineno)
         prompt = obj.get("prompt")
         if not isinstance(prompt, str):
-            return ident, None, 'missing or non-string "prompt"'
+            return ident, None, 'missing or non-string "prompt"', None
         if _SURROGATE.search(prompt):
-            return ident, None, "prompt holds a lone surrogate (not valid Unicode text)"
-        return ident, prompt, None
-    return lineno, text, None
+            return ident, None, "prompt holds a lone surrogate (not valid Unicode text)", None
+        return ident, prompt, None, obj.get("context")
+    return lineno, text, None, None
 
 
 def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, candidates: bool, progress: bool) -> int:
@@ -53,7 +58,7 @@ def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, ca
 
         bar = tqdm(unit=" prompts", file=sys.stderr)
     for lineno, raw in _lines(stream):
-        ident, prompt, error = parse_line(lineno, raw)
+        ident, prompt, error, context_value = _read_line(lineno, raw)
         if bar is not None:
             bar.update(1)
         if error is not None:
@@ -62,7 +67,7 @@ def scan_stream(guard, stream: IO[bytes], out: IO[str], *, with_action: bool, ca
             continue
         if prompt is None:
             continue
-        context, error = line_context(raw, first=lineno == 1) if with_action else (None, None)
+        context, error = line_context(context_value) if with_action else (None, None)
         if error is not None:
             errors += 1
             out.write(_json_line({"id": ident, "line": lineno, "error": error}))
@@ -96,13 +101,8 @@ def _json_line(record: dict) -> str:
     return text + "\n"
 
 
-def line_context(raw: bytes, *, first: bool = False):
-    """(CheckContext or None, error or None) from a JSON line's optional "context" object. The line is read as
-    `parse_line` reads it: a byte order mark is dropped on the first line only."""
-    text = raw.decode("utf-8-sig" if first else "utf-8", "replace").strip()
-    if not text.startswith("{"):
-        return None, None
-    value = json.loads(text).get("context")
+def line_context(value: Any):
+    """(CheckContext or None, error or None) from a JSON line's optional "context" value."""
     if value is None:
         return None, None
     from pydantic import ValidationError

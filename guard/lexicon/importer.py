@@ -108,15 +108,37 @@ class _SourceRecord(BaseModel):
     _names = field_validator("names")(check_names)
 
 
+class _SourceTitle(BaseModel):
+    """What the importer reads of a title record (shared/data/titles), checked the same way."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    title: str
+    synonyms: list[str] = Field(default_factory=list)
+
+    @field_validator("id", "title")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+
+def _check_record(model: type[BaseModel], rec: dict, path: Path, lineno: int) -> None:
+    """A record that `model` refuses names its file, line and field."""
+    try:
+        model.model_validate(rec)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        raise LexiconError(str(path), err["msg"].removeprefix("Value error, "), line=lineno, field=field) from None
+
+
 def read_records(path: Path) -> list[dict]:
     records = []
     for lineno, rec in _jsonl(path, ("id", "franchise", "names")):
-        try:
-            _SourceRecord.model_validate(rec)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or None
-            raise LexiconError(str(path), err["msg"].removeprefix("Value error, "), line=lineno, field=field) from None
+        _check_record(_SourceRecord, rec, path, lineno)
         rec["_line"] = lineno
         records.append(rec)
     return records
@@ -262,13 +284,7 @@ def import_titles(source: Path, out_dir: Path) -> Path:
     titles = CommentedSeq()
     seen: set[str] = set()
     for lineno, rec in _jsonl(source, ("id", "title")):
-        for key, ok in (("id", isinstance(rec["id"], str) and rec["id"].strip()),
-                        ("title", isinstance(rec["title"], str) and rec["title"].strip()),
-                        ("synonyms", isinstance(rec.get("synonyms", []), list)
-                         and all(isinstance(x, str) for x in rec.get("synonyms", [])))):
-            if not ok:
-                what = "a list of strings" if key == "synonyms" else "a non-empty string"
-                raise LexiconError(str(source), f"must be {what}", line=lineno, field=key)
+        _check_record(_SourceTitle, rec, source, lineno)
         if rec["id"] in seen:
             continue
         seen.add(rec["id"])

@@ -210,7 +210,7 @@ _PATH_SAFE = "/:@!$&'()*+,;=~"
 def _has_dot_segment(path: bytes) -> bool:
     """Whether a segment of the path is `.` or `..`, percent-encoded or not, or with `;params` after it, which some
     servers drop (`..;x`), or between backslashes, which some servers read as slashes."""
-    for segment in re.split(rb"[/\\]", unquote_to_bytes(path.split(b"?", 1)[0])):
+    for segment in re.split(rb"[/\\]", unquote_to_bytes(path)):
         if segment.split(b";", 1)[0] in (b".", b".."):
             return True
     return False
