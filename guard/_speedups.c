@@ -832,9 +832,8 @@ static inline int is_latin_or_digit(Py_UCS4 c) {
 static inline int is_kata(Py_UCS4 c) { return (c >= 0x30A1 && c <= 0x30FF && c != 0x30FB) || (c >= 0x31F0 && c <= 0x31FF); }
 static inline int is_hira(Py_UCS4 c) { return c >= 0x3040 && c <= 0x309F; }
 static inline int is_han(Py_UCS4 c) { return (c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF); }
-static inline int is_hangul(Py_UCS4 c) {
-    return (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0x1100 && c <= 0x11FF) || (c >= 0x3130 && c <= 0x318F);
-}
+/* A Hangul syllable: jamo left standing after normalization are emoticons (ㅋㅋ), which end a word. */
+static inline int is_hangul(Py_UCS4 c) { return c >= 0xAC00 && c <= 0xD7A3; }
 
 /* The words that may stand right next to a name where its script has no spaces (guard.matcher's
  * _HIRA_BEFORE_NOUN, _HIRA_AFTER_NOUN, _HIRA_NOUN_SUFFIXES, _HAN_BEFORE_NAME, _HAN_AFTER_NAME,

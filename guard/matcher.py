@@ -97,9 +97,23 @@ def _rare_latin_words_py(t: str, common, typo_free) -> list[tuple[int, int, str]
 
 
 # A Latin word with a letter masked by an asterisk inside it (P*kachu); see Scanner._masked_hits.
-_MASKED_WORD = re.compile(r"(?<![a-z0-9*])[a-z]+\*[a-z]+(?![a-z0-9*])")
+# A word with one masked letter, or two (P*k*chu, Pik**hu).
+_MASKED_WORD = re.compile(r"(?<![a-z0-9*])[a-z]+(?:\*[a-z]*\*|\*)[a-z]+(?![a-z0-9*])")
 _MASKED_MIN = 5  # with its mask: shorter words are too short for the typo index once the mask is removed
+_TWO_MASKS_MIN = 6  # and with two: four letters or more left to read
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _MASKED = "a letter masked by an asterisk"
+
+
+def _mask_readings(word: str) -> list[str]:
+    """What the typo index is asked for a masked word: the word without its mask, or, with two, the word with the
+    first filled by each letter and the second removed (a deletion of the name, which the index holds)."""
+    first = word.find("*")
+    second = word.find("*", first + 1)
+    if second < 0:
+        return [word[:first] + word[first + 1 :]]
+    head, middle, tail = word[:first], word[first + 1 : second], word[second + 1 :]
+    return [head + letter + middle + tail for letter in _LETTERS]
 
 
 def _fills_masks(word: str, name: str) -> bool:
@@ -185,7 +199,9 @@ def _is_han(c: str) -> bool:
 
 
 def _is_hangul(c: str) -> bool:
-    return "\uac00" <= c <= "\ud7a3" or "\u1100" <= c <= "\u11ff" or "\u3130" <= c <= "\u318f"
+    """A Hangul syllable. Jamo left standing after normalization composed the rest are emoticons (ㅋㅋ, ㅠㅠ), which
+    end a word: 피카츄ㅋㅋㅋ names Pikachu."""
+    return "\uac00" <= c <= "\ud7a3"
 
 
 def _hira_noun_start(t: str, s: int) -> bool:
@@ -352,6 +368,13 @@ class Scanner:
                                  _CAPITAL_AS_LETTER, set(accepted), cands, context, char_cues, context_spans,
                                  mix_limit=_MIXED_CAPITALS_MAX)
 
+        if nt.kana_tails:  # ゲンガ―が, ゲンガ一が: a dash or 一 after the last katakana, read as ー
+            tails = [(j, window) for j in nt.kana_tails if (window := _katakana_window(t, j)) is not None]
+            if tails:
+                self._alt_hits(t, [(j, "ー") for j, _ in tails], _DASH_AS_LONG_VOWEL, set(accepted), cands, context,
+                               char_cues, context_spans, covering=[(j, j + 1) for j, _ in tails],
+                               windows=[window for _, window in tails])
+
         if "-" in t:
             groups, subs = _hyphen_groups(t)
             if subs:  # H0-0h, W0-Chi3n: parts too short to fold alone, read together as one leetspeak word
@@ -482,18 +505,18 @@ class Scanner:
 
     def _alt_hits(self, t: str, subs: list[tuple[int, str]], note: str, known: set, cands: list, context: dict,
                   char_cues: dict, context_spans: list, blocked: Sequence[tuple[int, int]] = (),
-                  covering: Sequence[tuple[int, int]] = ()) -> None:
+                  covering: Sequence[tuple[int, int]] = (), windows: Optional[list[tuple[int, int]]] = None) -> None:
         """The exact hits of `t` with each (position, letter) of `subs` put in, that are not in `known` (the text's
         own hits and those of earlier readings; the new ones are added), that overlap no span of `blocked` and, if
         `covering` (sorted disjoint spans) is given, that hold one of its spans whole: characters become candidates
         (with `note`), context names count as context. Only the words around those positions are searched (a
-        prompt tagged "1girl" would otherwise pay for a second pass over all of it)."""
+        prompt tagged "1girl" would otherwise pay for a second pass over all of it), or the given `windows`."""
         entries, flags = self._entries, self._flags
         in_blocked = _overlap_test(blocked) if blocked else None
         cover_starts = [s for s, _ in covering]
         subs = sorted(subs)
         positions = [j for j, _ in subs]
-        for a, b in _word_windows(t, positions):
+        for a, b in _word_windows(t, positions) if windows is None else windows:
             inside = subs[bisect_left(positions, a) : bisect_left(positions, b)]
             window = _with_letters(t[a:b], [(j - a, c) for j, c in inside])
             for pid, s, e in self._exact_hits(window)[0]:
@@ -598,23 +621,31 @@ class Scanner:
             covered.append((s, e))
 
     def _masked_hits(self, t: str, chosen: list[_Candidate], covered: list[tuple[int, int]]) -> None:
-        """Names with a letter masked by an asterisk, as written to slip past a filter (P*kachu, He*tmor).
-        Without its mask the word is one deletion from the name, which the typo index finds; the name must then
-        have the word's length and its letters wherever the word has one, so the reading is exact (censored
-        everyday words, sh*t or b*tch, name nothing). The name keeps the ambiguity of its alias: a masked
-        everyday word is still that word (gh*st), unless the mask counts as evasion where leetspeak does
-        (`_matches`). Leading and trailing masks are plain deletions, which the typo pass finds by itself."""
+        """Names with a letter or two masked by asterisks, as written to slip past a filter (P*kachu, He*tmor,
+        P*k*chu). Without its mask the word is one deletion from the name, which the typo index finds; with two,
+        the word with one mask filled by each letter in turn and the other removed is. The name must then have
+        the word's length and its letters wherever the word has one, so the reading is exact (censored everyday
+        words, sh*t or b*tch, name nothing). The name keeps the ambiguity of its alias: a masked everyday word is
+        still that word (gh*st), unless the mask counts as evasion where leetspeak does (`_matches`). Leading and
+        trailing masks are plain deletions, which the typo pass finds by itself."""
         found = []
         for m in _MASKED_WORD.finditer(t):
             s, e = m.span()
-            if e - s >= _MASKED_MIN and not _overlaps_span(covered, s, e):
-                found.append((s, e, m.group()))
+            word = m.group()
+            if e - s >= (_MASKED_MIN if word.count("*") == 1 else _TWO_MASKS_MIN) and not _overlaps_span(covered, s, e):
+                found.append((s, e, word))
         if not found:
             return
+        readings = [_mask_readings(word) for _s, _e, word in found]
+        hits = iter(self.c.fuzzy.lookup_many([r for rs in readings for r in rs]))
         patterns = self.c.patterns
-        for (s, e, word), hit in zip(found, self.c.fuzzy.lookup_many([w.replace("*", "") for _s, _e, w in found])):
-            name = patterns[hit[0]] if hit is not None else ""
-            if len(name) != len(word) or not _fills_masks(word, name):
+        for (s, e, word), rs in zip(found, readings):
+            hit = None
+            for candidate in [next(hits) for _ in rs]:
+                name = patterns[candidate[0]] if candidate is not None else ""
+                if hit is None and len(name) == len(word) and _fills_masks(word, name):
+                    hit = candidate
+            if hit is None:
                 if min(map(len, word.split("*"))) <= 2:  # a masked word that names no one (b*stard), whose
                     covered.append((s, e))  # pieces are no words for the typo pass (stard is no Staryu)
                 continue
@@ -839,9 +870,9 @@ _LEET_SIGNS = frozenset("0123456789@$!|")
 
 def _evasion(surface: str, normalized: str) -> Optional[str]:
     """How the spelling of a mention hides the name, or None (4mber, L1sa, Bаrbаra with a Cyrillic а, Li<zero-width
-    space>sa, Ｂenｎeｔt). Left out because design prompts use them for style: letters spaced out or dotted
-    (T H U N D E R, F.I.R.E.), all-capital leetspeak (GH0ST GAM1NG), full-width text alone (ｖａｐｏｒｗａｖｅ),
-    and the soft hyphen of copied text."""
+    space>sa, Ｂenｎeｔt, Hangul typed as letters: ㅍㅣㅋㅏㅊㅠ). Left out because design prompts use them for style:
+    letters spaced out or dotted (T H U N D E R, F.I.R.E.), all-capital leetspeak (GH0ST GAM1NG), full-width text
+    alone (ｖａｐｏｒｗａｖｅ), and the soft hyphen of copied text."""
     plain = surface if surface.isascii() else unicodedata.normalize("NFKC", surface)  # full-width digits are leet too
     if (
         len(normalized) >= 4
@@ -861,6 +892,8 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
                 other = True
             elif "\uff21" <= c <= "\uff5a":  # full-width Latin
                 wide = True
+            elif "\u314f" <= c <= "\u3163":  # a Hangul vowel typed apart from its consonant (ㅍㅣㅋㅏㅊㅠ)
+                return "Hangul typed letter by letter"
             elif c != "\u00ad" and unicodedata.category(c) in ("Cf", "Cc"):
                 return "invisible characters inside it"
         if latin and other:
@@ -1064,6 +1097,24 @@ def _hyphen_groups(t: str) -> tuple[list[tuple[int, int]], list[tuple[int, str]]
             groups.append((first, last))
             subs.extend(found)
     return groups, subs
+
+
+_DASH_AS_LONG_VOWEL = "a dash or 一 after katakana read as ー"
+
+
+def _katakana_window(t: str, j: int) -> Optional[tuple[int, int]]:
+    """The span of the katakana word that ends at `j`, with one character on each side for its boundaries; None
+    for a word of fewer than three katakana: with ー added, short everyday words spell short names (コレ一, ドリ-
+    read as コレー, ドリー)."""
+    a = j
+    while a > 0 and j - a < _WINDOW_WORD and ("\u30a1" <= t[a - 1] <= "\u30fc"):
+        a -= 1
+    if j - a < _SHORTEST_KATAKANA_TAIL:
+        return None
+    return max(a - 1, 0), min(j + 2, len(t))
+
+
+_SHORTEST_KATAKANA_TAIL = 3
 
 
 def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:

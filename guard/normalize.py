@@ -71,6 +71,11 @@ _VOWEL_ROWS = {
     "o": "オコゴソゾトドノホボポモヨョロヲォ",
 }
 _KANA_MARKS = "\u3099\u309a\u309b\u309c\uff9e\uff9f"
+# Hangul written as letters (jamo) rather than syllables: ㅍㅣㅋㅏㅊㅠ typed to slip past a filter, or the decomposed
+# (NFD) Hangul of some systems. Compatibility jamo fold to the conjoining ones (consonants to initials); vowels and
+# finals compose with the letters before them (`_compose_hangul`), so they are irregular characters, like the kana
+# voicing marks.
+_HANGUL_VOWELS_AND_FINALS = "".join(map(chr, [*range(0x314F, 0x3164), *range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]))
 # A vowel katakana after a katakana of the same vowel (or ウ after an o-row one: トウ -> トー) is a long vowel.
 # Hiragana is left alone: in running text a vowel kana often starts the next word (なったあるはいぜん), so
 # hiragana spellings of names are generated both ways at compile time instead.
@@ -88,7 +93,13 @@ _HAS_KANA = re.compile(r"[\u30a1-\u30ff]")
 # They are read as the katakana before katakana, unless a kanji comes first (then they end a word: 暴力シーン,
 # 入力フォーム, 人口データ), and between katakana. Not after the last katakana: there the numerals count things
 # (ピカチュウ二、三匹), and 力 is a suffix (チーム力).
-_KANA_LOOKALIKES = {"力": "カ", "工": "エ", "口": "ロ", "夕": "タ", "卜": "ト", "二": "ニ", "八": "ハ", "一": "ー"}
+# Dashes typed for ー count as its look-alikes (イ―ブイ). After the last katakana, 一 and the dashes are read both
+# ways by the matcher (`_fold_lookalikes`, its `tails`).
+_LONG_VOWEL_LOOKALIKES = ("一", "―", "—", "─", "-")
+_KANA_LOOKALIKES = {
+    "力": "カ", "工": "エ", "口": "ロ", "夕": "タ", "卜": "ト", "二": "ニ", "八": "ハ",
+    **{ch: "ー" for ch in _LONG_VOWEL_LOOKALIKES},
+}
 
 # The last one, U+E000 (private use), is what emoji and other pictographs fold to (SYMBOL_SEPARATOR, below).
 SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%♀♂\ue000")
@@ -149,6 +160,8 @@ class NormalizedText:
     offsets: Optional[list[int]] = None
     # Whether the homoglyph step looked at the text (it held a letter the step folds inside some words).
     homoglyphs: bool = field(default=False, compare=False)
+    # Positions of look-alikes of ー after the last katakana of a run (ゲンガ―が), which the matcher reads both ways.
+    kana_tails: tuple[int, ...] = field(default=(), compare=False)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original span covering normalized span [start, end)."""
@@ -162,7 +175,9 @@ class NormalizedText:
         # Extend over marks that were composed into the last character (ﾊﾞ, e + U+0301); zero-width
         # characters removed after the span stay outside it.
         while orig_end < upper and (
-            self.original[orig_end] in _KANA_MARKS or unicodedata.category(self.original[orig_end]) in ("Mn", "Me")
+            self.original[orig_end] in _KANA_MARKS
+            or unicodedata.category(self.original[orig_end]) in ("Mn", "Me")
+            or _is_jamo(self.original[orig_end])
         ):
             orig_end += 1
         return offs[start], orig_end
@@ -177,7 +192,8 @@ class Normalizer:
         self.homoglyphs = homoglyphs
         # Irregular characters fold to none or several characters (ß -> ss, a soft hyphen -> nothing) or are kana
         # voicing marks, which compose with the character before them: only they move offsets.
-        irregular = set(special) | set(_KANA_MARKS) | {chr(cp) for cp, out in one_to_one.items() if len(out) != 1}
+        irregular = set(special) | set(_KANA_MARKS) | set(_HANGUL_VOWELS_AND_FINALS)
+        irregular |= {chr(cp) for cp, out in one_to_one.items() if len(out) != 1}
         # Classes of BMP characters only: `re` matches such a class with a bitmap, while a class that also holds
         # astral characters is searched entry by entry (about 1 ms instead of 5 us for a 300-character prompt).
         # The astral ones are checked with a set, only when the text has an astral character at all.
@@ -214,7 +230,7 @@ class Normalizer:
             self._slow_bitmap = speedups.bmp_bitmap(irregular)
             # Voicing marks compose with the character before them, which fold_text leaves to Python: it hands
             # back the texts with an irregular character that this dict does not hold.
-            self._kernel_special = {c: out for c, out in special.items() if c not in _KANA_MARKS}
+            self._kernel_special = {c: out for c, out in special.items() if c not in _KANA_MARKS and c not in _HANGUL_VOWELS_AND_FINALS}
             # The kernel also tells whether the folded text holds a homoglyph (one that a word can hold), which
             # spares a search of every non-ASCII prompt for the few that do.
             self._homoglyph_bitmap = speedups.bmp_bitmap(in_words)
@@ -281,7 +297,10 @@ class Normalizer:
         if leet:
             out = _fold_leet_tokens(out)
         if flags & speedups.FLAG_KATAKANA:
-            out = _LONG_VOWEL.sub("ー", _fold_lookalikes(out))
+            tails: list[int] = []
+            out = _LONG_VOWEL.sub("ー", _fold_lookalikes(out, tails))
+            if tails:
+                return NormalizedText(text, out, offsets, bool(marked), tuple(tails))
         return NormalizedText(text, out, offsets, bool(marked))
 
     def _normalize_general(self, text: str) -> NormalizedText:
@@ -293,7 +312,7 @@ class Normalizer:
         ):
             out = self._fold_one_to_one(text, astral)
             marked = self._has_homoglyph(out)
-            return NormalizedText(text, self._post(self._fold_homoglyphs(out) if marked else out), None, marked)
+            return self._post(text, self._fold_homoglyphs(out) if marked else out, None, marked)
         return self._normalize_slow(text, astral)
 
     def _fold_one_to_one(self, text: str, astral: Optional[bool] = None) -> str:
@@ -315,11 +334,16 @@ class Normalizer:
             text = text.replace(ch, table[ch])
         return text
 
-    def _post(self, out: str) -> str:
-        """Length-preserving folds that depend on neighbours: leetspeak tokens and kana long vowels."""
+    def _post(self, text: str, out: str, offsets: Optional[list[int]], marked: bool) -> NormalizedText:
+        """The NormalizedText of `text` folded one to one to `out`, after the length-preserving folds that depend
+        on neighbours: leetspeak tokens and kana long vowels."""
         if _LETTER_BY_LEET.search(out) is not None:
             out = _fold_leet_tokens(out)
-        return fold_kana(out)
+        if out.isascii() or not _HAS_KANA.search(out):
+            return NormalizedText(text, out, offsets, marked)
+        tails: list[int] = []
+        out = _LONG_VOWEL.sub("ー", _fold_lookalikes(out, tails))
+        return NormalizedText(text, out, offsets, marked, tuple(tails))
 
     def _normalize_slow(self, text: str, astral: bool) -> NormalizedText:
         """Text with irregular characters: the runs between them fold one to one in bulk, and the offsets record
@@ -358,8 +382,10 @@ class Normalizer:
             offsets.extend(range(done, len(text)))
         offsets.append(len(text))
         out = "".join(parts)
+        if _JAMO_VOWEL.search(out) is not None:
+            out, offsets = _compose_hangul(out, offsets)
         marked = self._has_homoglyph(out)
-        return NormalizedText(text, self._post(self._fold_homoglyphs(out) if marked else out), offsets, marked)
+        return self._post(text, self._fold_homoglyphs(out) if marked else out, offsets, marked)
 
     def _irregular_positions(self, text: str, astral: bool) -> list[int]:
         positions = [m.start() for m in self._irregular_re.finditer(text)]
@@ -668,23 +694,93 @@ def _has_ascii_control(text: str) -> bool:
     return len(raw.translate(None, _ASCII_CONTROLS)) != len(raw)
 
 
-def _fold_lookalikes(text: str) -> str:
-    """Kanji that look like katakana read as the katakana where they stand for one (力ビゴン, 工ーフィ, ピ力チュウ), in
-    a text known to hold katakana. Each look-alike is found with str.find and its
-    neighbours read one by one: a pattern with look-behinds took 26 µs a prompt, a search by character class 4."""
+_JAMO_VOWEL = re.compile("[\u1161-\u1175]")
+_INITIAL, _VOWEL, _SYLLABLE = 0x1100, 0x1161, 0xAC00
+# The final (jongseong) index of each initial consonant that can end a syllable (ㄸ, ㅃ and ㅉ cannot).
+_FINAL_OF_INITIAL = {
+    0x1100: 1, 0x1101: 2, 0x1102: 4, 0x1103: 7, 0x1105: 8, 0x1106: 16, 0x1107: 17, 0x1109: 19, 0x110A: 20,
+    0x110B: 21, 0x110C: 22, 0x110E: 23, 0x110F: 24, 0x1110: 25, 0x1111: 26, 0x1112: 27,
+}
+
+
+def _is_jamo(c: str) -> bool:
+    return "\u1100" <= c <= "\u11ff" or "\u3131" <= c <= "\u318e"
+
+
+def _compose_hangul(text: str, offsets: list[int]) -> tuple[str, list[int]]:
+    """Initial + vowel (+ final) jamo composed into one syllable, as a Korean keyboard composes them: a consonant
+    after a composed syllable is its final unless a vowel follows (ㄲㅗㅂㅜㄱㅇㅣ -> 꼬북이). Each syllable keeps the
+    offset of its first letter. Jamo that compose into nothing stay (ㅋㅋ, ㅠㅠ)."""
+    chars: list[str] = []
+    kept: list[int] = []
+    n, i = len(text), 0
+    while i < n:
+        c = ord(text[i])
+        v = ord(text[i + 1]) - _VOWEL if i + 1 < n else -1
+        if not (0 <= c - _INITIAL <= 18 and 0 <= v <= 20):
+            chars.append(text[i])
+            kept.append(offsets[i])
+            i += 1
+            continue
+        syllable = _SYLLABLE + ((c - _INITIAL) * 21 + v) * 28
+        j = i + 2
+        if j < n:
+            t = ord(text[j])
+            if 0x11A8 <= t <= 0x11C2:
+                syllable += t - 0x11A7
+                j += 1
+            elif t in _FINAL_OF_INITIAL and not (j + 1 < n and 0x1161 <= ord(text[j + 1]) <= 0x1175):
+                syllable += _FINAL_OF_INITIAL[t]
+                j += 1
+        chars.append(chr(syllable))
+        kept.append(offsets[i])
+        i = j
+    kept.append(offsets[n])
+    return "".join(chars), kept
+
+
+def _fold_lookalikes(text: str, tails: Optional[list[int]] = None) -> str:
+    """Kanji that look like katakana read as the katakana where they stand for one (力ビゴン, 工ーフィ, ピ力チュウ), and
+    dashes typed for the long-vowel mark between katakana (イ―ブイ), in a text known to hold katakana. With
+    `tails`, the positions of look-alikes of ー after the last katakana of a run (ゲンガ―が, ゲンガ一が) are added
+    to it: there they are as often punctuation or a numeral (ミュウ―それは), so the matcher reads them both ways.
+    Each look-alike is found with str.find and its neighbours read one by one: a pattern with look-behinds took
+    26 µs a prompt, a search by character class 4."""
     chars: Optional[list[str]] = None
     last = len(text) - 1
     for ch in _KANA_LOOKALIKES:
         i = text.find(ch)
-        while 0 <= i < last:
-            if _is_katakana_or_long(text[i + 1]):
-                before = text[i - 1] if i else " "
-                if ("\u30a1" <= before <= "\u30fa") or (ch != "一" and script_of(before) != "han" and before != "〆"):
+        while 0 <= i <= last:
+            before = text[i - 1] if i else " "
+            if i < last and _is_katakana_or_long(text[i + 1]):
+                if ch == "-":  # a hyphen between katakana joins two words (ピカチュウ-ライチュウ)
+                    pass
+                elif _is_katakana(before) or (ch not in _LONG_VOWEL_LOOKALIKES and script_of(before) != "han" and before != "〆"):
                     if chars is None:
                         chars = list(text)
                     chars[i] = _KANA_LOOKALIKES[ch]
+            elif tails is not None and ch in _LONG_VOWEL_LOOKALIKES and _is_katakana(before):
+                if _ends_long_vowel(ch, text[i + 1] if i < last else ""):
+                    tails.append(i)
             i = text.find(ch, i + 1)
+    if tails:
+        tails.sort()
     return text if chars is None else "".join(chars)
+
+
+def _ends_long_vowel(ch: str, after: str) -> bool:
+    """Whether a look-alike of ー after a katakana, with no katakana after it, can be the word's last ー: a dash
+    alone (two in a row are the Japanese dash, ――), a hyphen not joining the next word (ピカチュウ-Raichu), 一 with
+    no kanji after it (ピカチュウ一匹 counts)."""
+    if ch == "一":
+        return not after or script_of(after) != "han"
+    if after in _LONG_VOWEL_LOOKALIKES:
+        return False
+    return ch != "-" or not (after.isascii() and after.isalnum())
+
+
+def _is_katakana(c: str) -> bool:
+    return "\u30a1" <= c <= "\u30fa"
 
 
 def _is_katakana_or_long(c: str) -> bool:

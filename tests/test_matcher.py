@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -1051,6 +1052,9 @@ def test_emoji_inside_a_chinese_name_is_found_with_corroboration(guard):
         ("CH*RMANDER in a cave", "pokemon/charmander", "CH*RMANDER"),
         ("P*k4chu in the rain", "pokemon/pikachu", "P*k4chu"),  # and leetspeak
         ("K*qing in Liyue", "genshin_impact/keqing", "K*qing"),
+        ("P*k*chu surfing at sunset", "pokemon/pikachu", "P*k*chu"),  # two masks
+        ("G*ng*r lurking in a hallway", "pokemon/gengar", "G*ng*r"),
+        ("Pik**hu in the rain", "pokemon/pikachu", "Pik**hu"),
     ],
 )
 def test_a_letter_masked_by_an_asterisk(guard, prompt, cid, surface):
@@ -1069,6 +1073,9 @@ def test_a_letter_masked_by_an_asterisk(guard, prompt, cid, surface):
         "5*7 grid of tiles",
         "Rai*chu",  # two words of the text joined across the asterisk: as before, they need corroboration
         "P*k*c*u at the beach",  # too many masks
+        "am**r at the beach",  # two masks leave too few letters to read
+        "what an a**hole driver",
+        "d*mn*tion and fire",
         "P*kachux in the rain",  # the letters around the mask spell no name of that length
         "P*ikchu in the rain",  # one deletion from Pikachu, but not at the mask: the mask stands for no letter there
         "a b*stard of a storm",  # a censored word's pieces are no words for the typo pass (stard is no Staryu)
@@ -1096,6 +1103,40 @@ def test_fills_masks():
     ],
 )
 def test_kanji_look_alikes_of_katakana_in_a_name(guard, prompt, cid, surface):
+    m = match_for(guard.scan(prompt), cid)
+    assert m is not None and m.confirmed and prompt[m.start:m.end] == surface
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("ゲンガ―が古い洋館の廊下に潜んでいる", "pokemon/gengar", "ゲンガ―"),  # a dash typed for the last ー
+        ("夜の森にゲンガ一が現れる", "pokemon/gengar", "ゲンガ一"),
+        ("ミュウツ―が宇宙を漂う", "pokemon/mewtwo", "ミュウツ―"),
+        ("イ―ブイが草原で眠る", "pokemon/eevee", "イ―ブイ"),  # between katakana
+    ],
+)
+def test_dashes_typed_for_the_long_vowel_mark(guard, prompt, cid, surface):
+    m = match_for(guard.scan(prompt), cid)
+    assert m is not None and m.confirmed and prompt[m.start:m.end] == surface
+
+
+@pytest.mark.parametrize("prompt, cid", [("ミュウ―それは幻のポケモン", "pokemon/mew"), ("ミュウ一匹が飛ぶ", "pokemon/mew")])
+def test_a_dash_or_one_after_a_name_is_still_punctuation_or_a_numeral(guard, prompt, cid):
+    assert ids(guard.scan(prompt)) == [cid]
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("ㅍㅣㅋㅏㅊㅠ가 전기를 뿜는다", "pokemon/pikachu", "ㅍㅣㅋㅏㅊㅠ"),  # typed letter by letter
+        ("ㄲㅗㅂㅜㄱㅣ가 해변에서 논다", "pokemon/squirtle", "ㄲㅗㅂㅜㄱㅣ"),
+        ("피카츄ㅋㅋㅋ 너무 귀여워", "pokemon/pikachu", "피카츄"),  # jamo laughter ends the word
+        ("ㅠㅠ피카츄가 울고 있다", "pokemon/pikachu", "피카츄"),
+        (unicodedata.normalize("NFD", "피카츄가 해변을 달린다"), "pokemon/pikachu", unicodedata.normalize("NFD", "피카츄")),
+    ],
+)
+def test_hangul_written_as_jamo(guard, prompt, cid, surface):
     m = match_for(guard.scan(prompt), cid)
     assert m is not None and m.confirmed and prompt[m.start:m.end] == surface
 

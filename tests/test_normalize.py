@@ -188,7 +188,7 @@ def test_long_vowel_fold_follows_the_pair_rule(text):
 def test_leet_folding_of_non_latin_text_is_skipped_only_when_nothing_could_fold(text):
     from guard.normalize import _fold_leet_text
 
-    assert default_normalizer()._post(text) == fold_long_vowels(_fold_leet_text(text))
+    assert default_normalizer()._post(text, text, None, False).text == fold_long_vowels(_fold_leet_text(text))
 
 
 def test_one_step_folds_do_not_chain():
@@ -290,7 +290,8 @@ def _per_character(nz: Normalizer, text: str) -> tuple[str, list[int]]:
 
     # Words are runs of letters and digits that are not East Asian (CJK, kana and Hangul end a word).
     word = "[^\\W_\u2e80-\ud7ff\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff]+"
-    return nz._post(re.sub(word, fold, "".join(chars))), offsets
+    folded = re.sub(word, fold, "".join(chars))
+    return nz._post(text, folded, None, False).text, offsets
 
 
 @settings(max_examples=500, deadline=None)
@@ -534,6 +535,46 @@ def test_control_characters_hide_nothing(text, folded):
 )
 def test_format_characters_beyond_the_bmp_hide_nothing(text, folded):
     _assert_folds_in_place(text, folded)
+
+
+@pytest.mark.parametrize(
+    "text, folded, tails",
+    [
+        ("イ―ブイ", "イーブイ", ()),  # a dash between katakana is the long vowel mark
+        ("イ—ブイ", "イーブイ", ()),
+        ("ピカチュウ-ライチュウ", "ピカチュー-ライチュー", ()),  # a hyphen there joins two words
+        ("ピカチュウ――それは", "ピカチュー――それは", ()),  # the Japanese dash is two
+        # after the last katakana a dash or 一 stays, and the matcher reads it both ways
+        ("ゲンガ―が", "ゲンガ―が", (3,)),
+        ("ゲンガ一が", "ゲンガ一が", (3,)),
+        ("ゲンガ－", "ゲンガ-", (3,)),  # the full-width hyphen folds to "-" first
+        ("ピカチュウ-Raichu", "ピカチュー-raichu", ()),  # a hyphen before a Latin word joins it
+        ("ピカチュウ一匹", "ピカチュー一匹", ()),  # 一 before a kanji counts
+        ("ゲンガ―とゲンガ一", "ゲンガ―とゲンガ一", (3, 8)),
+    ],
+)
+def test_dashes_and_one_after_katakana(text, folded, tails):
+    _assert_folds_in_place(text, folded)
+    assert normalize(text).kana_tails == default_normalizer()._normalize_general(text).kana_tails == tails
+
+
+@pytest.mark.parametrize(
+    "text, folded, spans",
+    [
+        ("ㅍㅣㅋㅏㅊㅠ가", "피카츄가", [(0, 2), (2, 4), (4, 6), (6, 7)]),  # letters typed apart compose
+        ("ㄲㅗㅂㅜㄱㅇㅣ", "꼬북이", [(0, 2), (2, 5), (5, 7)]),  # a consonant with no vowel after it is a final
+        ("ㄲㅗㅂㅜㄱㅣ", "꼬부기", [(0, 2), (2, 4), (4, 6)]),  # ... and the next initial where one follows
+        ("\u1111\u1175\u110f\u1161\u110e\u1172", "피카츄", [(0, 2), (2, 4), (4, 6)]),  # decomposed (NFD) Hangul
+        ("\u1107\u116e\u11a8", "북", [(0, 3)]),  # with a conjoining final
+        ("ㅋㅋㅋ", "\u110f\u110f\u110f", [(0, 1), (1, 2), (2, 3)]),  # nothing to compose: the jamo stay
+        ("ㅠㅠ 피카츄", "\u1172\u1172 피카츄", [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6)]),
+    ],
+)
+def test_hangul_letters_compose_into_syllables(text, folded, spans):
+    for nt in (normalize(text), default_normalizer()._normalize_general(text)):
+        assert nt.text == folded
+        assert [nt.span(i, i + 1) for i in range(len(folded))] == spans
+        assert nt.span(0, len(folded)) == (0, len(text))
 
 
 def _assert_folds_in_place(text: str, folded: str) -> None:
