@@ -243,3 +243,33 @@ def character_reasons(names: dict[str, list[str]]) -> dict[str, str]:
             if z >= FOREIGN_WORD:
                 out[v] = f"same word as {latin_common!r} (zipf {z} {zl})"
     return out
+
+
+# A lexicon name that is a word of another language, where the character is called something else in it, reads
+# as that word in a prompt written in that language (German "Lavados" for Moltres in "platos lavados", French
+# "Tarsal" for Ralts in "the tarsal bones"), and as the name elsewhere. Lower than FOREIGN_WORD because it applies
+# only where the prompt's function words show the language (`guard.latin_lang.stated_latin_lang`).
+PROMPT_LANGUAGE_WORD = 2.0
+PROMPT_LANGS = ("en", "fr", "de", "es", "it")  # the languages guard.latin_lang tells apart
+
+
+def prompt_language_words(names: dict[str, list[str]], normalize) -> dict[str, str]:
+    """Normalized Latin-script names of one character -> the languages (comma-separated) in whose prompts each
+    reads as a word of that language: at least PROMPT_LANGUAGE_WORD there, and not the character's name there."""
+    own: dict[str, set[str]] = {}  # by base language: es and es-419 together
+    for lang, values in names.items():
+        own.setdefault(lang.split("-")[0], set()).update(normalize(v) for v in values)
+    out: dict[str, str] = {}
+    for lang, values in names.items():
+        base = lang.split("-")[0] if not lang.endswith("-Latn") else lang
+        for v in values:
+            if not all(c.isascii() or not c.isalpha() or "\u00c0" <= c <= "\u024f" for c in v):
+                continue
+            n = normalize(v)
+            langs = [
+                m for m in PROMPT_LANGS
+                if m != base and m in own and n not in own[m] and zipf(v, m) >= PROMPT_LANGUAGE_WORD
+            ]
+            if langs:
+                out[n] = ",".join(sorted(set(langs) | set(out.get(n, "").split(",")) - {""}))
+    return out

@@ -37,6 +37,9 @@ class Entry:
     lang: str
     note: str  # how the variant was generated
     ambiguous: Optional[str]  # why the alias needs context, or None
+    # Languages (comma-separated) in whose prompts the alias reads as a word of the language and needs context
+    # (ambiguity.prompt_language_words); None: none.
+    word_in: Optional[str] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,7 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
             forced = {b.norm(a) for a in rec.ambiguous}
             cleared = {b.norm(a) for a in rec.not_ambiguous}
             across = {b.norm(k): v for k, v in ambiguity.character_reasons(rec.names).items()}
+            words_in = ambiguity.prompt_language_words(rec.names, b.norm)
 
             def mark(surface: str, norm_text: str, lang: str, kind: str, inherited: Optional[str]) -> Optional[str]:
                 if norm_text in cleared:
@@ -265,7 +269,8 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
                     reason = None
                 else:
                     reason = mark(surface, n, lang, NAME, None)
-                b.add(n, Entry(NAME, idx, franchise, surface, lang, "lexicon name", reason), surface=surface)
+                word_in = words_in.get(n) if reason is None else None
+                b.add(n, Entry(NAME, idx, franchise, surface, lang, "lexicon name", reason, word_in), surface=surface)
                 variants: list[tuple[str, str]] = []
                 if is_latin(n):
                     variants += latin_variants(n)
@@ -378,7 +383,7 @@ def _typo_free(words: set[str], fuzzy: FuzzyIndex) -> frozenset:
 
 def _entry_row(e: Entry) -> tuple:
     """An entry's fields in constructor order, as RowTable stores them."""
-    return (e.kind, e.char, e.franchise, e.alias, e.lang, e.note, e.ambiguous)
+    return (e.kind, e.char, e.franchise, e.alias, e.lang, e.note, e.ambiguous, e.word_in)
 
 
 def _flags(es: tuple[Entry, ...]) -> int:

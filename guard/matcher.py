@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 from guard import speedups
 from guard.ambiguity import REGIONAL_EVIDENCE, REGIONAL_LANGS
 from guard.compiler import CUE, FRANCHISE, HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE, NAME, PARTIAL, TITLE, CompiledLexicon, Entry
+from guard.latin_lang import stated_latin_lang
 from guard.models import Match, new_match
 from guard.normalize import (
     LEET_LETTERS,
@@ -763,6 +764,8 @@ class Scanner:
             ch = self.c.characters[en.char]
             # A typo is by construction not the everyday word that made its alias ambiguous.
             reason = cand.extra_ambiguity or (None if cand.method == "fuzzy" else en.ambiguous)
+            if reason is None and en.word_in is not None and cand.method != "fuzzy":
+                reason = _word_of_the_prompt(en, nt.original)
             evidence: list[str] = []
             confirmed = True
             why = None
@@ -801,6 +804,15 @@ class Scanner:
                 )
             )
         return out
+
+
+def _word_of_the_prompt(en: Entry, prompt: str) -> Optional[str]:
+    """Why a name that is a word of some languages needs context in this prompt (Lavados, German for Moltres, is
+    Spanish for "washed": "platos lavados" is dishes), or None where the prompt is not in one of them."""
+    lang = stated_latin_lang(prompt)
+    if lang is None or lang not in en.word_in.split(","):
+        return None
+    return f"a word of the prompt's language ({lang}), where the character has another name"
 
 
 # Signs that tell apart characters whose names differ only in them (Nidoran♀, Nidoran♂), and what may stand

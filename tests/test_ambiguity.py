@@ -227,3 +227,38 @@ def test_korean_loanwords_are_not_pokemon(guard, prompt, expected):
 def test_layla_as_a_given_name(guard):
     assert ids(guard.scan("Layla reading a paperback on a night train")) == []
 
+
+
+def test_names_that_are_words_of_a_prompt_language():
+    norm = lambda s: s.lower()  # noqa: E731 - these names fold to their lower case
+    # German "Lavados" (Moltres) is Spanish for "washed"; French "Tarsal" (Ralts) is an English word
+    assert ambiguity.prompt_language_words({"en": ["Moltres"], "de": ["Lavados"], "es": ["Moltres"]}, norm) == {"lavados": "es"}
+    assert ambiguity.prompt_language_words({"en": ["Ralts"], "fr": ["Tarsal"]}, norm) == {"tarsal": "en"}
+    # not where the character is called so in that language too, nor in the name's own language
+    assert ambiguity.prompt_language_words({"en": ["Vibrava"], "it": ["Vibrava"]}, norm) == {}
+    assert ambiguity.prompt_language_words({"fr": ["Zarbi"], "en": ["Unown"]}, norm) == {}
+    # Latin American Spanish counts as Spanish
+    assert ambiguity.prompt_language_words({"en": ["Moltres"], "de": ["Lavados"], "es-419": ["Moltres"]}, norm) == {"lavados": "es"}
+
+
+@pytest.mark.parametrize(
+    "prompt, confirmed",
+    [
+        ("los platos lavados en la cocina", False),  # Spanish: the word
+        ("Lavados fliegt über den Vulkan", True),  # German: the name
+        ("Lavados over the volcano", True),  # not an English word
+        ("los platos lavados y Pikachu", True),  # the word, but another Pokémon confirms it
+    ],
+)
+def test_a_name_that_is_a_word_of_the_prompt_language_needs_context(guard, prompt, confirmed):
+    m = match_for(guard.scan(prompt, include_candidates=True), "pokemon/moltres")
+    assert m is not None and m.confirmed is confirmed
+
+
+@pytest.mark.parametrize(
+    "prompt, confirmed",
+    [("X-ray of the tarsal bones of a human foot", False), ("Tarsal dans la forêt", True), ("Tarsal and Pikachu in the park", True)],
+)
+def test_a_french_name_that_is_an_english_word(guard, prompt, confirmed):
+    m = match_for(guard.scan(prompt, include_candidates=True), "pokemon/ralts")
+    assert m is not None and m.confirmed is confirmed

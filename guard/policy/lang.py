@@ -4,7 +4,8 @@
   matched alias was Japanese, unless Chinese words that Japanese does not use are around it and the prompt has
   no kana: 和宵宮一起在城堡裡 is Chinese, 宵宮、水着、被写界深度、幻想的 Japanese); Latin -> the language of the
   whole prompt.
-- For Latin-script prompts, a handful of function words per language picks en, fr, de, es or it.
+- For Latin-script prompts, a handful of function words per language picks en, fr, de, es or it
+  (`guard.latin_lang`).
 """
 from __future__ import annotations
 
@@ -14,49 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-
-_STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("the a an and of with in on is at for to from his her their its this that".split()),
-    "fr": frozenset("le la les des du et dans avec une un sur est au aux sous pour qui".split()),
-    "de": frozenset("der die das und mit ein eine im auf ist den dem des einem einer vom zum unter".split()),
-    "es": frozenset("el los las y con en una un del por es al sobre para que bajo".split()),
-    "it": frozenset("il lo gli e con nel nella una un della del per sul sulla che sotto".split()),
-}
-# Words that say little on their own (shared by several languages) count half.
-_SHARED = frozenset("la un una en e es con per".split())
-_WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
-LATIN_LANGS = ("en", "fr", "de", "es", "it")
-
-
-# word -> ((language, weight), ...) for every stop word
-_STOP_INDEX: dict[str, tuple[tuple[str, float], ...]] = {}
-for _lang, _words in _STOPWORDS.items():
-    for _w in _words:
-        _STOP_INDEX[_w] = _STOP_INDEX.get(_w, ()) + ((_lang, 0.5 if _w in _SHARED else 1.0),)
-
-
-def latin_lang(text: str, hint: str = "") -> str:
-    """en, fr, de, es or it for a Latin-script text; `hint` (the alias language) breaks ties, then en."""
-    scores = dict.fromkeys(_STOPWORDS, 0.0)
-    get = _STOP_INDEX.get
-    if text.isascii():  # lowering ASCII text changes no word boundary, so it can be done once
-        words = _WORD.findall(text.lower())
-    else:
-        words = [w.lower() for w in _WORD.findall(text)]
-    for w in words:
-        hits = get(w)
-        if hits:
-            for lang, weight in hits:
-                scores[lang] += weight
-    best = max(scores.values())
-    if best == 0:
-        base = hint.split("-")[0] if hint else ""
-        return base if base in _STOPWORDS else "en"
-    winners = [lang for lang, s in scores.items() if s == best]
-    base = hint.split("-")[0] if hint else ""
-    if base in winners:
-        return base
-    return "en" if "en" in winners else winners[0]
+from guard.latin_lang import LATIN_LANGS, latin_lang  # noqa: F401 - part of this module's interface
 
 
 @lru_cache(maxsize=1)

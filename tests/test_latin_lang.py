@@ -1,0 +1,18 @@
+"""guard.latin_lang: the language of a Latin-script text from its function words."""
+from guard.latin_lang import latin_lang, stated_latin_lang
+
+
+def test_latin_lang_guesses_with_a_default():
+    assert latin_lang("a cat on the roof") == "en"
+    assert latin_lang("un chat sur le toit") == "fr"
+    assert latin_lang("Pikachu 4k") == "en"  # no function word: English
+    assert latin_lang("Pikachu 4k", hint="de") == "de"  # ... unless the alias says otherwise
+
+
+def test_stated_latin_lang_names_a_language_only_on_evidence():
+    assert stated_latin_lang("a cat on the roof") == "en"
+    assert stated_latin_lang("los platos en la cocina") == "es"
+    assert stated_latin_lang("il gatto sulla finestra") == "it"
+    assert stated_latin_lang("Pikachu 4k") is None  # no function word
+    assert stated_latin_lang("Pippi riding a horse") is None  # "a" alone is Spanish and Italian too
+    assert stated_latin_lang("la luna") is None  # "la": French, Spanish or Italian
