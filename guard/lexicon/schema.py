@@ -2,13 +2,71 @@
 from __future__ import annotations
 
 import re
-from typing import Optional, Union
+from functools import lru_cache
+from typing import Annotated, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-LANG_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 CHARACTER_ID = re.compile(r"^[a-z0-9_]+/[a-z0-9_.\-]+$")
 FRANCHISE_ID = re.compile(r"^[a-z0-9_]+$")
+
+# The language tags the compiler reads: a language, then a script or a region. It compares tags as written
+# (zh-Hans, zh-Hant) and knows a romanized name by a tag that ends in -Latn, so a tag is in canonical case and
+# has no more subtags.
+LANG_TAG = re.compile(r"^[a-z]{2,3}(-([A-Z][a-z]{3}|[A-Z]{2}|[0-9]{3}))?$")
+TAG_EXAMPLES = "like en, ja, ja-Latn, zh-Hant"
+# Country codes written for a language. kr (Kanuri) and tw (Twi) are languages too, but not of these lexicons.
+COUNTRY_CODES = {"jp": "ja", "kr": "ko", "cn": "zh-Hans", "tw": "zh-Hant", "hk": "zh-Hant"}
+
+# Control characters (Unicode category Cc) and surrogates. Only an escape in a quoted YAML or JSON string can
+# put one in a name ("\0", "\t", "\ud800"): the normalizer drops a control character, so the name still matches,
+# but it is reported as the match's alias; a lone surrogate cannot be encoded as UTF-8 at all.
+UNWRITTEN_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+@lru_cache(maxsize=1024)
+def language_tag_problem(tag: str) -> Optional[str]:
+    """Why `tag` cannot be a language tag of a lexicon, or None. Files use a few dozen distinct tags: cached."""
+    import langcodes  # only validating a file needs it
+
+    primary = tag.replace("_", "-").split("-")[0].lower()
+    if primary in COUNTRY_CODES:
+        return f"{tag!r} is a country code, not a language: write {COUNTRY_CODES[primary]}"
+    try:
+        standard = langcodes.standardize_tag(tag)
+    except ValueError:
+        return f"{tag!r} is not a BCP-47 language tag ({TAG_EXAMPLES})"
+    if not langcodes.tag_is_valid(tag):
+        return f"{tag!r} is not a registered BCP-47 language tag ({TAG_EXAMPLES})"
+    if not LANG_TAG.match(standard):
+        parts = langcodes.Language.get(standard)
+        short = "-".join(filter(None, (parts.language, parts.script or parts.territory)))
+        write = f": write {short}" if LANG_TAG.match(short) else ""
+        return f"{tag!r}: a tag is a language and at most a script or a region ({TAG_EXAMPLES}){write}"
+    if standard != tag:
+        return f"{tag!r} must be written {standard}"
+    return None
+
+
+def check_language_tag(tag: str) -> str:
+    problem = language_tag_problem(tag)
+    if problem:
+        raise ValueError(problem)
+    return tag
+
+
+def check_text(text: str) -> str:
+    bad = UNWRITTEN_CHAR.search(text)
+    if bad:
+        raise ValueError(f"{text!r} has {_unwritten(bad.group())}")
+    return text
+
+
+def _unwritten(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    if "\ud800" <= char <= "\udfff":
+        return f"a lone surrogate ({code}): write the character itself or a \\U escape"
+    return f"the control character {code}"
 
 
 def check_character_id(v: str) -> str:
@@ -17,10 +75,16 @@ def check_character_id(v: str) -> str:
     return v
 
 
+LanguageTag = Annotated[str, AfterValidator(check_language_tag)]
+# A name, alias or other text that is matched in prompts or written into them.
+NameText = Annotated[str, AfterValidator(check_text)]
+# The tags are checked by check_names, so that a bad one is reported at `names`, like the other errors of the map.
+NamesByLanguage = dict[str, list[NameText]]
+
+
 def check_names(names: dict[str, list[str]]) -> dict[str, list[str]]:
     for tag, values in names.items():
-        if not LANG_TAG.match(tag):
-            raise ValueError(f"{tag!r} is not a BCP-47 language tag (like en, ja, ja-Latn, zh-Hant)")
+        check_language_tag(tag)
         if not values:
             raise ValueError(f"names.{tag} is an empty list")
         for v in values:
@@ -37,8 +101,8 @@ class FranchiseRecord(_Strict):
     id: str = Field(description="slug, e.g. pokemon")
     name: str
     rightsholder: Optional[str] = None
-    names: dict[str, list[str]] = Field(description="franchise names per language; they count as context")
-    cues: list[str] = Field(default_factory=list, description="words that point to this franchise")
+    names: NamesByLanguage = Field(description="franchise names per language; they count as context")
+    cues: list[NameText] = Field(default_factory=list, description="words that point to this franchise")
     personal_names: bool = Field(
         default=False,
         description="characters carry ordinary personal names (Lisa, Layla): a name used for a person "
@@ -59,16 +123,9 @@ class FranchiseRecord(_Strict):
 
 
 class AliasRecord(_Strict):
-    text: str = Field(min_length=1)
-    lang: Optional[str] = None
+    text: NameText = Field(min_length=1)
+    lang: Optional[LanguageTag] = None
     ambiguous: Optional[bool] = None
-
-    @field_validator("lang")
-    @classmethod
-    def _lang(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not LANG_TAG.match(v):
-            raise ValueError(f"{v!r} is not a BCP-47 language tag")
-        return v
 
 
 class Examples(_Strict):
@@ -80,12 +137,12 @@ class CharacterRecord(_Strict):
     id: str
     franchise: Optional[str] = Field(default=None, description="franchise id; defaults to the file's franchise")
     rightsholder: Optional[str] = Field(default=None, description="defaults to the franchise's rightsholder")
-    names: dict[str, list[str]]
-    aliases: list[Union[str, AliasRecord]] = Field(default_factory=list)
-    cues: list[str] = Field(default_factory=list)
-    ambiguous: list[str] = Field(default_factory=list, description="names that are also common words")
-    not_ambiguous: list[str] = Field(default_factory=list, description="names never to mark ambiguous")
-    descriptor: Optional[str] = Field(default=None, description="generic description used by rewrites")
+    names: NamesByLanguage
+    aliases: list[Union[NameText, AliasRecord]] = Field(default_factory=list)
+    cues: list[NameText] = Field(default_factory=list)
+    ambiguous: list[NameText] = Field(default_factory=list, description="names that are also common words")
+    not_ambiguous: list[NameText] = Field(default_factory=list, description="names never to mark ambiguous")
+    descriptor: Optional[NameText] = Field(default=None, description="generic description used by rewrites")
     examples: Optional[Examples] = None
 
     @field_validator("id")
@@ -119,8 +176,8 @@ class LexiconFile(_Strict):
 
 class TitleRecord(_Strict):
     id: str = Field(min_length=1, description="source id, e.g. bangumi/3019")
-    title: str = Field(min_length=1)
-    synonyms: list[str] = Field(default_factory=list)
+    title: NameText = Field(min_length=1)
+    synonyms: list[NameText] = Field(default_factory=list)
     franchise: Optional[str] = Field(default=None, description="franchise id this title belongs to, if any")
     ambiguous: Optional[bool] = Field(default=None, description="override the automatic common-word check")
 

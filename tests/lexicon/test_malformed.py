@@ -44,6 +44,22 @@ CASES = [
     ("bad franchise id", "  id: toyverse", "  id: Toy Verse", "franchise.id", "id: Toy Verse", "lower-case"),
     ("missing franchise names", "  names:\n    en: [Toyverse]\n", "", "franchise.names", "franchise:", "Field required"),
     ("names not a mapping", "      en: [Amber]", "      - Amber", "characters.1.names", ("toyverse/amber", "    names:"), "valid dictionary"),
+    # Language tags that look like tags but that the compiler, which compares tags as written, would misread.
+    ("country code for a language", "      en: [Amber]", "      en: [Amber]\n      jp: [アンバー]", "characters.1.names", ("toyverse/amber", "    names:"), "'jp' is a country code, not a language: write ja"),
+    ("tag with an underscore", "      en: [Amber]", "      en: [Amber]\n      zh_hans: [安柏]", "characters.1.names", ("toyverse/amber", "    names:"), "'zh_hans' must be written zh-Hans"),
+    ("script in lower case", "      en: [Sparkleton]", "      en: [Sparkleton]\n      zh-hans: [闪光顿]", "characters.0.names", "    names:", "'zh-hans' must be written zh-Hans"),
+    ("three-letter code of a two-letter language", "      en: [Amber]", "      jpn: [アンバー]", "characters.1.names", ("toyverse/amber", "    names:"), "'jpn' must be written ja"),
+    ("script and region", "      en: [Amber]", "      zh-Hans-CN: [安柏]", "characters.1.names", ("toyverse/amber", "    names:"), "write zh-Hans"),
+    ("unregistered language", "    en: [Toyverse]", "    xx: [Toyverse]", "franchise.names", "  names:", "not a registered BCP-47 language tag"),
+    ("country code for an alias language", "{text: Sparks, lang: en}", "{text: Sparks, lang: kr}", "characters.0.aliases.1.lang", "aliases:", "write ko"),
+    # Control characters and lone surrogates, which only an escape in a quoted string can write.
+    ("NUL in a name", "      en: [Amber]", '      en: ["Am\\0ber"]', "characters.1.names.en.0", ("toyverse/amber", "      en:"), "control character U+0000"),
+    ("tab in a franchise name", "    en: [Toyverse]", '    en: ["Toy\\tverse"]', "franchise.names.en.0", "    en:", "control character U+0009"),
+    ("control character in an alias", "    aliases: [Sparky,", '    aliases: ["Spar\\x07ky",', "characters.0.aliases.0", "aliases:", "control character U+0007"),
+    ("newline in an alias record", "{text: Sparks, lang: en}", '{text: "Spa\\nrks", lang: en}', "characters.0.aliases.1.text", "aliases:", "control character U+000A"),
+    ("C1 control in a cue", "    aliases: [Sparky", '    cues: ["Toy\\x85Box"]\n    aliases: [Sparky', "characters.0.cues.0", "cues:", "control character U+0085"),
+    ("lone surrogate in a name", "      en: [Sparkleton]", '      en: ["Spark\\ud800leton"]', "characters.0.names.en.0", "      en:", "lone surrogate (U+D800)"),
+    ("surrogate pair written as two escapes", "    aliases: [Sparky,", '    aliases: ["\\ud83d\\ude00",', "characters.0.aliases.0", "aliases:", "lone surrogate (U+D83D)"),
 ]
 
 
@@ -109,3 +125,21 @@ def test_duplicate_ids(tmp_path):
     with pytest.raises(LexiconError, match="already defined") as info:
         load_lexicons([other])
     assert info.value.path == str(other / "b.yaml") and info.value.field == "characters.id"
+
+
+@pytest.mark.parametrize("tag", ["ja-Latn", "ja-Hrkt", "zh-Hant", "es-419", "pt-BR", "zh-TW", "yue"])
+def test_tags_with_a_script_or_a_region_load(tmp_path, tag):
+    path = tmp_path / "toyverse.yaml"
+    path.write_text(GOOD.replace("      en: [Amber]", f"      en: [Amber]\n      {tag}: [Amber]"), encoding="utf-8")
+    assert load_file(path).characters[1].names[tag] == ["Amber"]
+
+
+def test_control_character_in_a_title(tmp_path):
+    text = 'version: 1\ntitles:\n  - id: bangumi/1\n    title: Toy Story\n    synonyms: [Toys, "Toy\\x07s"]\n'
+    path = tmp_path / "titles.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LexiconError) as info:
+        load_file(path)
+    err = info.value
+    assert (err.path, err.line, err.field) == (str(path), 5, "titles.0.synonyms.1")
+    assert "control character U+0007" in err.message
