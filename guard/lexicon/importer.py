@@ -21,7 +21,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from guard.errors import LexiconError
 from guard.lexicon.loader import load_file
-from guard.lexicon.schema import check_character_id, check_names
+from guard.lexicon.schema import NamesByLanguage, NameText, check_character_id, check_names
 from guard.textlines import utf8_lines
 
 HEADER = (
@@ -101,7 +101,7 @@ class _SourceRecord(BaseModel):
     id: str
     franchise: str = Field(min_length=1)
     rightsholder: Optional[str] = None
-    names: dict[str, list[str]]
+    names: NamesByLanguage
 
     # The lexicon schema's own checks of a character's id and names.
     _id = field_validator("id")(check_character_id)
@@ -114,8 +114,8 @@ class _SourceTitle(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: str
-    title: str
-    synonyms: list[str] = Field(default_factory=list)
+    title: NameText
+    synonyms: list[NameText] = Field(default_factory=list)
 
     @field_validator("id", "title")
     @classmethod

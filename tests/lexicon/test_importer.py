@@ -246,6 +246,9 @@ _GOOD = '{"id": "testverse/zorblax", "franchise": "Testverse", "rightsholder": "
         ('{"id": "testverse/zorblax", "franchise": "Testverse", "names": "Zorblax"}', "names", "valid dictionary"),
         ('{"id": "testverse/zorblax", "franchise": 5, "names": {"en": ["Z"]}}', "franchise", "valid string"),
         ('{"id": "testverse/zorblax", "franchise": "Testverse", "names": {"en": [" "]}}', "names", "empty name"),
+        ('{"id": "testverse/zorblax", "franchise": "Testverse", "names": {"jp": ["Z"]}}', "names", "country code"),
+        ('{"id": "testverse/zorblax", "franchise": "Testverse", "names": {"en": ["Zor\\u0000blax"]}}', "names.en.0", "U+0000"),
+        ('{"id": "testverse/zorblax", "franchise": "Testverse", "names": {"en": ["Zor\\ud800blax"]}}', "names.en.0", "lone surrogate"),
     ],
 )
 def test_a_bad_record_names_its_line_and_field_and_leaves_the_lexicon_as_it_was(tmp_path, record, field, message):
@@ -275,7 +278,10 @@ def test_a_document_that_would_not_load_is_never_written(tmp_path):
 
 @pytest.mark.parametrize(
     "record, field",
-    [('{"id": 5, "title": "A"}', "id"), ('{"id": "t1", "title": ["A"]}', "title"), ('{"id": "t1", "title": "A", "synonyms": "B"}', "synonyms")],
+    [
+        ('{"id": 5, "title": "A"}', "id"), ('{"id": "t1", "title": ["A"]}', "title"), ('{"id": "t1", "title": "A", "synonyms": "B"}', "synonyms"),
+        ('{"id": "t1", "title": "A\\u0007"}', "title"), ('{"id": "t1", "title": "A", "synonyms": ["B", "\\udc00"]}', "synonyms.1"),
+    ],
 )
 def test_a_bad_title_record_names_its_line_and_field(tmp_path, record, field):
     from guard.lexicon.importer import import_titles
