@@ -16,8 +16,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from guard.errors import LexiconError
 from guard.lexicon.canonical import block, dump, flow, load_rt, write_validated
-from guard.lexicon.loader import bundled_lexicon_dir, expand_paths
-from guard.lexicon.schema import LANG_TAG, AliasRecord, CharacterRecord
+from guard.lexicon.loader import bundled_lexicon_dir, expand_paths, pick_error
+from guard.lexicon.schema import AliasRecord, CharacterRecord, language_tag_problem
 
 PathLike = Union[str, Path]
 
@@ -142,7 +142,8 @@ def add_alias(
     try:
         AliasRecord(text=alias, lang=lang, ambiguous=ambiguous)
     except ValidationError as exc:
-        raise LexiconError("(command line)", exc.errors()[0]["msg"], field="alias") from None
+        err = exc.errors()[0]
+        raise LexiconError("(command line)", err["msg"], field="lang" if err["loc"][:1] == ("lang",) else "alias") from None
     path = path or find_character_file(character_id, paths)
     doc = load_rt(path)
     char = _character_map(doc, character_id, path)
@@ -220,8 +221,9 @@ def parse_names(pairs: Sequence[str]) -> dict[str, list[str]]:
         tag, value = tag.strip(), value.strip()
         if not sep or not tag or not value:
             raise LexiconError("(command line)", f"--name {pair!r}: expected TAG=NAME, e.g. en=Pikachu", field="names")
-        if not LANG_TAG.match(tag):
-            raise LexiconError("(command line)", f"--name {pair!r}: {tag!r} is not a BCP-47 language tag (en, ja, zh-Hans, ...)", field="names")
+        problem = language_tag_problem(tag)
+        if problem:
+            raise LexiconError("(command line)", f"--name {pair!r}: {problem}", field="names")
         if value not in out.setdefault(tag, []):
             out[tag].append(value)
     return out
@@ -246,14 +248,15 @@ def new_character(
     The file is the one whose franchise record has that id (among `paths`, default the bundled lexicons), or
     `file`. A `file` that does not exist yet is created with a minimal franchise record.
     """
+    record = dict(
+        id=character_id, names=names, aliases=list(aliases), cues=list(cues), ambiguous=list(ambiguous),
+        rightsholder=rightsholder, descriptor=descriptor,
+    )
     try:
-        CharacterRecord(
-            id=character_id, names=names, aliases=list(aliases), cues=list(cues), ambiguous=list(ambiguous),
-            rightsholder=rightsholder, descriptor=descriptor,
-        )
+        CharacterRecord.model_validate(record)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise LexiconError("(command line)", err["msg"], field=".".join(str(p) for p in err.get("loc", ())) or None) from None
+        err, loc = pick_error(exc.errors(), record)
+        raise LexiconError("(command line)", err["msg"], field=".".join(str(p) for p in loc) or None) from None
     search = list(paths) if paths else [bundled_lexicon_dir()]
     if file is not None and file.exists() and file not in search:
         search.append(file)

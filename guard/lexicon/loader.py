@@ -54,7 +54,7 @@ def load_file(path: PathLike) -> Union[LexiconFile, TitleFile]:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err, loc = _pick_error(exc.errors(), data)
+        err, loc = pick_error(exc.errors(), data)
         field = ".".join(str(p) for p in loc) or None
         more = f" (and {exc.error_count() - 1} more errors)" if exc.error_count() > 1 else ""
         line = _line_of(read_text(path, LexiconError), loc)
@@ -72,7 +72,7 @@ def _clean_loc(err: dict, data) -> tuple:
     return out
 
 
-def _pick_error(errors: list, data) -> tuple[dict, tuple]:
+def pick_error(errors: list, data) -> tuple[dict, tuple]:
     """The first error, or, when a union reports one error per member at the same place (an alias that is
     neither a string nor a valid record), the most specific of those."""
     first = _clean_loc(errors[0], data)

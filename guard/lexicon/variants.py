@@ -12,10 +12,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from pydantic import ValidationError
+
 from guard.compiler import CUE, CompiledLexicon, compile_lexicon
+from guard.errors import LexiconError
 from guard.expand import despaced
 from guard.lexicon.loader import LoadedLexicon
-from guard.lexicon.schema import CharacterRecord, FranchiseRecord, LexiconFile
+from guard.lexicon.schema import CharacterRecord, FranchiseRecord, LexiconFile, language_tag_problem
 from guard.normalize import Normalizer, script_of
 
 _KIND_ORDER = {"name": 0, "variant": 1, "partial": 2}
@@ -68,9 +71,18 @@ def _collect(compiled: CompiledLexicon, normalize) -> list[Variant]:
 def variants_of_name(name: str, lang: Optional[str] = None, *, normalizer: Optional[Normalizer] = None) -> tuple[str, list[Variant]]:
     """(language used, variants) for one name."""
     lang = lang or guess_lang(name)
-    rec = CharacterRecord(id="variants/name", names={lang: [name]})
-    compiled = _compile_alone(rec, normalizer)
+    compiled = _compile_alone(_name_record(name, lang), normalizer)
     return lang, _collect(compiled, compiled.normalizer.normalize)
+
+
+def _name_record(name: str, lang: str) -> CharacterRecord:
+    problem = language_tag_problem(lang)
+    if problem:
+        raise LexiconError("(command line)", problem, field="lang")
+    try:
+        return CharacterRecord(id="variants/name", names={lang: [name]})
+    except ValidationError as exc:
+        raise LexiconError("(command line)", exc.errors()[0]["msg"], field="name") from None
 
 
 def variants_of_character(character_id: str, loaded: LoadedLexicon, full: CompiledLexicon) -> list[Variant]:

@@ -96,6 +96,19 @@ def test_invalid_alias_leaves_the_file_untouched(toy_file):
     assert toy_file.read_text(encoding="utf-8") == TOY
 
 
+@pytest.mark.parametrize("alias, lang, field, message", [
+    ("Sparks", "jp", "lang", "'jp' is a country code, not a language: write ja"),
+    ("Sparks", "zh-hans", "lang", "must be written zh-Hans"),
+    ("Spa\x00rks", None, "alias", "control character U+0000"),
+    ("Spa\x1brks", "en", "alias", "control character U+001B"),
+])
+def test_an_alias_the_loader_would_refuse_is_not_added(toy_file, alias, lang, field, message):
+    with pytest.raises(LexiconError) as info:
+        add_alias("toyverse/sparky", alias, lang=lang, path=toy_file)
+    assert info.value.field == field and message in info.value.message
+    assert toy_file.read_text(encoding="utf-8") == TOY
+
+
 def test_write_validated_never_leaves_an_invalid_file(toy_file):
     bad = TOY.replace("id: toyverse/amber", "id: Not An Id")
     with pytest.raises(LexiconError) as info:
@@ -172,6 +185,24 @@ def test_new_character_errors(toy_dir, toy_file, tmp_path):
     assert toy_file.read_text(encoding="utf-8") == TOY
 
 
+@pytest.mark.parametrize("names, aliases, field, message", [
+    ({"ja": ["ギズモ"], "zh_hans": ["小玩意"]}, [], "names", "must be written zh-Hans"),
+    ({"ja": ["ギズ\x00モ"]}, [], "names.ja.0", "control character U+0000"),
+    ({"en": ["Gizmo"]}, ["Giz\x07"], "aliases.0", "control character U+0007"),
+])
+def test_new_character_refuses_what_the_loader_would(toy_dir, toy_file, names, aliases, field, message):
+    with pytest.raises(LexiconError) as info:
+        new_character("toyverse/gizmo", franchise="toyverse", names=names, aliases=aliases, paths=[toy_dir])
+    assert (info.value.path, info.value.field) == ("(command line)", field) and message in info.value.message
+    assert toy_file.read_text(encoding="utf-8") == TOY
+
+
+def test_parse_names_refuses_a_country_code():
+    with pytest.raises(LexiconError, match="'kr' is a country code, not a language: write ko") as info:
+        parse_names(["en=Gizmo", "kr=기즈모"])
+    assert info.value.field == "names"
+
+
 def test_new_character_creates_a_new_file(toy_dir, tmp_path):
     target = toy_dir / "other.yaml"
     res = new_character("other/x", franchise="other", franchise_name="Other Saga", names={"en": ["Xylo"]}, paths=[toy_dir], file=target)
@@ -190,6 +221,14 @@ def test_cli_new_character(cli, toy_dir, toy_file):
     assert "added character toyverse/gizmo" in r.output
     r = cli("lexicon", "new-character", "toyverse/gizmo", "--franchise", "toyverse", "--name", "en=Gizmo", "--lexicon", str(toy_dir))
     assert r.exit_code != 0 and "already exists" in r.output
+
+
+def test_cli_refuses_a_language_tag_the_loader_would_refuse(cli, toy_dir, toy_file):
+    r = cli("lexicon", "new-character", "toyverse/gizmo", "--franchise", "toyverse", "--name", "jp=ギズモ", "--lexicon", str(toy_dir))
+    assert r.exit_code != 0 and "'jp' is a country code" in r.output and "Traceback" not in r.output
+    r = cli("lexicon", "add", "toyverse/sparky", "Sparks", "--lang", "jp", "--lexicon", str(toy_dir))
+    assert r.exit_code != 0 and "lang: " in r.output and "'jp' is a country code" in r.output
+    assert toy_file.read_text(encoding="utf-8") == TOY
 
 
 # -- add-example ----------------------------------------------------------------------------------------------

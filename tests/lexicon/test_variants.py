@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from guard.errors import LexiconError
 from guard.lexicon.variants import guess_lang, variants_of_character, variants_of_name
 
 
@@ -72,3 +73,10 @@ def test_cli_variants_of_a_character(cli, cid):
     r = cli("lexicon", "variants", cid)
     assert r.exit_code == 0, r.output
     assert "shared with pokemon/nidoran-m" in r.output
+
+
+@pytest.mark.parametrize("name, lang, field", [("Pikachu", "jp", "lang"), ("Pika\x07chu", "en", "name")])
+def test_a_tag_or_name_the_loader_would_refuse_is_a_lexicon_error(name, lang, field):
+    with pytest.raises(LexiconError) as info:
+        variants_of_name(name, lang)
+    assert info.value.field == field
