@@ -36,6 +36,9 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
+# The upstream's Date and Server are not relayed: the server in front (uvicorn) writes its own, and would send both
+# (nginx drops them by default too).
+SERVER_SET = frozenset({b"date", b"server"})
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=60.0, pool=10.0)
 
 
@@ -177,7 +180,7 @@ class ProxyApp:
             return
 
         try:
-            drop = _hop_by_hop(response.headers.raw)
+            drop = _hop_by_hop(response.headers.raw) | SERVER_SET
             out_headers = [(k, v) for k, v in response.headers.raw if k.lower() not in drop]
             await send({"type": "http.response.start", "status": response.status_code, "headers": out_headers})
             async with anyio.create_task_group() as tg:

@@ -270,6 +270,22 @@ def test_upstream_down_is_502_and_fail_open_proxy(upstream):
         assert m['guard_engine_errors_total{source="middleware",fail_open="true"}'] == 1
 
 
+def test_a_proxied_response_has_one_date_and_one_server_header():
+    """uvicorn writes its own Date and Server; the upstream's are not relayed next to them (as nginx does)."""
+
+    async def dated(request: Request):
+        return JSONResponse({"ok": True}, headers={"date": "Tue, 01 Jan 2030 00:00:00 GMT", "server": "painter/1.0"})
+
+    up_app = Starlette(routes=[Route("/v1/images/generations", dated, methods=["POST"]), Route("/dated", dated)])
+    with ServerThread(up_app, lifespan="off") as up:
+        app = create_app(FakeGuard(), upstream=up.url, sighup=False, watch=False)
+        with ServerThread(app) as srv, httpx.Client(base_url=srv.url, timeout=10, trust_env=False) as client:
+            for r in (client.get("/dated"), client.post("/v1/images/generations", json={"prompt": "Pikachu"})):
+                assert r.status_code == 200 and r.json() == {"ok": True}
+                assert len(r.headers.get_list("date")) == 1 and r.headers["date"] != "Tue, 01 Jan 2030 00:00:00 GMT"
+                assert r.headers.get_list("server") == ["uvicorn"]
+
+
 def test_proxy_metrics_count_middleware_decisions(proxy, client):
     client.post("/v1/images/generations", json={"prompt": "Mario"})
     m = parse_text(client.get("/metrics").text)
