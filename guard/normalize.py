@@ -695,12 +695,16 @@ def _has_ascii_control(text: str) -> bool:
 
 
 _JAMO_VOWEL = re.compile("[\u1161-\u1175]")
-_INITIAL, _VOWEL, _SYLLABLE = 0x1100, 0x1161, 0xAC00
+_INITIAL, _VOWEL, _FINAL, _SYLLABLE = 0x1100, 0x1161, 0x11A7, 0xAC00
 # The final (jongseong) index of each initial consonant that can end a syllable (ㄸ, ㅃ and ㅉ cannot).
 _FINAL_OF_INITIAL = {
-    0x1100: 1, 0x1101: 2, 0x1102: 4, 0x1103: 7, 0x1105: 8, 0x1106: 16, 0x1107: 17, 0x1109: 19, 0x110A: 20,
-    0x110B: 21, 0x110C: 22, 0x110E: 23, 0x110F: 24, 0x1110: 25, 0x1111: 26, 0x1112: 27,
+    "\u1100": 1, "\u1101": 2, "\u1102": 4, "\u1103": 7, "\u1105": 8, "\u1106": 16, "\u1107": 17, "\u1109": 19,
+    "\u110a": 20, "\u110b": 21, "\u110c": 22, "\u110e": 23, "\u110f": 24, "\u1110": 25, "\u1111": 26, "\u1112": 27,
 }
+# An initial and a vowel, then a final: a final jamo, or an initial that can end a syllable with no vowel after it.
+_JAMO_SYLLABLE = re.compile(
+    "([\u1100-\u1112])([\u1161-\u1175])([\u11a8-\u11c2]|[" + "".join(_FINAL_OF_INITIAL) + "](?![\u1161-\u1175]))?"
+)
 
 
 def _is_jamo(c: str) -> bool:
@@ -711,32 +715,22 @@ def _compose_hangul(text: str, offsets: list[int]) -> tuple[str, list[int]]:
     """Initial + vowel (+ final) jamo composed into one syllable, as a Korean keyboard composes them: a consonant
     after a composed syllable is its final unless a vowel follows (ㄲㅗㅂㅜㄱㅇㅣ -> 꼬북이). Each syllable keeps the
     offset of its first letter. Jamo that compose into nothing stay (ㅋㅋ, ㅠㅠ)."""
-    chars: list[str] = []
+    parts: list[str] = []
     kept: list[int] = []
-    n, i = len(text), 0
-    while i < n:
-        c = ord(text[i])
-        v = ord(text[i + 1]) - _VOWEL if i + 1 < n else -1
-        if not (0 <= c - _INITIAL <= 18 and 0 <= v <= 20):
-            chars.append(text[i])
-            kept.append(offsets[i])
-            i += 1
-            continue
-        syllable = _SYLLABLE + ((c - _INITIAL) * 21 + v) * 28
-        j = i + 2
-        if j < n:
-            t = ord(text[j])
-            if 0x11A8 <= t <= 0x11C2:
-                syllable += t - 0x11A7
-                j += 1
-            elif t in _FINAL_OF_INITIAL and not (j + 1 < n and 0x1161 <= ord(text[j + 1]) <= 0x1175):
-                syllable += _FINAL_OF_INITIAL[t]
-                j += 1
-        chars.append(chr(syllable))
-        kept.append(offsets[i])
-        i = j
-    kept.append(offsets[n])
-    return "".join(chars), kept
+    done = 0
+    for m in _JAMO_SYLLABLE.finditer(text):
+        s, e = m.span()
+        initial, vowel, final = m.groups()
+        syllable = _SYLLABLE + ((ord(initial) - _INITIAL) * 21 + ord(vowel) - _VOWEL) * 28
+        if final is not None:
+            syllable += _FINAL_OF_INITIAL[final] if final in _FINAL_OF_INITIAL else ord(final) - _FINAL
+        parts.append(text[done:s])
+        parts.append(chr(syllable))
+        kept += offsets[done : s + 1]
+        done = e
+    parts.append(text[done:])
+    kept += offsets[done:]
+    return "".join(parts), kept
 
 
 def _fold_lookalikes(text: str, tails: Optional[list[int]] = None) -> str:
