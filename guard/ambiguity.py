@@ -254,18 +254,23 @@ PROMPT_LANGS = ("en", "fr", "de", "es", "it")  # the languages guard.latin_lang 
 
 
 def prompt_language_words(names: dict[str, list[str]], normalize) -> dict[str, str]:
-    """Normalized Latin-script names of one character -> the languages (comma-separated) in whose prompts each
-    reads as a word of that language: at least PROMPT_LANGUAGE_WORD there, and not the character's name there."""
+    """Normalized Latin-script names of one character, other than its English ones, -> the languages
+    (comma-separated) in whose prompts each reads as a word of that language: at least PROMPT_LANGUAGE_WORD there,
+    and not the character's name there."""
     own: dict[str, set[str]] = {}  # by base language: es and es-419 together
     for lang, values in names.items():
         own.setdefault(lang.split("-")[0], set()).update(normalize(v) for v in values)
     out: dict[str, str] = {}
     for lang, values in names.items():
         base = lang.split("-")[0] if not lang.endswith("-Latn") else lang
+        if base == "en":  # English names are used in prompts of every language (Litten in a German prompt)
+            continue
         for v in values:
             if not all(c.isascii() or not c.isalpha() or "\u00c0" <= c <= "\u024f" for c in v):
                 continue
             n = normalize(v)
+            if n in own.get("en", ()):  # the English name again (Litten in Italian)
+                continue
             langs = [
                 m for m in PROMPT_LANGS
                 if m != base and m in own and n not in own[m] and zipf(v, m) >= PROMPT_LANGUAGE_WORD

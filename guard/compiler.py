@@ -246,7 +246,8 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
             forced = {b.norm(a) for a in rec.ambiguous}
             cleared = {b.norm(a) for a in rec.not_ambiguous}
             across = {b.norm(k): v for k, v in ambiguity.character_reasons(rec.names).items()}
-            words_in = ambiguity.prompt_language_words(rec.names, b.norm)
+            # (A franchise of personal names has its own rule for names used for people: `_person_context`.)
+            words_in = {} if personal else ambiguity.prompt_language_words(rec.names, b.norm)
 
             def mark(surface: str, norm_text: str, lang: str, kind: str, inherited: Optional[str]) -> Optional[str]:
                 if norm_text in cleared:

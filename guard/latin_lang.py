@@ -13,11 +13,11 @@ _STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset("the a an and of with in on is at for to from his her their its this that".split()),
     "fr": frozenset("le la les des du et dans avec une un sur est au aux sous pour qui".split()),
     "de": frozenset("der die das und mit ein eine im auf ist den dem des einem einer vom zum unter".split()),
-    "es": frozenset("el la los las y a con en una un del por es al sobre para que bajo".split()),
-    "it": frozenset("il lo la gli e a con nel nella una un della del per sul sulla che sotto".split()),
+    "es": frozenset("el la los las y con en una un del por es al sobre para que bajo".split()),
+    "it": frozenset("il lo la gli e con nel nella una un della del per sul sulla che sotto".split()),
 }
 # Words that say little on their own (shared by several languages) count half.
-_SHARED = frozenset("la un una en e es con per a".split())
+_SHARED = frozenset("la un una en e es con per".split())
 _WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
 LATIN_LANGS = tuple(_STOPWORDS)
 

@@ -98,8 +98,9 @@ def _rare_latin_words_py(t: str, common, typo_free) -> list[tuple[int, int, str]
 
 
 # A Latin word with a letter masked by an asterisk inside it (P*kachu); see Scanner._masked_hits.
-# A word with one masked letter, or two (P*k*chu, Pik**hu).
-_MASKED_WORD = re.compile(r"(?<![a-z0-9*])[a-z]+(?:\*[a-z]*\*|\*)[a-z]+(?![a-z0-9*])")
+# A word with one masked letter, or two apart (P*k*chu). Two side by side read too many everyday words as names
+# (co**ee as Combee, we**ing as Weezing: a third more than one mask), and stand for bold in Markdown.
+_MASKED_WORD = re.compile(r"(?<![a-z0-9*])[a-z]+(?:\*[a-z]+\*|\*)[a-z]+(?![a-z0-9*])")
 _MASKED_MIN = 5  # with its mask: shorter words are too short for the typo index once the mask is removed
 _TWO_MASKS_MIN = 6  # and with two: four letters or more left to read
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -369,12 +370,14 @@ class Scanner:
                                  _CAPITAL_AS_LETTER, set(accepted), cands, context, char_cues, context_spans,
                                  mix_limit=_MIXED_CAPITALS_MAX)
 
-        if nt.kana_tails:  # ゲンガ―が, ゲンガ一が: a dash or 一 after the last katakana, read as ー
-            tails = [(j, window) for j in nt.kana_tails if (window := _katakana_window(t, j)) is not None]
-            if tails:
-                self._alt_hits(t, [(j, "ー") for j, _ in tails], _DASH_AS_LONG_VOWEL, set(accepted), cands, context,
-                               char_cues, context_spans, covering=[(j, j + 1) for j, _ in tails],
-                               windows=[window for _, window in tails])
+        if nt.kana_tails:  # イ―ブイ, ゲンガ―が, ゲンガ一が: a dash or 一 after katakana, read as ー
+            readings = [(j, window) for j in nt.kana_tails if (window := _katakana_window(t, j)) is not None]
+            if readings:
+                # A name must hold the mark, and where katakana follows it, the next one too: a dash that ends a
+                # name before another katakana word joins two words (カポエラ—ダンサー is no カポエラー).
+                covering = [(j, j + 2 if j + 1 < len(t) and _is_kata(t[j + 1]) else j + 1) for j, _ in readings]
+                self._alt_hits(t, [(j, "ー") for j, _ in readings], _DASH_AS_LONG_VOWEL, set(accepted), cands, context,
+                               char_cues, context_spans, covering=covering, windows=[w for _, w in readings])
 
         if "-" in t:
             groups, subs = _hyphen_groups(t)
@@ -895,6 +898,7 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
         return "leetspeak"  # (not shorter: 7ic, a word of a Chinese text, would be Klink's French name)
     if not surface.isascii() or not surface.isprintable():
         latin = other = wide = False
+        jamo_vowels = 0
         for c in surface:
             if c < " " or c == "\x7f":  # a control character (normalization drops it, as it drops a zero-width one)
                 return "invisible characters inside it"
@@ -905,13 +909,15 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
             elif "\uff21" <= c <= "\uff5a":  # full-width Latin
                 wide = True
             elif "\u314f" <= c <= "\u3163":  # a Hangul vowel typed apart from its consonant (ㅍㅣㅋㅏㅊㅠ)
-                return "Hangul typed letter by letter"
+                jamo_vowels += 1
             elif c != "\u00ad" and unicodedata.category(c) in ("Cf", "Cc"):
                 return "invisible characters inside it"
         if latin and other:
             return "look-alike letters of another script"
         if latin and wide:
             return "full-width letters mixed in"
+        if jamo_vowels >= 2:  # one syllable typed apart is as often an emoticon (ㅁㅠㅠ, ㅅㅗㅗ)
+            return "Hangul typed letter by letter"
     return None
 
 
@@ -1114,19 +1120,27 @@ def _hyphen_groups(t: str) -> tuple[list[tuple[int, int]], list[tuple[int, str]]
 _DASH_AS_LONG_VOWEL = "a dash or 一 after katakana read as ー"
 
 
+_SHORTEST_KATAKANA_TAIL = 3
+
+
 def _katakana_window(t: str, j: int) -> Optional[tuple[int, int]]:
-    """The span of the katakana word that ends at `j`, with one character on each side for its boundaries; None
-    for a word of fewer than three katakana: with ー added, short everyday words spell short names (コレ一, ドリ-
+    """The katakana word around the mark at `j` (the run before it, and the run after it where it stands between
+    katakana), with one character on each side for its boundaries. None for a word that would end at the mark
+    with fewer than three katakana before it: with ー added, short everyday words spell short names (コレ一, ドリ-
     read as コレー, ドリー)."""
     a = j
-    while a > 0 and j - a < _WINDOW_WORD and ("\u30a1" <= t[a - 1] <= "\u30fc"):
+    while a > 0 and j - a < _WINDOW_WORD and _is_kata_or_long(t[a - 1]):
         a -= 1
-    if j - a < _SHORTEST_KATAKANA_TAIL:
+    b = j + 1
+    while b < len(t) and b - j < _WINDOW_WORD and _is_kata_or_long(t[b]):
+        b += 1
+    if b == j + 1 and j - a < _SHORTEST_KATAKANA_TAIL:
         return None
-    return max(a - 1, 0), min(j + 2, len(t))
+    return max(a - 1, 0), min(b + 1, len(t))
 
 
-_SHORTEST_KATAKANA_TAIL = 3
+def _is_kata_or_long(c: str) -> bool:
+    return "\u30a1" <= c <= "\u30fa" or c == "\u30fc"
 
 
 def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:

@@ -93,13 +93,10 @@ _HAS_KANA = re.compile(r"[\u30a1-\u30ff]")
 # They are read as the katakana before katakana, unless a kanji comes first (then they end a word: 暴力シーン,
 # 入力フォーム, 人口データ), and between katakana. Not after the last katakana: there the numerals count things
 # (ピカチュウ二、三匹), and 力 is a suffix (チーム力).
-# Dashes typed for ー count as its look-alikes (イ―ブイ). After the last katakana, 一 and the dashes are read both
-# ways by the matcher (`_fold_lookalikes`, its `tails`).
-_LONG_VOWEL_LOOKALIKES = ("一", "―", "—", "─", "-")
-_KANA_LOOKALIKES = {
-    "力": "カ", "工": "エ", "口": "ロ", "夕": "タ", "卜": "ト", "二": "ニ", "八": "ハ",
-    **{ch: "ー" for ch in _LONG_VOWEL_LOOKALIKES},
-}
+# Dashes typed for ー (イ―ブイ, ゲンガ―): read both ways by the matcher (`_fold_lookalikes`, its `tails`), as is 一
+# after the last katakana of a word. (─ folds to a separator before this step.)
+_LONG_VOWEL_DASHES = ("―", "—", "-")
+_KANA_LOOKALIKES = {"力": "カ", "工": "エ", "口": "ロ", "夕": "タ", "卜": "ト", "二": "ニ", "八": "ハ", "一": "ー"}
 
 # The last one, U+E000 (private use), is what emoji and other pictographs fold to (SYMBOL_SEPARATOR, below).
 SEPARATORS = frozenset(" \t\r\n\u3000.-_·・*~|/\\'’`+,:;!?\"()[]{}<>=&^#%♀♂\ue000")
@@ -172,14 +169,14 @@ class NormalizedText:
             return offs[start], offs[start]
         orig_end = offs[end - 1] + 1
         upper = offs[end]
-        # Extend over marks that were composed into the last character (ﾊﾞ, e + U+0301); zero-width
-        # characters removed after the span stay outside it.
-        while orig_end < upper and (
-            self.original[orig_end] in _KANA_MARKS
-            or unicodedata.category(self.original[orig_end]) in ("Mn", "Me")
-            or _is_jamo(self.original[orig_end])
-        ):
-            orig_end += 1
+        # Extend over what was composed into the last character (ﾊﾞ, e + U+0301, the vowel and final of Hangul
+        # typed as jamo), also past characters dropped among them (ㅊ<zero-width space>ㅠ); characters dropped after
+        # the last of them stay outside the span.
+        original = self.original
+        for k in range(orig_end, upper):
+            c = original[k]
+            if c in _KANA_MARKS or _is_jamo(c) or unicodedata.category(c) in ("Mn", "Me"):
+                orig_end = k + 1
         return offs[start], orig_end
 
 
@@ -701,9 +698,12 @@ _FINAL_OF_INITIAL = {
     "\u1100": 1, "\u1101": 2, "\u1102": 4, "\u1103": 7, "\u1105": 8, "\u1106": 16, "\u1107": 17, "\u1109": 19,
     "\u110a": 20, "\u110b": 21, "\u110c": 22, "\u110e": 23, "\u110f": 24, "\u1110": 25, "\u1111": 26, "\u1112": 27,
 }
-# An initial and a vowel, then a final: a final jamo, or an initial that can end a syllable with no vowel after it.
+# An initial and a vowel, then a final: a final jamo, or an initial that can end a syllable with no vowel after
+# it, unless it starts a run of itself (ㅍㅣㅋㅏㅊㅠㅋㅋ: 피카츄, and ㅋㅋ laughing).
 _JAMO_SYLLABLE = re.compile(
-    "([\u1100-\u1112])([\u1161-\u1175])([\u11a8-\u11c2]|[" + "".join(_FINAL_OF_INITIAL) + "](?![\u1161-\u1175]))?"
+    "([\u1100-\u1112])([\u1161-\u1175])(?:([\u11a8-\u11c2])|(["
+    + "".join(_FINAL_OF_INITIAL)
+    + "])(?![\u1161-\u1175])(?!\\4))?"
 )
 
 
@@ -720,10 +720,12 @@ def _compose_hangul(text: str, offsets: list[int]) -> tuple[str, list[int]]:
     done = 0
     for m in _JAMO_SYLLABLE.finditer(text):
         s, e = m.span()
-        initial, vowel, final = m.groups()
+        initial, vowel, final, consonant = m.groups()
         syllable = _SYLLABLE + ((ord(initial) - _INITIAL) * 21 + ord(vowel) - _VOWEL) * 28
         if final is not None:
-            syllable += _FINAL_OF_INITIAL[final] if final in _FINAL_OF_INITIAL else ord(final) - _FINAL
+            syllable += ord(final) - _FINAL
+        elif consonant is not None:
+            syllable += _FINAL_OF_INITIAL[consonant]
         parts.append(text[done:s])
         parts.append(chr(syllable))
         kept += offsets[done : s + 1]
@@ -734,10 +736,10 @@ def _compose_hangul(text: str, offsets: list[int]) -> tuple[str, list[int]]:
 
 
 def _fold_lookalikes(text: str, tails: Optional[list[int]] = None) -> str:
-    """Kanji that look like katakana read as the katakana where they stand for one (力ビゴン, 工ーフィ, ピ力チュウ), and
-    dashes typed for the long-vowel mark between katakana (イ―ブイ), in a text known to hold katakana. With
-    `tails`, the positions of look-alikes of ー after the last katakana of a run (ゲンガ―が, ゲンガ一が) are added
-    to it: there they are as often punctuation or a numeral (ミュウ―それは), so the matcher reads them both ways.
+    """Kanji that look like katakana read as the katakana where they stand for one (力ビゴン, 工ーフィ, ピ力チュウ), in a
+    text known to hold katakana. With `tails`, the positions where a dash or 一 after a katakana may be the
+    long-vowel mark (イ―ブイ, ゲンガ―が, ゲンガ一が) are added to it: such a dash is as often punctuation between
+    two words (ミュウ—イーブイ) and such a 一 a numeral, so the matcher reads them both ways (`kana_tails`).
     Each look-alike is found with str.find and its neighbours read one by one: a pattern with look-behinds took
     26 µs a prompt, a search by character class 4."""
     chars: Optional[list[str]] = None
@@ -746,31 +748,36 @@ def _fold_lookalikes(text: str, tails: Optional[list[int]] = None) -> str:
         i = text.find(ch)
         while 0 <= i <= last:
             before = text[i - 1] if i else " "
-            if i < last and _is_katakana_or_long(text[i + 1]):
-                if ch == "-":  # a hyphen between katakana joins two words (ピカチュウ-ライチュウ)
-                    pass
-                elif _is_katakana(before) or (ch not in _LONG_VOWEL_LOOKALIKES and script_of(before) != "han" and before != "〆"):
+            after = text[i + 1] if i < last else ""
+            if after and _is_katakana_or_long(after):
+                if _is_katakana(before) or (ch != "一" and script_of(before) != "han" and before != "〆"):
                     if chars is None:
                         chars = list(text)
                     chars[i] = _KANA_LOOKALIKES[ch]
-            elif tails is not None and ch in _LONG_VOWEL_LOOKALIKES and _is_katakana(before):
-                if _ends_long_vowel(ch, text[i + 1] if i < last else ""):
-                    tails.append(i)
+            elif ch == "一" and tails is not None and _is_katakana(before) and _ends_word(after):
+                tails.append(i)
             i = text.find(ch, i + 1)
-    if tails:
+    if tails is not None:
+        for dash in _LONG_VOWEL_DASHES:
+            i = text.find(dash)
+            while 0 <= i <= last:
+                after = text[i + 1] if i < last else ""
+                if i and _is_katakana(text[i - 1]) and after not in _LONG_VOWEL_DASHES:
+                    # Between katakana, or where the word ends: not a hyphen before a space (ウール- 綿, a list).
+                    if _is_katakana(after) or (_ends_word(after) and not (dash == "-" and after.isspace())):
+                        tails.append(i)
+                i = text.find(dash, i + 1)
         tails.sort()
     return text if chars is None else "".join(chars)
 
 
-def _ends_long_vowel(ch: str, after: str) -> bool:
-    """Whether a look-alike of ー after a katakana, with no katakana after it, can be the word's last ー: a dash
-    alone (two in a row are the Japanese dash, ――), a hyphen not joining the next word (ピカチュウ-Raichu), 一 with
-    no kanji after it (ピカチュウ一匹 counts)."""
-    if ch == "一":
-        return not after or script_of(after) != "han"
-    if after in _LONG_VOWEL_LOOKALIKES:
-        return False
-    return ch != "-" or not (after.isascii() and after.isalnum())
+def _ends_word(after: str) -> bool:
+    """Whether the character after a katakana word's last ー may follow a name: nothing, a space, punctuation or a
+    particle (ゲンガ―が); not a kanji or つ, after which 一 is a numeral (ピカチュウ一匹, ウール一つ)."""
+    return not after or after in _PARTICLES or after.isspace() or unicodedata.category(after)[0] == "P"
+
+
+_PARTICLES = frozenset("がはをにのともでへやよねかだ")
 
 
 def _is_katakana(c: str) -> bool:

@@ -14,5 +14,5 @@ def test_stated_latin_lang_names_a_language_only_on_evidence():
     assert stated_latin_lang("los platos en la cocina") == "es"
     assert stated_latin_lang("il gatto sulla finestra") == "it"
     assert stated_latin_lang("Pikachu 4k") is None  # no function word
-    assert stated_latin_lang("Pippi riding a horse") is None  # "a" alone is Spanish and Italian too
+    assert stated_latin_lang("Pikachu riding a horse") == "en"
     assert stated_latin_lang("la luna") is None  # "la": French, Spanish or Italian

@@ -1054,7 +1054,6 @@ def test_emoji_inside_a_chinese_name_is_found_with_corroboration(guard):
         ("K*qing in Liyue", "genshin_impact/keqing", "K*qing"),
         ("P*k*chu surfing at sunset", "pokemon/pikachu", "P*k*chu"),  # two masks
         ("G*ng*r lurking in a hallway", "pokemon/gengar", "G*ng*r"),
-        ("Pik**hu in the rain", "pokemon/pikachu", "Pik**hu"),
     ],
 )
 def test_a_letter_masked_by_an_asterisk(guard, prompt, cid, surface):
@@ -1073,7 +1072,8 @@ def test_a_letter_masked_by_an_asterisk(guard, prompt, cid, surface):
         "5*7 grid of tiles",
         "Rai*chu",  # two words of the text joined across the asterisk: as before, they need corroboration
         "P*k*c*u at the beach",  # too many masks
-        "am**r at the beach",  # two masks leave too few letters to read
+        "am*e*r at the beach",  # two masks leave too few letters to read
+        "co**ee in a mug",  # two masks side by side are not read (Combee)
         "what an a**hole driver",
         "d*mn*tion and fire",
         "P*kachux in the rain",  # the letters around the mask spell no name of that length
@@ -1139,6 +1139,40 @@ def test_a_dash_or_one_after_a_name_is_still_punctuation_or_a_numeral(guard, pro
 def test_hangul_written_as_jamo(guard, prompt, cid, surface):
     m = match_for(guard.scan(prompt), cid)
     assert m is not None and m.confirmed and prompt[m.start:m.end] == surface
+
+
+@pytest.mark.parametrize(
+    "prompt, expected",
+    [
+        ("ミュウ—イーブイ", ["pokemon/eevee", "pokemon/mew"]),  # a dash between two names is punctuation
+        ("カビゴン—ミュウ", ["pokemon/mew", "pokemon/snorlax"]),
+        ("カポエラ—ダンサー", []),  # ... and between two words: no カポエラー
+        ("ウール一つとコットンのセーター", []),  # 一つ counts: no ウールー
+        ("ウール—柔らかい素材", []),
+        ("ウール- 麻のセーター", []),
+    ],
+)
+def test_dashes_and_one_between_words(guard, prompt, expected):
+    assert sorted(ids(guard.scan(prompt))) == expected
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, surface",
+    [
+        ("ㅍㅣㅋㅏㅊㅠㅋㅋ 귀여워", "pokemon/pikachu", "ㅍㅣㅋㅏㅊㅠ"),  # the laughter is no final consonant
+        ("ㅍㅣㅋㅏㅊ\u200bㅠ가 달린다", "pokemon/pikachu", "ㅍㅣㅋㅏㅊ\u200bㅠ"),  # the span holds the whole name
+        ("ヒトカケ\u200b゛が眠る", "pokemon/charmander", "ヒトカケ\u200b゛"),
+    ],
+)
+def test_names_composed_across_invisible_characters(guard, prompt, cid, surface):
+    m = match_for(guard.scan(prompt), cid)
+    assert m is not None and m.confirmed and prompt[m.start:m.end] == surface
+
+
+def test_one_syllable_typed_apart_is_no_evasion(guard):
+    # ㅁㅠㅠ is crying, not Mew (뮤) spelled to evade a filter: the one-syllable name still needs context
+    [m] = guard.scan("ㅁㅠㅠ 오늘 너무 피곤해", include_candidates=True)
+    assert m.character_id == "pokemon/mew" and not m.confirmed
 
 
 def test_a_theme_word_before_katakana_is_still_the_theme(guard):

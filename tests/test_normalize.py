@@ -540,16 +540,20 @@ def test_format_characters_beyond_the_bmp_hide_nothing(text, folded):
 @pytest.mark.parametrize(
     "text, folded, tails",
     [
-        ("イ―ブイ", "イーブイ", ()),  # a dash between katakana is the long vowel mark
-        ("イ—ブイ", "イーブイ", ()),
-        ("ピカチュウ-ライチュウ", "ピカチュー-ライチュー", ()),  # a hyphen there joins two words
-        ("ピカチュウ――それは", "ピカチュー――それは", ()),  # the Japanese dash is two
-        # after the last katakana a dash or 一 stays, and the matcher reads it both ways
-        ("ゲンガ―が", "ゲンガ―が", (3,)),
+        # A dash after a katakana stays; where it may be the long vowel mark, the matcher reads it both ways.
+        ("イ―ブイ", "イ―ブイ", (1,)),  # between katakana
+        ("イ—ブイ", "イ—ブイ", (1,)),
+        ("ミュウ—イーブイ", "ミュー—イーブイ", (3,)),  # (or punctuation between two words)
+        ("ゲンガ―が", "ゲンガ―が", (3,)),  # after the last katakana, before a particle
         ("ゲンガ一が", "ゲンガ一が", (3,)),
         ("ゲンガ－", "ゲンガ-", (3,)),  # the full-width hyphen folds to "-" first
+        ("ピカチュウ――それは", "ピカチュー――それは", ()),  # the Japanese dash is two
         ("ピカチュウ-Raichu", "ピカチュー-raichu", ()),  # a hyphen before a Latin word joins it
+        ("ウール- 麻", "ウール- 麻", ()),  # ... and one before a space lists
+        ("ウール—柔らかい", "ウール—柔らかい", ()),  # a dash before a kanji is punctuation
         ("ピカチュウ一匹", "ピカチュー一匹", ()),  # 一 before a kanji counts
+        ("ウール一つ", "ウール一つ", ()),  # ... and before つ
+        ("ゲ一ム", "ゲーム", ()),  # 一 between katakana folds in place, as the other kanji look-alikes
         ("ゲンガ―とゲンガ一", "ゲンガ―とゲンガ一", (3, 8)),
     ],
 )
