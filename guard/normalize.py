@@ -227,7 +227,7 @@ class Normalizer:
             self._slow_bitmap = speedups.bmp_bitmap(irregular)
             # Voicing marks compose with the character before them, which fold_text leaves to Python: it hands
             # back the texts with an irregular character that this dict does not hold.
-            self._kernel_special = {c: out for c, out in special.items() if c not in _KANA_MARKS and c not in _HANGUL_VOWELS_AND_FINALS}
+            self._kernel_special = {c: out for c, out in special.items() if c not in _KANA_MARKS}
             # The kernel also tells whether the folded text holds a homoglyph (one that a word can hold), which
             # spares a search of every non-ASCII prompt for the few that do.
             self._homoglyph_bitmap = speedups.bmp_bitmap(in_words)
@@ -294,10 +294,9 @@ class Normalizer:
         if leet:
             out = _fold_leet_tokens(out)
         if flags & speedups.FLAG_KATAKANA:
-            tails: list[int] = []
-            out = _LONG_VOWEL.sub("ー", _fold_lookalikes(out, tails))
+            out, tails = _fold_kana_marking_tails(out)
             if tails:
-                return NormalizedText(text, out, offsets, bool(marked), tuple(tails))
+                return NormalizedText(text, out, offsets, bool(marked), tails)
         return NormalizedText(text, out, offsets, bool(marked))
 
     def _normalize_general(self, text: str) -> NormalizedText:
@@ -338,9 +337,8 @@ class Normalizer:
             out = _fold_leet_tokens(out)
         if out.isascii() or not _HAS_KANA.search(out):
             return NormalizedText(text, out, offsets, marked)
-        tails: list[int] = []
-        out = _LONG_VOWEL.sub("ー", _fold_lookalikes(out, tails))
-        return NormalizedText(text, out, offsets, marked, tuple(tails))
+        out, tails = _fold_kana_marking_tails(out)
+        return NormalizedText(text, out, offsets, marked, tails)
 
     def _normalize_slow(self, text: str, astral: bool) -> NormalizedText:
         """Text with irregular characters: the runs between them fold one to one in bulk, and the offsets record
@@ -786,6 +784,12 @@ def _is_katakana(c: str) -> bool:
 
 def _is_katakana_or_long(c: str) -> bool:
     return "\u30a1" <= c <= "\u30fa" or c == "\u30fc"
+
+
+def _fold_kana_marking_tails(text: str) -> tuple[str, tuple[int, ...]]:
+    """`fold_kana` of a text known to hold katakana, with the positions the matcher reads both ways (`kana_tails`)."""
+    tails: list[int] = []
+    return _LONG_VOWEL.sub("ー", _fold_lookalikes(text, tails)), tuple(tails)
 
 
 def fold_kana(text: str) -> str:

@@ -18,6 +18,9 @@ TAG_EXAMPLES = "like en, ja, ja-Latn, zh-Hant"
 # Country codes written for a language. kr (Kanuri) and tw (Twi) are languages too, but not of these lexicons.
 COUNTRY_CODES = {"jp": "ja", "kr": "ko", "cn": "zh-Hans", "tw": "zh-Hant", "hk": "zh-Hant"}
 
+# Codes that are registered but name no language: undetermined, multiple, no linguistic content (qaa-qtz is private use).
+_NO_LANGUAGE = frozenset({"und", "mul", "zxx", "mis"})
+
 # Control characters (Unicode category Cc) and surrogates. Only an escape in a quoted YAML or JSON string can
 # put one in a name ("\0", "\t", "\ud800"): the normalizer drops a control character, so the name still matches,
 # but it is reported as the match's alias; a lone surrogate cannot be encoded as UTF-8 at all.
@@ -31,11 +34,15 @@ def language_tag_problem(tag: str) -> Optional[str]:
 
     primary = tag.replace("_", "-").split("-")[0].lower()
     if primary in COUNTRY_CODES:
-        return f"{tag!r} is a country code, not a language: write {COUNTRY_CODES[primary]}"
+        rest = tag.replace("_", "-").split("-")[1:]
+        write = "-".join([COUNTRY_CODES[primary], *rest]) if rest and "-" not in COUNTRY_CODES[primary] else COUNTRY_CODES[primary]
+        return f"{tag!r} is a country code, not a language: write {write}"
     try:
         standard = langcodes.standardize_tag(tag)
     except ValueError:
         return f"{tag!r} is not a BCP-47 language tag ({TAG_EXAMPLES})"
+    if primary in _NO_LANGUAGE or "qaa" <= primary <= "qtz":
+        return f"{tag!r} names no language ({TAG_EXAMPLES})"
     if not langcodes.tag_is_valid(tag):
         return f"{tag!r} is not a registered BCP-47 language tag ({TAG_EXAMPLES})"
     if not LANG_TAG.match(standard):
@@ -65,7 +72,7 @@ def check_text(text: str) -> str:
 def _unwritten(char: str) -> str:
     code = f"U+{ord(char):04X}"
     if "\ud800" <= char <= "\udfff":
-        return f"a lone surrogate ({code}): write the character itself or a \\U escape"
+        return f"a lone surrogate ({code}): write the character itself (in JSON, as both halves of its surrogate pair)"
     return f"the control character {code}"
 
 
@@ -99,7 +106,7 @@ class _Strict(BaseModel):
 
 class FranchiseRecord(_Strict):
     id: str = Field(description="slug, e.g. pokemon")
-    name: str
+    name: NameText
     rightsholder: Optional[str] = None
     names: NamesByLanguage = Field(description="franchise names per language; they count as context")
     cues: list[NameText] = Field(default_factory=list, description="words that point to this franchise")

@@ -52,9 +52,13 @@ CASES = [
     ("script and region", "      en: [Amber]", "      zh-Hans-CN: [安柏]", "characters.1.names", ("toyverse/amber", "    names:"), "write zh-Hans"),
     ("unregistered language", "    en: [Toyverse]", "    xx: [Toyverse]", "franchise.names", "  names:", "not a registered BCP-47 language tag"),
     ("country code for an alias language", "{text: Sparks, lang: en}", "{text: Sparks, lang: kr}", "characters.0.aliases.1.lang", "aliases:", "write ko"),
+    ("country code with a script", "{text: Sparks, lang: en}", "{text: Sparks, lang: jp-Latn}", "characters.0.aliases.1.lang", "aliases:", "write ja-Latn"),
+    ("a code that names no language", "{text: Sparks, lang: en}", "{text: Sparks, lang: und}", "characters.0.aliases.1.lang", "aliases:", "names no language"),
+    ("a private-use language", "    en: [Toyverse]", "    qab: [Toyverse]", "franchise.names", "  names:", "names no language"),
     # Control characters and lone surrogates, which only an escape in a quoted string can write.
     ("NUL in a name", "      en: [Amber]", '      en: ["Am\\0ber"]', "characters.1.names.en.0", ("toyverse/amber", "      en:"), "control character U+0000"),
     ("tab in a franchise name", "    en: [Toyverse]", '    en: ["Toy\\tverse"]', "franchise.names.en.0", "    en:", "control character U+0009"),
+    ("control character in the franchise's display name", "  name: Toyverse", '  name: "Toy\\x07verse"', "franchise.name", "  name:", "control character U+0007"),
     ("control character in an alias", "    aliases: [Sparky,", '    aliases: ["Spar\\x07ky",', "characters.0.aliases.0", "aliases:", "control character U+0007"),
     ("newline in an alias record", "{text: Sparks, lang: en}", '{text: "Spa\\nrks", lang: en}', "characters.0.aliases.1.text", "aliases:", "control character U+000A"),
     ("C1 control in a cue", "    aliases: [Sparky", '    cues: ["Toy\\x85Box"]\n    aliases: [Sparky', "characters.0.cues.0", "cues:", "control character U+0085"),
