@@ -157,7 +157,8 @@ class NormalizedText:
     offsets: Optional[list[int]] = None
     # Whether the homoglyph step looked at the text (it held a letter the step folds inside some words).
     homoglyphs: bool = field(default=False, compare=False)
-    # Positions of look-alikes of ー after the last katakana of a run (ゲンガ―が), which the matcher reads both ways.
+    # Positions of a dash or 一 after a katakana that may be the long-vowel mark (イ―ブイ, ゲンガ―が), which the
+    # matcher reads both ways (`_fold_lookalikes`).
     kana_tails: tuple[int, ...] = field(default=(), compare=False)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
