@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from guard.latin_lang import LATIN_LANGS as PROMPT_LANGS
+
 LATIN_LANGS = ("en", "de", "fr", "es", "it", "pt")
 CJK_LANGS = ("ja", "zh", "ko")
 
@@ -206,6 +208,11 @@ def everyday_english(normalize) -> frozenset[str]:
 FOREIGN_WORD = 3.0  # a name used as an English word where the character is called something else: French "Draco"
 
 
+def _latin_script(name: str) -> bool:
+    """Whether every letter of `name` is Latin (ASCII or Latin-1 to Latin Extended-B)."""
+    return all(c.isascii() or not c.isalpha() or "\u00c0" <= c <= "\u024f" for c in name)
+
+
 def character_reasons(names: dict[str, list[str]]) -> dict[str, str]:
     """Ambiguity that only shows across a character's names in several languages.
 
@@ -222,7 +229,7 @@ def character_reasons(names: dict[str, list[str]]) -> dict[str, str]:
             where.setdefault(v, set()).add(lang)
     latin_common = None
     for v, langs in where.items():
-        if not all(c.isascii() or not c.isalpha() or "\u00c0" <= c <= "\u024f" for c in v):
+        if not _latin_script(v):
             continue
         if any(lang.endswith("-Latn") for lang in langs):
             continue
@@ -250,7 +257,6 @@ def character_reasons(names: dict[str, list[str]]) -> dict[str, str]:
 # "Tarsal" for Ralts in "the tarsal bones"), and as the name elsewhere. Lower than FOREIGN_WORD because it applies
 # only where the prompt's function words show the language (`guard.latin_lang.stated_latin_lang`).
 PROMPT_LANGUAGE_WORD = 2.0
-PROMPT_LANGS = ("en", "fr", "de", "es", "it")  # the languages guard.latin_lang tells apart
 
 
 def prompt_language_words(names: dict[str, list[str]], normalize) -> dict[str, str]:
@@ -266,13 +272,13 @@ def prompt_language_words(names: dict[str, list[str]], normalize) -> dict[str, s
         if base == "en":  # English names are used in prompts of every language (Litten in a German prompt)
             continue
         for v in values:
-            if not all(c.isascii() or not c.isalpha() or "\u00c0" <= c <= "\u024f" for c in v):
+            if not _latin_script(v):
                 continue
             n = normalize(v)
             if n in own.get("en", ()):  # the English name again (Litten in Italian)
                 continue
             langs = [
-                m for m in PROMPT_LANGS
+                m for m in PROMPT_LANGS  # the languages guard.latin_lang tells apart
                 if m != base and m in own and n not in own[m] and zipf(v, m) >= PROMPT_LANGUAGE_WORD
             ]
             if langs:

@@ -22,7 +22,7 @@ log = logging.getLogger("guard.cache")
 MAGIC = b"character-guard-cache\n"
 _CODE_FILES = (
     "normalize.py", "compiler.py", "expand.py", "ambiguity.py", "fuzzy.py", "exact.py", "tables.py", "lexicon/schema.py",
-    "speedups.py",
+    "speedups.py", "latin_lang.py",
 )
 # The C source of the kernels that normalize aliases at compile time; a wheel carries only the built module.
 _OPTIONAL_CODE_FILES = ("_speedups.c",)

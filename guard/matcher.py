@@ -32,6 +32,7 @@ from guard.normalize import (
     separator_cut_list,
     separator_cuts,
 )
+from guard.normalize import is_katakana_or_long
 from guard.normalize import is_latin_or_digit as _is_latin_or_digit  # shared with guard.exact
 from guard.spans import DisjointSpans, SpanIndex
 
@@ -1118,8 +1119,6 @@ def _hyphen_groups(t: str) -> tuple[list[tuple[int, int]], list[tuple[int, str]]
 
 
 _DASH_AS_LONG_VOWEL = "a dash or 一 after katakana read as ー"
-
-
 _SHORTEST_KATAKANA_TAIL = 3
 
 
@@ -1129,18 +1128,14 @@ def _katakana_window(t: str, j: int) -> Optional[tuple[int, int]]:
     with fewer than three katakana before it: with ー added, short everyday words spell short names (コレ一, ドリ-
     read as コレー, ドリー)."""
     a = j
-    while a > 0 and j - a < _WINDOW_WORD and _is_kata_or_long(t[a - 1]):
+    while a > 0 and j - a < _WINDOW_WORD and is_katakana_or_long(t[a - 1]):
         a -= 1
     b = j + 1
-    while b < len(t) and b - j < _WINDOW_WORD and _is_kata_or_long(t[b]):
+    while b < len(t) and b - j < _WINDOW_WORD and is_katakana_or_long(t[b]):
         b += 1
     if b == j + 1 and j - a < _SHORTEST_KATAKANA_TAIL:
         return None
     return max(a - 1, 0), min(b + 1, len(t))
-
-
-def _is_kata_or_long(c: str) -> bool:
-    return "\u30a1" <= c <= "\u30fa" or c == "\u30fc"
 
 
 def _with_letters(t: str, subs: list[tuple[int, str]]) -> str:

@@ -748,7 +748,7 @@ def _fold_lookalikes(text: str, tails: Optional[list[int]] = None) -> str:
         while 0 <= i <= last:
             before = text[i - 1] if i else " "
             after = text[i + 1] if i < last else ""
-            if after and _is_katakana_or_long(after):
+            if after and is_katakana_or_long(after):
                 if _is_katakana(before) or (ch != "一" and script_of(before) != "han" and before != "〆"):
                     if chars is None:
                         chars = list(text)
@@ -783,7 +783,7 @@ def _is_katakana(c: str) -> bool:
     return "\u30a1" <= c <= "\u30fa"
 
 
-def _is_katakana_or_long(c: str) -> bool:
+def is_katakana_or_long(c: str) -> bool:
     return "\u30a1" <= c <= "\u30fa" or c == "\u30fc"
 
 

@@ -32,10 +32,11 @@ def language_tag_problem(tag: str) -> Optional[str]:
     """Why `tag` cannot be a language tag of a lexicon, or None. Files use a few dozen distinct tags: cached."""
     import langcodes  # only validating a file needs it
 
-    primary = tag.replace("_", "-").split("-")[0].lower()
+    primary, *rest = tag.replace("_", "-").split("-")
+    primary = primary.lower()
     if primary in COUNTRY_CODES:
-        rest = tag.replace("_", "-").split("-")[1:]
-        write = "-".join([COUNTRY_CODES[primary], *rest]) if rest and "-" not in COUNTRY_CODES[primary] else COUNTRY_CODES[primary]
+        language = COUNTRY_CODES[primary]  # with the script or region written after it, unless it has its own
+        write = language if "-" in language else "-".join([language, *rest])
         return f"{tag!r} is a country code, not a language: write {write}"
     try:
         standard = langcodes.standardize_tag(tag)
