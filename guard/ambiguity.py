@@ -255,14 +255,16 @@ def character_reasons(names: dict[str, list[str]]) -> dict[str, str]:
 # A lexicon name that is a word of another language, where the character is called something else in it, reads
 # as that word in a prompt written in that language (German "Lavados" for Moltres in "platos lavados", French
 # "Tarsal" for Ralts in "the tarsal bones"), and as the name elsewhere. Lower than FOREIGN_WORD because it applies
-# only where the prompt's function words show the language (`guard.latin_lang.stated_latin_lang`).
+# only where the prompt's function words show the language (`guard.latin_lang.stated_latin_lang`). A name in another
+# script that folds to Latin letters needs a common word (LATIN_WORD): the letters are a transliteration of the name.
 PROMPT_LANGUAGE_WORD = 2.0
 
 
-def prompt_language_words(names: dict[str, list[str]], normalize) -> dict[str, str]:
+def prompt_language_words(names: dict[str, list[str]], normalize, *, folded_only: bool = False) -> dict[str, str]:
     """Normalized Latin-script names of one character, other than its English ones, -> the languages
     (comma-separated) in whose prompts each reads as a word of that language: at least PROMPT_LANGUAGE_WORD there,
-    and not the character's name there."""
+    and not the character's name there. `folded_only`: only names in another script that fold to Latin letters
+    (a franchise of personal names, whose Latin names are the same name in every language)."""
     own: dict[str, set[str]] = {}  # by base language: es and es-419 together
     for lang, values in names.items():
         own.setdefault(lang.split("-")[0], set()).update(normalize(v) for v in values)
@@ -272,14 +274,15 @@ def prompt_language_words(names: dict[str, list[str]], normalize) -> dict[str, s
         if base == "en":  # English names are used in prompts of every language (Litten in a German prompt)
             continue
         for v in values:
-            if not _latin_script(v):
-                continue
             n = normalize(v)
-            if n in own.get("en", ()):  # the English name again (Litten in Italian)
+            # A name in another script that folds to Latin letters (Russian Тома -> toma) is matched as those
+            # letters, and reads as the word they spell (Spanish "toma", a shot).
+            word = v if _latin_script(v) and not folded_only else n if n.isascii() and not _latin_script(v) else None
+            if word is None or n in own.get("en", ()):  # the English name again (Litten in Italian)
                 continue
             langs = [
                 m for m in PROMPT_LANGS  # the languages guard.latin_lang tells apart
-                if m != base and m in own and n not in own[m] and zipf(v, m) >= PROMPT_LANGUAGE_WORD
+                if m != base and m in own and n not in own[m] and zipf(word, m) >= (PROMPT_LANGUAGE_WORD if word is v else LATIN_WORD)
             ]
             if langs:
                 out[n] = ",".join(sorted(set(langs) | set(out.get(n, "").split(",")) - {""}))

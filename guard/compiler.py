@@ -247,7 +247,7 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
             cleared = {b.norm(a) for a in rec.not_ambiguous}
             across = {b.norm(k): v for k, v in ambiguity.character_reasons(rec.names).items()}
             # (A franchise of personal names has its own rule for names used for people: `_person_context`.)
-            words_in = {} if personal else ambiguity.prompt_language_words(rec.names, b.norm)
+            words_in = ambiguity.prompt_language_words(rec.names, b.norm, folded_only=personal)
 
             def mark(surface: str, norm_text: str, lang: str, kind: str, inherited: Optional[str]) -> Optional[str]:
                 if norm_text in cleared:

@@ -61,11 +61,29 @@ def romaji_forms(kana: str) -> list[str]:
     return sorted(f for f in forms if f and f.isascii())
 
 
+# ヴ and the small vowels are written several ways in everyday Japanese: ヴィ as ビ (ヌヴィレット, ヌビレット), a small
+# vowel as a large one (ウェンティ, ウエンティ).
+_VU_SYLLABLES = re.compile("ヴ[ァィェォ]?")
+_VU_PLAIN = {"ヴ": "ブ", "ヴァ": "バ", "ヴィ": "ビ", "ヴェ": "ベ", "ヴォ": "ボ"}
+_SMALL_VOWEL = re.compile("(?<=[\u30a1-\u30f3])[ァィゥェォ]")  # after a katakana other than ヴ
+_LARGE = {"ァ": "ア", "ィ": "イ", "ゥ": "ウ", "ェ": "エ", "ォ": "オ"}
+
+
+def kana_spellings(name: str) -> list[str]:
+    """Other katakana spellings of a katakana name: ヴ as the B row (ヌビレット), and each small vowel written
+    large (ウエンティ; one at a time, as people write them)."""
+    out = [_VU_SYLLABLES.sub(lambda m: _VU_PLAIN[m.group()], name)]
+    for m in _SMALL_VOWEL.finditer(name):
+        out.append(name[: m.start()] + _LARGE[m.group()] + name[m.end() :])
+    return [s for s in dict.fromkeys(out) if s != name]
+
+
 def kana_variants(name: str, norm: Norm) -> list[tuple[str, str]]:
-    """Hiragana spelling and romaji of a katakana name (リザードン -> りざーどん, rizaadon, rizadon)."""
+    """Hiragana spelling and romaji of a katakana name (リザードン -> りざーどん, rizaadon, rizadon), and its other
+    katakana spellings (`kana_spellings`)."""
     if not _KATAKANA_NAME.match(name):
         return []
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str]] = [(norm(s), "katakana spelling") for s in kana_spellings(name)]
     # Both spellings of long vowels: らいちゅう and らいちゅー (prompts' hiragana is not folded).
     for hira in dict.fromkeys((norm(jaconv.kata2hira(name)), jaconv.kata2hira(norm(name)))):
         out.append((hira, "hiragana"))

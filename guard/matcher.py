@@ -174,7 +174,7 @@ def latin_words(t: str):
 
 # A personal name used for a person: "a girl named Layla", "Emilie, a florist", "リサという名前の女の子".
 _NAMED_BEFORE = re.compile(
-    r"(?:\bnamed|\bcalled|\bnicknamed|\bnamens|\bnommee?|\bappelee?|\bllamad[ao]|\bchiamat[ao]|\bchamad[ao]|名前は|名は)\s*$"
+    r"(?:\bnamed|\bcalled|\bnicknamed|\bnamens|\bnommee?|\bappelee?|\bllamad[ao]|\bchiamat[ao]|\bchamad[ao]|名前は|名は|叫做?|名为|이름은)\s*$"
 )
 _PERSON_AFTER = re.compile(r"^(?:\s*,\s*(?:a|an|my|our|his|her|their|un|une|ein|eine|una|uno|um|uma)\s|という|って名前|이라는 이름|라는 이름)")
 

@@ -71,6 +71,8 @@ NEGATIVES = [
     ("the gaming room", "genshin_impact/gaming"),
     ("a lone wanderer on the moor", "genshin_impact/wanderer"),
     ("Jean, a retired fisherman", "genshin_impact/jean"),
+    ("一个叫嘉明的男孩在街上奔跑", "genshin_impact/gaming"),  # a boy called Jiaming
+    ("有个名为胡桃的女孩在画画", "genshin_impact/hutao"),
 ]
 
 
@@ -239,6 +241,33 @@ def test_names_that_are_words_of_a_prompt_language():
     assert ambiguity.prompt_language_words({"fr": ["Zarbi"], "en": ["Unown"]}, norm) == {}
     # Latin American Spanish counts as Spanish
     assert ambiguity.prompt_language_words({"en": ["Moltres"], "de": ["Lavados"], "es-419": ["Moltres"]}, norm) == {"lavados": "es"}
+
+
+def test_names_in_another_script_that_fold_to_a_word_of_a_prompt_language():
+    from guard.normalize import Normalizer
+
+    nz = Normalizer.build()
+    norm = lambda s: nz.normalize(s).text  # noqa: E731
+    names = {"en": ["Thoma"], "es": ["Thoma"], "ru": ["Тома"], "ja": ["トーマ"]}
+    # Russian Тома is matched as "toma", a common Spanish word (a shot); not a rare one, nor for other scripts
+    assert ambiguity.prompt_language_words(names, norm) == {"toma": "es"}
+    assert ambiguity.prompt_language_words({"en": ["Thoma"], "es": ["Thoma"], "ru": ["Тома"]}, norm, folded_only=True) == {"toma": "es"}
+    # a franchise of personal names: its Latin names are the same name in every language
+    assert ambiguity.prompt_language_words({"en": ["Ralts"], "fr": ["Tarsal"]}, norm, folded_only=True) == {}
+
+
+@pytest.mark.parametrize(
+    "prompt, confirmed",
+    [
+        ("Toma de dron sobre la playa con las olas", False),  # Spanish: a drone shot
+        ("Тома на крыше, аниме", True),  # the Russian name in a Russian prompt
+        ("Toma carrying a paper lantern through the snow", True),  # romanized, in an English prompt
+        ("toma aérea de Inazuma con Thoma y la playa", True),  # the word, but the English name confirms it
+    ],
+)
+def test_a_folded_name_that_is_a_word_of_the_prompt_language(guard, prompt, confirmed):
+    m = match_for(guard.scan(prompt, include_candidates=True), "genshin_impact/thoma")
+    assert m is not None and m.confirmed is confirmed
 
 
 @pytest.mark.parametrize(

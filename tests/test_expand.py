@@ -10,6 +10,7 @@ from guard.expand import (
     despaced,
     hangul_variants,
     is_latin,
+    kana_spellings,
     kana_variants,
     kanji_split,
     latin_variants,
@@ -51,6 +52,17 @@ def test_kana_variants():
     assert out[norm("ぴかちゅう")] == "hiragana"
     assert out["pikachu"] == "romaji" and out["pikachuu"] == "romaji"
     assert kana_variants("神里綾華", norm) == []  # only katakana names
+
+
+def test_kana_spellings():
+    assert kana_spellings("ヌヴィレット") == ["ヌビレット"]
+    assert kana_spellings("ヴォルカニオン") == ["ボルカニオン"]
+    # each small vowel written large on its own, as people write them; not the vowel of ヴ
+    assert kana_spellings("ウェンティ") == ["ウエンティ", "ウェンテイ"]
+    assert kana_spellings("ヴァネッサ") == ["バネッサ"]
+    assert kana_spellings("ピカチュウ") == []
+    assert ("ぬびれっと", "hiragana") not in kana_variants("ヌヴィレット", norm)
+    assert (norm("ヌビレット"), "katakana spelling") in kana_variants("ヌヴィレット", norm)
 
 
 def test_hangul_variants():
@@ -120,6 +132,9 @@ EXPANDED = [
     ("possessive", "P i k a c h u's tail", "pokemon/pikachu", "P i k a c h u"),
     ("diacritics", "Flabebe on a flower", "pokemon/flabebe", "Flabebe"),
     ("diacritics", "Salameche dans la forêt", "pokemon/charmander", "Salameche"),
+    ("katakana ヴィ as ビ", "ヌビレットが雨の街角に立つ", "genshin_impact/neuvillette", "ヌビレット"),
+    ("katakana large vowel", "ウエンティが風車の上で歌う", "genshin_impact/venti", "ウエンティ"),
+    ("katakana large vowel", "フイッシュルとオズ", "genshin_impact/fischl", "フイッシュル"),
 ]
 
 
