@@ -10,7 +10,7 @@ from typing import Iterable, Sequence, Union
 from pydantic import ValidationError
 
 from guard.errors import LexiconError
-from guard.lexicon.schema import LexiconFile, TitleFile
+from guard.lexicon.schema import LexiconFile, NamesError, TitleFile
 from guard.yamlio import _line_of, load_yaml, read_text
 
 PathLike = Union[str, Path]
@@ -69,6 +69,9 @@ def _clean_loc(err: dict, data) -> tuple:
     out = tuple(p for p in loc if isinstance(p, int) or p in known)
     if err.get("type") == "missing" and loc and loc[-1] not in out:
         out += (loc[-1],)
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, NamesError):  # the language's own line, not the line of `names:`
+        out += (cause.tag,)
     return out
 
 

@@ -86,18 +86,29 @@ def check_character_id(v: str) -> str:
 LanguageTag = Annotated[str, AfterValidator(check_language_tag)]
 # A name, alias or other text that is matched in prompts or written into them.
 NameText = Annotated[str, AfterValidator(check_text)]
-# The tags are checked by check_names, so that a bad one is reported at `names`, like the other errors of the map.
+# The tags are checked by check_names, which names the language at fault (NamesError) so that the loader reports it
+# at the language's own line and field (names.jp), like the other errors of the map.
 NamesByLanguage = dict[str, list[NameText]]
+
+
+class NamesError(ValueError):
+    """A problem with one language of a `names` map; `tag` lets the loader point at that language's own line."""
+
+    def __init__(self, tag: str, message: str) -> None:
+        super().__init__(message)
+        self.tag = tag
 
 
 def check_names(names: dict[str, list[str]]) -> dict[str, list[str]]:
     for tag, values in names.items():
-        check_language_tag(tag)
+        problem = language_tag_problem(tag)
+        if problem:
+            raise NamesError(tag, problem)
         if not values:
-            raise ValueError(f"names.{tag} is an empty list")
+            raise NamesError(tag, f"names.{tag} is an empty list")
         for v in values:
             if not isinstance(v, str) or not v.strip():
-                raise ValueError(f"names.{tag} has an empty name")
+                raise NamesError(tag, f"names.{tag} has an empty name")
     return names
 
 

@@ -186,7 +186,7 @@ def test_new_character_errors(toy_dir, toy_file, tmp_path):
 
 
 @pytest.mark.parametrize("names, aliases, field, message", [
-    ({"ja": ["ギズモ"], "zh_hans": ["小玩意"]}, [], "names", "must be written zh-Hans"),
+    ({"ja": ["ギズモ"], "zh_hans": ["小玩意"]}, [], "names.zh_hans", "must be written zh-Hans"),
     ({"ja": ["ギズ\x00モ"]}, [], "names.ja.0", "control character U+0000"),
     ({"en": ["Gizmo"]}, ["Giz\x07"], "aliases.0", "control character U+0007"),
 ])

@@ -147,7 +147,7 @@ def test_invalid_file_is_reported_and_the_rest_is_linted(toy_dir, cache_env):
     invalid = _issues(report, "invalid")
     assert len(invalid) == 1
     assert invalid[0].path == str(bad) and "characters.0.names" in invalid[0].message and "'japanese'" in invalid[0].message
-    assert invalid[0].line == bad.read_text(encoding="utf-8").splitlines().index("    names:") + 1
+    assert invalid[0].line == bad.read_text(encoding="utf-8").splitlines().index("      japanese: [ゾーイ]") + 1
     assert _issues(report, "common-word")  # the valid file was still checked
     assert report.failed()
 

@@ -147,29 +147,30 @@ def test_unknown_top_level_field(tmp_path):
 def test_bad_language_tag(tmp_path):
     text = GOOD.replace("      ja-Latn: [Kuintaa]", "      english: [Kuintaa]")
     err = load_error(write(tmp_path, text))
-    assert err.field == "characters.1.names"
-    assert err.line == line_of(text, "names:", occurrence=3)
+    # the language's own line, not the line of `names:`
+    assert err.field == "characters.1.names.english"
+    assert err.line == line_of(text, "english:")
     assert "'english' is not a BCP-47 language tag" in err.message
 
 
 def test_bad_language_tag_in_franchise_names(tmp_path):
     text = GOOD.replace("    ja: [テスト]", "    Japanese: [テスト]")
     err = load_error(write(tmp_path, text))
-    assert err.field == "franchise.names" and err.line == line_of(text, "names:")
+    assert err.field == "franchise.names.Japanese" and err.line == line_of(text, "Japanese:")
 
 
 def test_empty_names_list(tmp_path):
     text = GOOD.replace("      en: [Zorblax]", "      en: []")
     err = load_error(write(tmp_path, text))
-    assert err.field == "characters.0.names"
-    assert err.line == line_of(text, "names:", occurrence=2)
+    assert err.field == "characters.0.names.en"
+    assert err.line == line_of(text, "en: []")
     assert "names.en is an empty list" in err.message
 
 
 def test_empty_name_string(tmp_path):
     text = GOOD.replace("      en: [Zorblax]", "      en: ['  ']")
     err = load_error(write(tmp_path, text))
-    assert err.field == "characters.0.names" and "empty name" in err.message
+    assert err.field == "characters.0.names.en" and "empty name" in err.message
 
 
 def test_duplicate_id(tmp_path):

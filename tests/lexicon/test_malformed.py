@@ -35,8 +35,8 @@ def _line(text: str, needle: str, after: str = "") -> int:
 
 CASES = [
     # (what, replace this, with this, expected field, line containing, message contains)
-    ("bad language tag", "      en: [Sparkleton]", "      english: [Sparkleton]", "characters.0.names", "    names:", "BCP-47"),
-    ("empty name list", "      en: [Amber]", "      en: []", "characters.1.names", ("toyverse/amber", "    names:"), "empty list"),
+    ("bad language tag", "      en: [Sparkleton]", "      english: [Sparkleton]", "characters.0.names.english", "english:", "BCP-47"),
+    ("empty name list", "      en: [Amber]", "      en: []", "characters.1.names.en", ("toyverse/amber", "      en:"), "empty list"),
     ("unknown character key", "    aliases: [Sparky", "    nicknames: [Sparky]\n    aliases: [Sparky", "characters.0.nicknames", "nicknames:", "Extra inputs"),
     ("bad character id", "  - id: toyverse/amber", "  - id: Amber", "characters.1.id", "id: Amber", "franchise/key"),
     ("bad alias language", "{text: Sparks, lang: en}", "{text: Sparks, lang: e n}", "characters.0.aliases.1.lang", "aliases:", "BCP-47"),
@@ -45,16 +45,16 @@ CASES = [
     ("missing franchise names", "  names:\n    en: [Toyverse]\n", "", "franchise.names", "franchise:", "Field required"),
     ("names not a mapping", "      en: [Amber]", "      - Amber", "characters.1.names", ("toyverse/amber", "    names:"), "valid dictionary"),
     # Language tags that look like tags but that the compiler, which compares tags as written, would misread.
-    ("country code for a language", "      en: [Amber]", "      en: [Amber]\n      jp: [アンバー]", "characters.1.names", ("toyverse/amber", "    names:"), "'jp' is a country code, not a language: write ja"),
-    ("tag with an underscore", "      en: [Amber]", "      en: [Amber]\n      zh_hans: [安柏]", "characters.1.names", ("toyverse/amber", "    names:"), "'zh_hans' must be written zh-Hans"),
-    ("script in lower case", "      en: [Sparkleton]", "      en: [Sparkleton]\n      zh-hans: [闪光顿]", "characters.0.names", "    names:", "'zh-hans' must be written zh-Hans"),
-    ("three-letter code of a two-letter language", "      en: [Amber]", "      jpn: [アンバー]", "characters.1.names", ("toyverse/amber", "    names:"), "'jpn' must be written ja"),
-    ("script and region", "      en: [Amber]", "      zh-Hans-CN: [安柏]", "characters.1.names", ("toyverse/amber", "    names:"), "write zh-Hans"),
-    ("unregistered language", "    en: [Toyverse]", "    xx: [Toyverse]", "franchise.names", "  names:", "not a registered BCP-47 language tag"),
+    ("country code for a language", "      en: [Amber]", "      en: [Amber]\n      jp: [アンバー]", "characters.1.names.jp", ("toyverse/amber", "      jp:"), "'jp' is a country code, not a language: write ja"),
+    ("tag with an underscore", "      en: [Amber]", "      en: [Amber]\n      zh_hans: [安柏]", "characters.1.names.zh_hans", ("toyverse/amber", "      zh_hans:"), "'zh_hans' must be written zh-Hans"),
+    ("script in lower case", "      en: [Sparkleton]", "      en: [Sparkleton]\n      zh-hans: [闪光顿]", "characters.0.names.zh-hans", "      zh-hans:", "'zh-hans' must be written zh-Hans"),
+    ("three-letter code of a two-letter language", "      en: [Amber]", "      jpn: [アンバー]", "characters.1.names.jpn", ("toyverse/amber", "      jpn:"), "'jpn' must be written ja"),
+    ("script and region", "      en: [Amber]", "      zh-Hans-CN: [安柏]", "characters.1.names.zh-Hans-CN", ("toyverse/amber", "      zh-Hans-CN:"), "write zh-Hans"),
+    ("unregistered language", "    en: [Toyverse]", "    xx: [Toyverse]", "franchise.names.xx", "    xx:", "not a registered BCP-47 language tag"),
     ("country code for an alias language", "{text: Sparks, lang: en}", "{text: Sparks, lang: kr}", "characters.0.aliases.1.lang", "aliases:", "write ko"),
     ("country code with a script", "{text: Sparks, lang: en}", "{text: Sparks, lang: jp-Latn}", "characters.0.aliases.1.lang", "aliases:", "write ja-Latn"),
     ("a code that names no language", "{text: Sparks, lang: en}", "{text: Sparks, lang: und}", "characters.0.aliases.1.lang", "aliases:", "names no language"),
-    ("a private-use language", "    en: [Toyverse]", "    qab: [Toyverse]", "franchise.names", "  names:", "names no language"),
+    ("a private-use language", "    en: [Toyverse]", "    qab: [Toyverse]", "franchise.names.qab", "    qab:", "names no language"),
     # Control characters and lone surrogates, which only an escape in a quoted string can write.
     ("NUL in a name", "      en: [Amber]", '      en: ["Am\\0ber"]', "characters.1.names.en.0", ("toyverse/amber", "      en:"), "control character U+0000"),
     ("tab in a franchise name", "    en: [Toyverse]", '    en: ["Toy\\tverse"]', "franchise.names.en.0", "    en:", "control character U+0009"),
