@@ -24,7 +24,7 @@ CJK_LANGS = ("ja", "zh", "ko")
 LATIN_WORD = 3.5  # "mona" 3.9 (it), "amber" 4.0, "razor" 3.7; "pikachu" 3.2, "mika" 3.3 stay unmarked
 ROMAJI_ENGLISH_WORD = 3.0  # ja-Latn names such as "Lucky", "Sand", "Ghost" against English
 CJK_WORD = 4.0  # ラッキー 4.1, ジン 4.2, 설탕 4.2; ピカチュウ 3.6 stays unmarked
-GENERATED_KANA_WORD = 3.0  # hiragana spellings generated from katakana names: たまたま 4.3
+GENERATED_KANA_WORD = 3.0  # kana spellings generated from katakana names: たまたま 4.3
 SINGLE_HAN_WORD = 3.0  # a one-character name that is a common character: 空 5.x, 蛍; 魈 is not
 COMMON_WORD = 2.5  # words at least this frequent are never fuzzy-matched to a name
 VOCABULARY_WORD = 2.0  # down to this frequency, words are looked up for typos once, when compiling
@@ -91,7 +91,7 @@ def auto_reason(surface: str, normalized: str, script: str, lang: str, kind: str
         if z >= LATIN_WORD:
             return f"common word (zipf {z} {zl})"
         return None
-    limit = GENERATED_KANA_WORD if kind == "variant" and script == "hira" else CJK_WORD
+    limit = GENERATED_KANA_WORD if kind == "variant" and script in ("hira", "kata") else CJK_WORD
     z, zl = max_zipf(surface, CJK_LANGS)
     if z >= limit:
         return f"common word (zipf {z} {zl})"
@@ -256,7 +256,8 @@ def character_reasons(names: dict[str, list[str]]) -> dict[str, str]:
 # as that word in a prompt written in that language (German "Lavados" for Moltres in "platos lavados", French
 # "Tarsal" for Ralts in "the tarsal bones"), and as the name elsewhere. Lower than FOREIGN_WORD because it applies
 # only where the prompt's function words show the language (`guard.latin_lang.stated_latin_lang`). A name in another
-# script that folds to Latin letters needs a common word (LATIN_WORD): the letters are a transliteration of the name.
+# script whose look-alike letters fold to Latin ones (Cyrillic Сара to "capa") counts only where they spell a common
+# word (LATIN_WORD); and where the character has no Latin spelling of its own that is the same, in every prompt.
 PROMPT_LANGUAGE_WORD = 2.0
 
 
@@ -268,6 +269,11 @@ def prompt_language_words(names: dict[str, list[str]], normalize, *, folded_only
     own: dict[str, set[str]] = {}  # by base language: es and es-419 together
     for lang, values in names.items():
         own.setdefault(lang.split("-")[0], set()).update(normalize(v) for v in values)
+    from guard.expand import is_katakana_name, romaji_forms
+
+    # The character's own Latin spellings: its Latin names and the romaji of its kana names.
+    latin = {normalize(v) for values in names.values() for v in values if _latin_script(v)}
+    latin.update(normalize(r) for v in names.get("ja", []) if is_katakana_name(v) for r in romaji_forms(v))
     out: dict[str, str] = {}
     for lang, values in names.items():
         base = lang.split("-")[0] if not lang.endswith("-Latn") else lang
@@ -277,12 +283,16 @@ def prompt_language_words(names: dict[str, list[str]], normalize, *, folded_only
             n = normalize(v)
             # A name in another script that folds to Latin letters (Russian Тома -> toma) is matched as those
             # letters, and reads as the word they spell (Spanish "toma", a shot).
-            word = v if _latin_script(v) and not folded_only else n if n.isascii() and not _latin_script(v) else None
+            folded = n.isascii() and not _latin_script(v)
+            word = n if folded else v if _latin_script(v) and not folded_only else None
             if word is None or n in own.get("en", ()):  # the English name again (Litten in Italian)
+                continue
+            if folded and n not in latin and max_zipf(n, LATIN_LANGS)[0] >= LATIN_WORD:
+                out[n] = "*"  # nobody writes the name so in Latin letters: the word, in every prompt
                 continue
             langs = [
                 m for m in PROMPT_LANGS  # the languages guard.latin_lang tells apart
-                if m != base and m in own and n not in own[m] and zipf(word, m) >= (PROMPT_LANGUAGE_WORD if word is v else LATIN_WORD)
+                if m != base and m in own and n not in own[m] and zipf(word, m) >= (LATIN_WORD if folded else PROMPT_LANGUAGE_WORD)
             ]
             if langs:
                 out[n] = ",".join(sorted(set(langs) | set(out.get(n, "").split(",")) - {""}))

@@ -283,7 +283,7 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
                     if v == n:
                         continue
                     vreason = mark(v, v, "ja-Latn" if note == "romaji" else lang, VARIANT, reason)
-                    if note == "hiragana" and len(v) < 3:
+                    if note in ("hiragana", "katakana spelling") and len(v) < 3:
                         continue
                     b.add(v, Entry(VARIANT, idx, franchise, surface, lang, note, vreason))
             for part, lang, note in name_parts(rec.names, b.norm):

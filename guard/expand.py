@@ -63,8 +63,8 @@ def romaji_forms(kana: str) -> list[str]:
 
 # ヴ and the small vowels are written several ways in everyday Japanese: ヴィ as ビ (ヌヴィレット, ヌビレット), a small
 # vowel as a large one (ウェンティ, ウエンティ).
-_VU_SYLLABLES = re.compile("ヴ[ァィェォ]?")
-_VU_PLAIN = {"ヴ": "ブ", "ヴァ": "バ", "ヴィ": "ビ", "ヴェ": "ベ", "ヴォ": "ボ"}
+_VU_SYLLABLES = re.compile("ヴ[ァィェォュ]?")
+_VU_PLAIN = {"ヴ": "ブ", "ヴァ": "バ", "ヴィ": "ビ", "ヴェ": "ベ", "ヴォ": "ボ", "ヴュ": "ビュ"}
 _SMALL_VOWEL = re.compile("(?<=[\u30a1-\u30f3])[ァィゥェォ]")  # after a katakana other than ヴ
 _LARGE = {"ァ": "ア", "ィ": "イ", "ゥ": "ウ", "ェ": "エ", "ォ": "オ"}
 
@@ -78,12 +78,20 @@ def kana_spellings(name: str) -> list[str]:
     return [s for s in dict.fromkeys(out) if s != name]
 
 
+def is_katakana_name(name: str) -> bool:
+    return _KATAKANA_NAME.match(name) is not None
+
+
 def kana_variants(name: str, norm: Norm) -> list[tuple[str, str]]:
     """Hiragana spelling and romaji of a katakana name (リザードン -> りざーどん, rizaadon, rizadon), and its other
     katakana spellings (`kana_spellings`)."""
     if not _KATAKANA_NAME.match(name):
         return []
-    out: list[tuple[str, str]] = [(norm(s), "katakana spelling") for s in kana_spellings(name)]
+    normalized = norm(name)
+    # A large vowel that normalization reads as a long one (ピイ as ピー, ケイシイ as ケーシー) makes another word.
+    out: list[tuple[str, str]] = [
+        (v, "katakana spelling") for v in (norm(s) for s in kana_spellings(name)) if v.count("ー") <= normalized.count("ー")
+    ]
     # Both spellings of long vowels: らいちゅう and らいちゅー (prompts' hiragana is not folded).
     for hira in dict.fromkeys((norm(jaconv.kata2hira(name)), jaconv.kata2hira(norm(name)))):
         out.append((hira, "hiragana"))

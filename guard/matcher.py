@@ -174,7 +174,7 @@ def latin_words(t: str):
 
 # A personal name used for a person: "a girl named Layla", "Emilie, a florist", "リサという名前の女の子".
 _NAMED_BEFORE = re.compile(
-    r"(?:\bnamed|\bcalled|\bnicknamed|\bnamens|\bnommee?|\bappelee?|\bllamad[ao]|\bchiamat[ao]|\bchamad[ao]|名前は|名は|叫做?|名为|이름은)\s*$"
+    r"(?:\bnamed|\bcalled|\bnicknamed|\bnamens|\bnommee?|\bappelee?|\bllamad[ao]|\bchiamat[ao]|\bchamad[ao]|名前は|名は|[个位名我他她]叫|叫[做作]|名为|이름은)\s*$"
 )
 _PERSON_AFTER = re.compile(r"^(?:\s*,\s*(?:a|an|my|our|his|her|their|un|une|ein|eine|una|uno|um|uma)\s|という|って名前|이라는 이름|라는 이름)")
 
@@ -769,7 +769,7 @@ class Scanner:
             # A typo is by construction not the everyday word that made its alias ambiguous.
             reason = cand.extra_ambiguity or (None if cand.method == "fuzzy" else en.ambiguous)
             if reason is None and en.word_in is not None and cand.method != "fuzzy":
-                reason = _word_of_the_prompt(en, nt.original)
+                reason = _word_of_the_prompt(en, nt.original, surface)
             evidence: list[str] = []
             confirmed = True
             why = None
@@ -810,9 +810,15 @@ class Scanner:
         return out
 
 
-def _word_of_the_prompt(en: Entry, prompt: str) -> Optional[str]:
+def _word_of_the_prompt(en: Entry, prompt: str, surface: str) -> Optional[str]:
     """Why a name that is a word of some languages needs context in this prompt (Lavados, German for Moltres, is
-    Spanish for "washed": "platos lavados" is dishes), or None where the prompt is not in one of them."""
+    Spanish for "washed": "platos lavados" is dishes), or None where the prompt is not in one of them. `word_in`
+    "*": a Latin word that only a look-alike fold makes the name (Russian Сара folds to "capa"), in any prompt.
+    Only where the name is written in Latin letters: Cyrillic Тома is no Spanish word."""
+    if not any("a" <= c <= "z" or "A" <= c <= "Z" for c in surface):
+        return None
+    if en.word_in == "*":
+        return "a common Latin-script word that the name only looks like"
     lang = stated_latin_lang(prompt)
     if lang is None or lang not in en.word_in.split(","):
         return None

@@ -73,6 +73,7 @@ NEGATIVES = [
     ("Jean, a retired fisherman", "genshin_impact/jean"),
     ("一个叫嘉明的男孩在街上奔跑", "genshin_impact/gaming"),  # a boy called Jiaming
     ("有个名为胡桃的女孩在画画", "genshin_impact/hutao"),
+    ("有个叫作胡桃的女孩在画画", "genshin_impact/hutao"),
 ]
 
 
@@ -84,6 +85,11 @@ def test_common_words_alone_are_candidates_not_detections(guard, prompt, candida
     assert m.confirmed is False
     assert any("ambiguous" in e and "no context" in e for e in m.evidence)
     assert_offsets(prompt, cands)
+
+
+def test_shouting_a_name_is_not_naming_a_person(guard):
+    # 叫 is also "shout": 大叫钟离 shouts Zhongli's name, as in English
+    assert [m.confirmed for m in guard.scan("他大叫钟离的名字", include_candidates=True)] == [True]
 
 
 @pytest.mark.parametrize(
@@ -249,9 +255,12 @@ def test_names_in_another_script_that_fold_to_a_word_of_a_prompt_language():
     nz = Normalizer.build()
     norm = lambda s: nz.normalize(s).text  # noqa: E731
     names = {"en": ["Thoma"], "es": ["Thoma"], "ru": ["Тома"], "ja": ["トーマ"]}
-    # Russian Тома is matched as "toma", a common Spanish word (a shot); not a rare one, nor for other scripts
+    # Russian Тома is matched as "toma", a common Spanish word (a shot), which is also the romaji of トーマ: the
+    # word in Spanish prompts
     assert ambiguity.prompt_language_words(names, norm) == {"toma": "es"}
-    assert ambiguity.prompt_language_words({"en": ["Thoma"], "es": ["Thoma"], "ru": ["Тома"]}, norm, folded_only=True) == {"toma": "es"}
+    assert ambiguity.prompt_language_words(names, norm, folded_only=True) == {"toma": "es"}
+    # Russian Сара folds to "capa", which nobody writes for Sara: the word in every prompt
+    assert ambiguity.prompt_language_words({"en": ["Kujou Sara"], "ru": ["Сара"]}, norm, folded_only=True) == {"capa": "*"}
     # a franchise of personal names: its Latin names are the same name in every language
     assert ambiguity.prompt_language_words({"en": ["Ralts"], "fr": ["Tarsal"]}, norm, folded_only=True) == {}
 
@@ -267,6 +276,20 @@ def test_names_in_another_script_that_fold_to_a_word_of_a_prompt_language():
 )
 def test_a_folded_name_that_is_a_word_of_the_prompt_language(guard, prompt, confirmed):
     m = match_for(guard.scan(prompt, include_candidates=True), "genshin_impact/thoma")
+    assert m is not None and m.confirmed is confirmed
+
+
+@pytest.mark.parametrize(
+    "prompt, cid, confirmed",
+    [
+        ("una capa de niebla sobre el valle", "genshin_impact/kujousara", False),  # a layer: Сара folds to "capa"
+        ("capa do livro com ilustração de fantasia", "genshin_impact/kujousara", False),  # in any language
+        ("Сара en la playa con el sol", "genshin_impact/kujousara", True),  # written in Cyrillic: the name
+        ("Тома en la playa con el sol y las olas", "genshin_impact/thoma", True),
+    ],
+)
+def test_a_folded_name_that_only_its_look_alike_letters_make_a_word(guard, prompt, cid, confirmed):
+    m = match_for(guard.scan(prompt, include_candidates=True), cid)
     assert m is not None and m.confirmed is confirmed
 
 

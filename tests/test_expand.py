@@ -63,6 +63,15 @@ def test_kana_spellings():
     assert kana_spellings("ピカチュウ") == []
     assert ("ぬびれっと", "hiragana") not in kana_variants("ヌヴィレット", norm)
     assert (norm("ヌビレット"), "katakana spelling") in kana_variants("ヌヴィレット", norm)
+    # a large vowel that normalization reads as a long one makes another word (ピイ is ピー, a beep): not generated
+    assert kana_spellings("ピィ") == ["ピイ"]
+    assert all(note != "katakana spelling" for _v, note in kana_variants("ピィ", norm))
+    assert (norm("ウェンテイ"), "katakana spelling") not in kana_variants("ウェンティ", norm)
+
+
+@pytest.mark.parametrize("prompt", ["ピーという音が鳴った", "インコのピーちゃん", "ケーシー・アフレックの映画ポスター風", "ケイシーの笑顔"])
+def test_katakana_spellings_that_are_other_words_name_no_one(guard, prompt):
+    assert guard.scan(prompt, include_candidates=True) == []
 
 
 def test_hangul_variants():
