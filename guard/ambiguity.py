@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from guard.expand import is_katakana_name, romaji_forms
 from guard.latin_lang import LATIN_LANGS as PROMPT_LANGS
 
 LATIN_LANGS = ("en", "de", "fr", "es", "it", "pt")
@@ -269,11 +270,7 @@ def prompt_language_words(names: dict[str, list[str]], normalize, *, folded_only
     own: dict[str, set[str]] = {}  # by base language: es and es-419 together
     for lang, values in names.items():
         own.setdefault(lang.split("-")[0], set()).update(normalize(v) for v in values)
-    from guard.expand import is_katakana_name, romaji_forms
-
-    # The character's own Latin spellings: its Latin names and the romaji of its kana names.
-    latin = {normalize(v) for values in names.values() for v in values if _latin_script(v)}
-    latin.update(normalize(r) for v in names.get("ja", []) if is_katakana_name(v) for r in romaji_forms(v))
+    latin: set[str] | None = None  # the character's own Latin spellings, found when a folded name needs them
     out: dict[str, str] = {}
     for lang, values in names.items():
         base = lang.split("-")[0] if not lang.endswith("-Latn") else lang
@@ -287,9 +284,12 @@ def prompt_language_words(names: dict[str, list[str]], normalize, *, folded_only
             word = n if folded else v if _latin_script(v) and not folded_only else None
             if word is None or n in own.get("en", ()):  # the English name again (Litten in Italian)
                 continue
-            if folded and n not in latin and max_zipf(n, LATIN_LANGS)[0] >= LATIN_WORD:
-                out[n] = "*"  # nobody writes the name so in Latin letters: the word, in every prompt
-                continue
+            if folded and max_zipf(n, LATIN_LANGS)[0] >= LATIN_WORD:
+                if latin is None:
+                    latin = _latin_spellings(names, normalize)
+                if n not in latin:
+                    out[n] = "*"  # nobody writes the name so in Latin letters: the word, in every prompt
+                    continue
             langs = [
                 m for m in PROMPT_LANGS  # the languages guard.latin_lang tells apart
                 if m != base and m in own and n not in own[m] and zipf(word, m) >= (LATIN_WORD if folded else PROMPT_LANGUAGE_WORD)
@@ -297,3 +297,10 @@ def prompt_language_words(names: dict[str, list[str]], normalize, *, folded_only
             if langs:
                 out[n] = ",".join(sorted(set(langs) | set(out.get(n, "").split(",")) - {""}))
     return out
+
+
+def _latin_spellings(names: dict[str, list[str]], normalize) -> set[str]:
+    """A character's own Latin spellings, normalized: its Latin names and the romaji of its katakana names."""
+    latin = {normalize(v) for values in names.values() for v in values if _latin_script(v)}
+    latin.update(normalize(r) for v in names.get("ja", []) if is_katakana_name(v) for r in romaji_forms(v))
+    return latin

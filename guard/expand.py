@@ -85,7 +85,7 @@ def is_katakana_name(name: str) -> bool:
 def kana_variants(name: str, norm: Norm) -> list[tuple[str, str]]:
     """Hiragana spelling and romaji of a katakana name (リザードン -> りざーどん, rizaadon, rizadon), and its other
     katakana spellings (`kana_spellings`)."""
-    if not _KATAKANA_NAME.match(name):
+    if not is_katakana_name(name):
         return []
     normalized = norm(name)
     # A large vowel that normalization reads as a long one (ピイ as ピー, ケイシイ as ケーシー) makes another word.
@@ -93,7 +93,7 @@ def kana_variants(name: str, norm: Norm) -> list[tuple[str, str]]:
         (v, "katakana spelling") for v in (norm(s) for s in kana_spellings(name)) if v.count("ー") <= normalized.count("ー")
     ]
     # Both spellings of long vowels: らいちゅう and らいちゅー (prompts' hiragana is not folded).
-    for hira in dict.fromkeys((norm(jaconv.kata2hira(name)), jaconv.kata2hira(norm(name)))):
+    for hira in dict.fromkeys((norm(jaconv.kata2hira(name)), jaconv.kata2hira(normalized))):
         out.append((hira, "hiragana"))
     for r in romaji_forms(name.replace("・", "")):
         if len(r) >= 4:
