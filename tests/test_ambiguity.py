@@ -266,29 +266,19 @@ def test_names_in_another_script_that_fold_to_a_word_of_a_prompt_language():
 
 
 @pytest.mark.parametrize(
-    "prompt, confirmed",
-    [
-        ("Toma de dron sobre la playa con las olas", False),  # Spanish: a drone shot
-        ("Тома на крыше, аниме", True),  # the Russian name in a Russian prompt
-        ("Toma carrying a paper lantern through the snow", True),  # romanized, in an English prompt
-        ("toma aérea de Inazuma con Thoma y la playa", True),  # the word, but the English name confirms it
-    ],
-)
-def test_a_folded_name_that_is_a_word_of_the_prompt_language(guard, prompt, confirmed):
-    m = match_for(guard.scan(prompt, include_candidates=True), "genshin_impact/thoma")
-    assert m is not None and m.confirmed is confirmed
-
-
-@pytest.mark.parametrize(
     "prompt, cid, confirmed",
     [
+        ("Toma de dron sobre la playa con las olas", "genshin_impact/thoma", False),  # Spanish: a drone shot
+        ("Тома на крыше, аниме", "genshin_impact/thoma", True),  # the Russian name in a Russian prompt
+        ("Toma carrying a paper lantern through the snow", "genshin_impact/thoma", True),  # romanized, in English
+        ("toma aérea de Inazuma con Thoma y la playa", "genshin_impact/thoma", True),  # the English name confirms it
         ("una capa de niebla sobre el valle", "genshin_impact/kujousara", False),  # a layer: Сара folds to "capa"
         ("capa do livro com ilustração de fantasia", "genshin_impact/kujousara", False),  # in any language
         ("Сара en la playa con el sol", "genshin_impact/kujousara", True),  # written in Cyrillic: the name
         ("Тома en la playa con el sol y las olas", "genshin_impact/thoma", True),
     ],
 )
-def test_a_folded_name_that_only_its_look_alike_letters_make_a_word(guard, prompt, cid, confirmed):
+def test_a_name_whose_look_alike_letters_fold_to_a_common_word(guard, prompt, cid, confirmed):
     m = match_for(guard.scan(prompt, include_candidates=True), cid)
     assert m is not None and m.confirmed is confirmed
 
