@@ -1184,12 +1184,13 @@ typedef struct {
     int32_t depth;      /* the node's depth: the length of the patterns that end here */
 } AcOut;
 
-#define DENSE_LEVELS 3
-#define DENSE_MAX_ROWS 8192 /* 4 MiB of rows at most; a level that would pass it is left out, and those below it */
+#define DENSE_LEVELS 6
+#define DENSE_MAX_CELLS (1 << 20) /* 4 MiB of rows at most; a level that would pass it is left out, and those below it */
+#define NO_CLASS 0xFF
 
 typedef struct {
     int32_t lo, hi; /* nodes lo .. hi - 1 */
-    int32_t *rows;  /* rows[(v - lo) * 128 + c] */
+    int32_t *rows;  /* rows[(v - lo) * ncols + ascii_class[c]] */
 } DenseLevel;
 
 typedef struct {
@@ -1202,12 +1203,20 @@ typedef struct {
     AcOut *outs;
     int32_t *out_pids;
     int32_t root_ascii[128];
+    int32_t root_step[128]; /* ac_step's flagged answers from the root for ASCII (see ST_KNOWN) */
+    /* ascii_class[c]: the column of ASCII c in the dense rows, or NO_CLASS when no pattern has c (every state
+     * then goes to the root). The columns are the ASCII characters of the patterns, about 40 for Latin names
+     * where 128 would hold a folded text's lower case letters among columns it never reads. */
+    unsigned char ascii_class[128];
+    int32_t ncols;
     /* Rows of the whole transition function for ASCII, for the nodes that Latin text visits most: the root's
      * children by an ASCII character (nodes 1 .. k, as children are sorted by code point), their children,
-     * and theirs. Row r of a level holds, for each ASCII c, the state after c from node lo + r, failure links
-     * followed: one read, where a step would search the node's children (often dozens), then fail to a
-     * shallower node and search again. Nodes are numbered breadth first, so each level is one block of numbers
-     * (not adjacent to the next: the root's other children and their children lie between). */
+     * and so on down to DENSE_LEVELS, as far as DENSE_MAX_CELLS allows. Row r of a level holds, for each
+     * column, the state after its character from node lo + r, failure links followed: one read, where a step
+     * would search the node's children (often dozens), then fail to a shallower node and search again. With
+     * the bundled lexicons the rows reach the fourth level, where a Latin prompt's walk spends about nine steps
+     * in ten. Nodes are numbered breadth first, so each level is one block of numbers (not adjacent to the
+     * next: the root's other children and their children lie between). */
     DenseLevel levels[DENSE_LEVELS];
     int32_t dense_end; /* past the last node with a row (at least 1, for the root's root_ascii) */
 } Automaton;
@@ -1264,13 +1273,26 @@ static inline int32_t ac_step_linked(const Automaton *a, int32_t node, Py_UCS4 c
     }
 }
 
+/* ac_step's answers from the root's ASCII table and the dense rows carry two flags: ST_KNOWN, and ST_REPORTS
+ * when a pattern ends in the state. The walk then reads the state's node for its report only when one is
+ * there: a dense row is one cache line a step where the node would be a second, in memory the server's other
+ * work has evicted between two requests. Answers without ST_KNOWN are plain node numbers (< 2^29, as
+ * automaton_init bounds the node count). */
+#define ST_KNOWN 0x40000000
+#define ST_REPORTS 0x20000000
+#define ST_MASK 0x1FFFFFFF
+
 static inline int32_t ac_step(const Automaton *a, int32_t node, Py_UCS4 c) {
-    if (c < 128 && node < a->dense_end) {
-        if (node == 0) return a->root_ascii[c] >= 0 ? a->root_ascii[c] : 0;
-        for (int k = 0; k < DENSE_LEVELS; k++) { /* a level left out starts at INT32_MAX */
-            const DenseLevel *level = &a->levels[k];
-            if (node < level->lo) break;
-            if (node < level->hi) return level->rows[(size_t)(node - level->lo) * 128 + c];
+    if (c < 128) {
+        unsigned cls = a->ascii_class[c];
+        if (cls == NO_CLASS) return ST_KNOWN; /* the root, which reports nothing */
+        if (node < a->dense_end) {
+            if (node == 0) return a->root_step[c];
+            for (int k = 0; k < DENSE_LEVELS; k++) { /* a level left out starts at INT32_MAX */
+                const DenseLevel *level = &a->levels[k];
+                if (node < level->lo) break;
+                if (node < level->hi) return level->rows[(size_t)(node - level->lo) * a->ncols + cls];
+            }
         }
     }
     return ac_step_linked(a, node, c);
@@ -1282,6 +1304,8 @@ static void automaton_free_arrays(Automaton *a) {
     PyMem_Free(a->root_hash);
     PyMem_Free(a->outs);
     PyMem_Free(a->out_pids);
+    a->ncols = 0;
+    memset(a->ascii_class, NO_CLASS, sizeof a->ascii_class);
     for (int k = 0; k < DENSE_LEVELS; k++) {
         PyMem_Free(a->levels[k].rows);
         a->levels[k] = (DenseLevel){INT32_MAX, INT32_MAX, NULL};
@@ -1364,7 +1388,7 @@ static void root_put(Automaton *a, AcEdge e) {
     a->root_hash[i] = e;
 }
 
-static int dense_levels(Automaton *a);
+static int dense_levels(Automaton *a, int32_t nnodes);
 
 /* Renumbers the trie of build_trie (depth first: parent[v], chars[v] and a->outs[v] by its node numbers) breadth
  * first into a->nodes, a->label and a->outs, with each node's children consecutive and in code-point order; then
@@ -1431,28 +1455,55 @@ static int link_trie(Automaton *a, int32_t nnodes, const int32_t *parent, const 
             link_child(a, u, v, a->label[v]);
         }
     }
-    return dense_levels(a);
+    return dense_levels(a, nnodes);
+}
+
+static int32_t flagged_state(const Automaton *a, int32_t v) {
+    return v | ST_KNOWN | (a->nodes[v].report > 0 ? ST_REPORTS : 0);
 }
 
 /* The dense rows (see Automaton.levels), once the failure links are set. 0, or -1 on error. */
-static int dense_levels(Automaton *a) {
+static int dense_levels(Automaton *a, int32_t nnodes) {
     const AcNode *nodes = a->nodes;
-    int32_t lo = 1, hi = 1, rows = 0;
+    for (int c = 0; c < 128; c++) a->root_step[c] = flagged_state(a, a->root_ascii[c] >= 0 ? a->root_ascii[c] : 0);
+    unsigned char seen[128] = {0};
+    for (int32_t v = 1; v < nnodes; v++) {
+        if (a->label[v] < 128) seen[a->label[v]] = 1;
+    }
+    unsigned char classes[128];
+    int32_t ncols = 0;
+    for (int c = 0; c < 128; c++) classes[c] = seen[c] ? (unsigned char)ncols++ : NO_CLASS;
+    int32_t lo = 1, hi = 1;
+    size_t cells = 0;
     while (hi <= nodes[0].nchildren && a->label[hi] < 128) hi++;
     DenseLevel levels[DENSE_LEVELS];
     int n = 0;
-    while (n < DENSE_LEVELS && hi > lo && rows + (hi - lo) <= DENSE_MAX_ROWS) {
-        int32_t *r = PyMem_Malloc((size_t)(hi - lo) * 128 * sizeof(int32_t));
+    while (n < DENSE_LEVELS && hi > lo && cells + (size_t)(hi - lo) * ncols <= DENSE_MAX_CELLS) {
+        int32_t *r = PyMem_Malloc((size_t)(hi - lo) * ncols * sizeof(int32_t));
         if (r == NULL) {
             for (int k = 0; k < n; k++) PyMem_Free(levels[k].rows);
             PyErr_NoMemory();
             return -1;
         }
         for (int32_t v = lo; v < hi; v++) {
-            for (uint32_t c = 0; c < 128; c++) r[(size_t)(v - lo) * 128 + c] = ac_step_linked(a, v, c);
+            /* The failure target's row (a shallower node: a level built before, or the root), then v's own
+             * children over it; a target without a row is stepped from. */
+            int32_t *row = r + (size_t)(v - lo) * ncols;
+            int32_t f = nodes[v].fail;
+            const int32_t *from = NULL;
+            for (int k = 0; k < n && f != 0; k++) {
+                if (f >= levels[k].lo && f < levels[k].hi) from = levels[k].rows + (size_t)(f - levels[k].lo) * ncols;
+            }
+            for (uint32_t c = 0; c < 128; c++) {
+                if (classes[c] == NO_CLASS) continue;
+                row[classes[c]] = f == 0 ? a->root_step[c] : from != NULL ? from[classes[c]] : flagged_state(a, ac_step_linked(a, f, c));
+            }
+            for (int32_t k = nodes[v].children; k < nodes[v].children + nodes[v].nchildren; k++) {
+                if (a->label[k] < 128) row[classes[a->label[k]]] = flagged_state(a, k);
+            }
         }
         levels[n++] = (DenseLevel){lo, hi, r};
-        rows += hi - lo;
+        cells += (size_t)(hi - lo) * ncols;
         int32_t next_lo = nodes[lo].children, next_hi = nodes[hi - 1].children + nodes[hi - 1].nchildren;
         lo = next_lo;
         hi = next_hi;
@@ -1460,6 +1511,8 @@ static int dense_levels(Automaton *a) {
     /* Published only once every row is built: on running out of memory the rows built so far are freed here,
      * and automaton_free_arrays must not free them again. */
     for (int k = 0; k < n; k++) a->levels[k] = levels[k];
+    memcpy(a->ascii_class, classes, sizeof classes);
+    a->ncols = ncols;
     a->dense_end = n > 0 ? levels[n - 1].hi : 1;
     return 0;
 }
@@ -1585,8 +1638,9 @@ static inline int hits_push(HitBuffer *b, int32_t pid, Py_ssize_t start, Py_ssiz
         const TYPE *chars = (const TYPE *)data;                                                            \
         int32_t state = 0;                                                                                 \
         for (Py_ssize_t i = 0; i < n; i++) {                                                               \
-            state = ac_step(a, state, chars[i]);                                                           \
-            FOR_EACH_OUTPUT(a, state, pid, depth, ON_HIT)                                                  \
+            int32_t s_ = ac_step(a, state, chars[i]);                                                      \
+            state = s_ & ST_MASK;                                                                          \
+            if ((s_ & (ST_KNOWN | ST_REPORTS)) != ST_KNOWN) FOR_EACH_OUTPUT(a, state, pid, depth, ON_HIT)  \
             AFTER                                                                                          \
         }                                                                                                  \
     } while (0)
@@ -1616,8 +1670,9 @@ static int automaton_scan(const Automaton *a, int kind, const void *data, Py_ssi
         for (Py_ssize_t i = 0; i < n; i++) {                                                               \
             Py_UCS4 c = chars[i];                                                                          \
             int32_t before = ts;                                                                           \
-            ts = ac_step(a, ts, c);                                                                        \
-            FOR_EACH_OUTPUT(a, ts, pid, depth, {                                                           \
+            int32_t s_ = ac_step(a, ts, c);                                                                \
+            ts = s_ & ST_MASK;                                                                             \
+            if ((s_ & (ST_KNOWN | ST_REPORTS)) != ST_KNOWN) FOR_EACH_OUTPUT(a, ts, pid, depth, {           \
                 if (hits_push(text_hits, pid, i + 1 - depth, i + 1) < 0) return -1;                        \
             })                                                                                             \
             if (c <= 0xFFFF && bit_set(separators, c)) continue;                                           \
@@ -1626,8 +1681,9 @@ static int automaton_scan(const Automaton *a, int kind, const void *data, Py_ssi
                 js = ts;                                                                                   \
                 continue;                                                                                  \
             }                                                                                              \
-            js = ac_step(a, js, c);                                                                        \
-            FOR_EACH_OUTPUT(a, js, pid, depth, {                                                           \
+            s_ = ac_step(a, js, c);                                                                        \
+            js = s_ & ST_MASK;                                                                             \
+            if ((s_ & (ST_KNOWN | ST_REPORTS)) != ST_KNOWN) FOR_EACH_OUTPUT(a, js, pid, depth, {           \
                 Py_ssize_t start = at[j - depth];                                                          \
                 if (i + 1 - start != depth && hits_push(spanning, pid, start, i + 1) < 0) return -1;       \
             })                                                                                             \
@@ -1863,7 +1919,7 @@ static PyObject *automaton_nbytes(Automaton *a, void *closure) {
     Py_ssize_t root = a->root_hash != NULL ? ((Py_ssize_t)a->root_mask + 1) * (Py_ssize_t)sizeof(AcEdge) : 0;
     Py_ssize_t dense = 0;
     for (int k = 0; k < DENSE_LEVELS; k++) {
-        if (a->levels[k].rows != NULL) dense += (Py_ssize_t)(a->levels[k].hi - a->levels[k].lo) * 128 * sizeof(int32_t);
+        if (a->levels[k].rows != NULL) dense += (Py_ssize_t)(a->levels[k].hi - a->levels[k].lo) * a->ncols * sizeof(int32_t);
     }
     return PyLong_FromSsize_t(a->nnodes * (Py_ssize_t)(sizeof(AcNode) + sizeof(uint32_t) + sizeof(AcOut)) + a->npatterns * 4 + root + dense);
 }
