@@ -11,13 +11,16 @@ from typing import Optional
 
 _STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset("the a an and of with in on is at for to from his her their its this that".split()),
-    "fr": frozenset("le la les des du et dans avec une un sur est au aux sous pour qui".split()),
+    "fr": frozenset("le la les des du de et dans avec une un sur est au aux sous pour qui".split()),
     "de": frozenset("der die das und mit ein eine im auf ist den dem des einem einer vom zum unter".split()),
-    "es": frozenset("el la los las y con en una un del por es al sobre para que bajo".split()),
+    "es": frozenset("el la los las y con en una un del de por es al sobre para que bajo".split()),
     "it": frozenset("il lo la gli e con nel nella una un della del per sul sulla che sotto".split()),
 }
 # Words that say little on their own (shared by several languages) count half.
-_SHARED = frozenset("la un una en e es con per".split())
+_SHARED = frozenset("la un una en e es con per de".split())
+# Letters only one of the languages writes count as a function word: a short Spanish prompt ("Toma aérea de
+# montañas nevadas") may have no function word of its own but "de", which French shares.
+_LETTERS = (("ñ", "es"), ("ß", "de"))
 _WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
 LATIN_LANGS = tuple(_STOPWORDS)
 
@@ -40,6 +43,10 @@ def _scores(text: str) -> dict[str, float]:
         if hits:
             for lang, weight in hits:
                 scores[lang] += weight
+    if not text.isascii():
+        for letter, lang in _LETTERS:
+            if letter in text or letter.upper() in text:
+                scores[lang] += 1.0
     return scores
 
 
