@@ -1282,6 +1282,9 @@ static inline int32_t ac_step_linked(const Automaton *a, int32_t node, Py_UCS4 c
 #define ST_REPORTS 0x20000000
 #define ST_MASK 0x1FFFFFFF
 
+/* Whether a pattern may end in the state of ac_step's answer `s`: it says so, or it is a plain node number. */
+static inline int may_report(int32_t s) { return (s & (ST_KNOWN | ST_REPORTS)) != ST_KNOWN; }
+
 static inline int32_t ac_step(const Automaton *a, int32_t node, Py_UCS4 c) {
     if (c < 128) {
         unsigned cls = a->ascii_class[c];
@@ -1640,7 +1643,7 @@ static inline int hits_push(HitBuffer *b, int32_t pid, Py_ssize_t start, Py_ssiz
         for (Py_ssize_t i = 0; i < n; i++) {                                                               \
             int32_t s_ = ac_step(a, state, chars[i]);                                                      \
             state = s_ & ST_MASK;                                                                          \
-            if ((s_ & (ST_KNOWN | ST_REPORTS)) != ST_KNOWN) FOR_EACH_OUTPUT(a, state, pid, depth, ON_HIT)  \
+            if (may_report(s_)) FOR_EACH_OUTPUT(a, state, pid, depth, ON_HIT)                             \
             AFTER                                                                                          \
         }                                                                                                  \
     } while (0)
@@ -1672,7 +1675,7 @@ static int automaton_scan(const Automaton *a, int kind, const void *data, Py_ssi
             int32_t before = ts;                                                                           \
             int32_t s_ = ac_step(a, ts, c);                                                                \
             ts = s_ & ST_MASK;                                                                             \
-            if ((s_ & (ST_KNOWN | ST_REPORTS)) != ST_KNOWN) FOR_EACH_OUTPUT(a, ts, pid, depth, {           \
+            if (may_report(s_)) FOR_EACH_OUTPUT(a, ts, pid, depth, {                                      \
                 if (hits_push(text_hits, pid, i + 1 - depth, i + 1) < 0) return -1;                        \
             })                                                                                             \
             if (c <= 0xFFFF && bit_set(separators, c)) continue;                                           \
@@ -1683,7 +1686,7 @@ static int automaton_scan(const Automaton *a, int kind, const void *data, Py_ssi
             }                                                                                              \
             s_ = ac_step(a, js, c);                                                                        \
             js = s_ & ST_MASK;                                                                             \
-            if ((s_ & (ST_KNOWN | ST_REPORTS)) != ST_KNOWN) FOR_EACH_OUTPUT(a, js, pid, depth, {           \
+            if (may_report(s_)) FOR_EACH_OUTPUT(a, js, pid, depth, {                                      \
                 Py_ssize_t start = at[j - depth];                                                          \
                 if (i + 1 - start != depth && hits_push(spanning, pid, start, i + 1) < 0) return -1;       \
             })                                                                                             \
