@@ -20,7 +20,7 @@ _STOPWORDS: dict[str, frozenset[str]] = {
 _SHARED = frozenset("la un una en e es con per de".split())
 # Letters only one of the languages writes count as a function word: a short Spanish prompt ("Toma aérea de
 # montañas nevadas") may have no function word of its own but "de", which French shares.
-_LETTERS = (("ñ", "es"), ("ß", "de"))
+_LETTERS = (("ñ", "Ñ", "es"), ("ß", "ẞ", "de"))  # (not str.upper: "ß".upper() is "SS")
 _WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
 LATIN_LANGS = tuple(_STOPWORDS)
 
@@ -44,8 +44,8 @@ def _scores(text: str) -> dict[str, float]:
             for lang, weight in hits:
                 scores[lang] += weight
     if not text.isascii():
-        for letter, lang in _LETTERS:
-            if letter in text or letter.upper() in text:
+        for lower, upper, lang in _LETTERS:
+            if lower in text or upper in text:
                 scores[lang] += 1.0
     return scores
 

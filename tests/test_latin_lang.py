@@ -28,3 +28,8 @@ def test_a_letter_only_one_language_writes_counts_as_a_function_word():
 def test_de_alone_is_shared_by_french_and_spanish():
     assert stated_latin_lang("Toma aerea de montanas") is None  # without the ñ: Spanish or French
     assert stated_latin_lang("de noche") is None
+
+
+def test_a_capital_ss_is_no_german_letter():
+    assert stated_latin_lang("BOSS FIGHT à minuit") is None  # "ß".upper() is "SS"
+    assert stated_latin_lang("STRAẞE bei Nacht") == "de"  # the capital ß
