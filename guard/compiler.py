@@ -17,7 +17,7 @@ from guard.expand import despaced, hangul_variants, is_latin, kana_variants, lat
 from guard.fuzzy import FuzzyIndex
 from guard.lexicon.loader import LoadedLexicon
 from guard.normalize import SEPARATORS, Normalizer, script_of
-from guard.tables import CodedColumn, RowTable, StringColumn
+from guard.tables import CodedColumn, Records, RowTable, StringColumn
 
 COMPILER_VERSION = "2"
 
@@ -85,7 +85,7 @@ HAS_CHARACTER, HAS_CONTEXT, HAS_TITLE = 1, 2, 4
 @dataclass
 class CompiledLexicon:
     digest: str
-    characters: list[CharacterInfo]
+    characters: Records  # of CharacterInfo, by index
     franchises: dict[str, FranchiseInfo]
     patterns: StringColumn
     entries: RowTable  # per pattern, a tuple of Entry
@@ -347,7 +347,8 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
     regional_typos = set(regional_all).difference(common, typo_free, multi_word_parts)
     regional = {w: regional_all[w] for w in regional_typos.difference(_typo_free(regional_typos, fuzzy))}
     return CompiledLexicon(
-        loaded.digest, characters, franchises, StringColumn.of(patterns),
+        loaded.digest, Records.of(((c.id, c.franchise, c.rightsholder, c.descriptor) for c in characters), CharacterInfo),
+        franchises, StringColumn.of(patterns),
         RowTable.build(([_entry_row(e) for e in es] for es in entries), Entry, ints=(1,)),
         info, fuzzy, common, nz,
         flags=bytes(_flags(es) for es in entries),

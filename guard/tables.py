@@ -188,6 +188,40 @@ class RowTable(Sequence):
         return (type(self), (self._starts, self._fields, self._values, self._make))
 
 
+class Records(Sequence):
+    """A read-only sequence of records (such as CharacterInfo), kept as a RowTable of one row per record: at a
+    million aliases the 124k character records load as a few arrays rather than as 124k objects (0.15 s)."""
+
+    __slots__ = ("_table", "_groups")
+
+    def __init__(self, table: RowTable):
+        self._table = table
+        self._groups = table.groups
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple], make: Callable) -> "Records":
+        """`rows`: the field values of each record (str or None), in the order `make` takes them."""
+        return cls(RowTable.build(([row] for row in rows), make))
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self._groups[i][0]
+
+    def __iter__(self) -> Iterator:
+        for group in self._table:
+            yield group[0]
+
+    def __repr__(self) -> str:
+        return f"Records({len(self)} records)"
+
+    def __reduce__(self):
+        return (type(self), (self._table,))
+
+
 def _signed(values: list[int]) -> array:
     try:
         return array("i", values)

@@ -7,8 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-from guard.compiler import Entry
-from guard.tables import CodedColumn, RowTable, StringColumn
+from guard.compiler import CharacterInfo, Entry
+from guard.tables import CodedColumn, Records, RowTable, StringColumn
 
 WORDS = ["pikachu", "", "ピカチュウ", "皮卡丘", "피카츄", "𠮷野家", "hu tao", "é"]
 
@@ -134,3 +134,26 @@ def test_coded_column_maps_codes_to_values():
     assert list(col) == ["latin", "kata", "kata", "latin"] and col[2] == "kata" and len(col) == 4
     assert col[1:3] == ["kata", "kata"]
     assert list(pickle.loads(pickle.dumps(col))) == list(col)
+
+
+CHARACTERS = [
+    CharacterInfo("pokemon/pikachu", "pokemon", "The Pokémon Company", None),
+    CharacterInfo("genshin_impact/hutao", "genshin_impact", "HoYoverse", "the 77th Director"),
+    CharacterInfo("solo/ピカ", "solo", None, ""),
+]
+
+
+def test_records_read_back_each_record_as_stored():
+    records = Records.of(((c.id, c.franchise, c.rightsholder, c.descriptor) for c in CHARACTERS), CharacterInfo)
+    assert len(records) == 3 and list(records) == CHARACTERS
+    assert [records[i] for i in range(3)] == CHARACTERS and records[-1] == CHARACTERS[-1]
+    assert records[1:] == CHARACTERS[1:]
+    assert records[0].rightsholder == "The Pokémon Company" and records[2].rightsholder is None
+    assert records[2].descriptor == ""  # an empty string is not None
+    assert records[1] is records[1]  # read once
+    with pytest.raises(IndexError):
+        records[3]
+    restored = pickle.loads(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+    assert list(restored) == CHARACTERS and restored[0].id == "pokemon/pikachu"
+    empty = Records.of([], CharacterInfo)
+    assert len(empty) == 0 and list(empty) == []
