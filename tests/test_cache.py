@@ -100,9 +100,7 @@ def test_stale_key_is_rebuilt(lexicon, tmp_path, compiles, compiled_once, caplog
     path = cache.cache_path(loaded, cache_dir)
     path.parent.mkdir(parents=True)
     # The right file name, but the key inside says it was built from something else.
-    with open(path, "wb") as fh:
-        fh.write(cache.MAGIC)
-        pickle.dump(("0" * 32, compiled_once), fh)
+    cache.store(path, "0" * 32, compiled_once)
     with caplog.at_level(logging.WARNING, logger="guard.cache"):
         out = cache.compile_cached(loaded, cache_dir=cache_dir)
     assert compiles == [loaded.digest] and out is compiled_once
@@ -114,7 +112,28 @@ def _truncated(valid: bytes) -> bytes:
     return valid[: len(valid) // 2]
 
 
+def _with_header(valid: bytes, **fields) -> bytes:
+    """The file with fields of its fixed header (stream, count, table) replaced."""
+    at = len(cache.MAGIC)
+    stream, count, table = cache._FIXED.unpack_from(valid, at)
+    values = {"stream": stream, "count": count, "table": table, **fields}
+    return valid[:at] + cache._FIXED.pack(values["stream"], values["count"], values["table"]) + valid[at + cache._FIXED.size :]
+
+
+def _first_buffer_at(valid: bytes, offset: int) -> bytes:
+    """The file with its first out-of-band buffer said to start at `offset`."""
+    table = cache._FIXED.unpack_from(valid, len(cache.MAGIC))[2]
+    length = cache._SPAN.unpack_from(valid, table)[1]
+    return valid[:table] + cache._SPAN.pack(offset, length) + valid[table + cache._SPAN.size :]
+
+
 CORRUPTIONS = {
+    "stream longer than the file": lambda valid: _with_header(valid, stream=len(valid)),
+    "table past the end": lambda valid: _with_header(valid, table=len(valid) + 4096),
+    "more buffers than the table holds": lambda valid: _with_header(valid, count=cache._FIXED.unpack_from(valid, len(cache.MAGIC))[1] + 1),
+    "buffer inside the stream": lambda valid: _first_buffer_at(valid, 0),
+    "buffer off a page boundary": lambda valid: _first_buffer_at(valid, cache._FIXED.unpack_from(valid, len(cache.MAGIC))[2] - 8),
+    "old format": lambda valid: b"character-guard-cache\n" + pickle.dumps(("0" * 32, None)),
     "empty": lambda valid: b"",
     "magic only": lambda valid: cache.MAGIC,
     "truncated": _truncated,
@@ -146,10 +165,7 @@ def test_right_key_wrong_object_is_rebuilt(lexicon, tmp_path, compiles):
     loaded = load_lexicons([lexicon])
     key = cache.cache_key(loaded)
     path = cache.cache_path(loaded, cache_dir)
-    path.parent.mkdir(parents=True)
-    with open(path, "wb") as fh:
-        fh.write(cache.MAGIC)
-        pickle.dump((key, {"not": "a compiled lexicon"}), fh)
+    cache.store(path, key, {"not": "a compiled lexicon"})
     cache.compile_cached(loaded, cache_dir=cache_dir)
     assert compiles == [loaded.digest]
 
@@ -185,3 +201,25 @@ def test_use_cache_false_never_touches_the_disk(lexicon, tmp_path, compiles):
     cache_dir = tmp_path / "cache"
     cache.compile_cached(load_lexicons([lexicon]), cache_dir=cache_dir, use_cache=False)
     assert compiles and not cache_dir.exists()
+
+
+def test_large_arrays_are_mapped_read_only_and_outlive_the_file(lexicon, tmp_path, compiled_once):
+    """The typo index's arrays are views of the file's pages, not copies, and cannot be written; the lexicon
+    stays usable when the file is replaced (as `store` does) or removed."""
+    from guard import Guard
+
+    cache_dir = tmp_path / "cache"
+    Guard.from_paths([lexicon], cache_dir=cache_dir)
+    path = next(cache_dir.glob("lexicon-*.pickle"))
+    stream_len, count, table = cache._FIXED.unpack_from(path.read_bytes(), len(cache.MAGIC))
+    assert count >= 2 and table > stream_len  # the typo index's keys and targets at least
+    g = Guard.from_paths([lexicon], cache_dir=cache_dir)
+    keys = g.compiled.fuzzy.keys
+    assert len(keys) and not keys.flags.writeable and not keys.flags.owndata
+    with pytest.raises(ValueError):
+        keys[0] = 1
+    before = [m.to_dict() for m in g.scan("Widgetrom on a shelf")]
+    assert [m["character_id"] for m in before] == ["cacheverse/widget"]  # a typo: the index was read
+    cache.store(path, "0" * 32, compiled_once)  # a new file over the old one
+    path.unlink()
+    assert [m.to_dict() for m in g.scan("Widgetrom on a shelf")] == before
