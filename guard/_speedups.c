@@ -578,9 +578,12 @@ typedef struct {
     uint64_t *slots; /* 0: empty */
     Py_ssize_t mask; /* slot count - 1; the slot count is a power of two */
     Py_ssize_t count;
+    Py_buffer borrowed; /* .obj set: the slots are this buffer's (from_slots), not allocated here */
+    Py_ssize_t exports; /* buffers of the slots handed out (pickling): the table cannot be replaced meanwhile */
 } KnownWords;
 
 static PyTypeObject KnownWordsType;
+static int known_words_ready(const KnownWords *k);
 
 #define WORD_HASH_SEED 0xcbf29ce484222325ULL
 
@@ -635,8 +638,20 @@ static int lookup_word_hash(PyObject *s, uint64_t *h) {
     return 1;
 }
 
+/* Frees or gives back the table, leaving the object uninitialized. */
+static void known_words_release(KnownWords *k) {
+    if (k->borrowed.obj != NULL) {
+        PyBuffer_Release(&k->borrowed);
+    } else {
+        PyMem_Free(k->slots);
+    }
+    k->slots = NULL;
+    k->mask = 0;
+    k->count = 0;
+}
+
 static void known_words_dealloc(KnownWords *k) {
-    PyMem_Free(k->slots);
+    known_words_release(k);
     Py_TYPE(k)->tp_free((PyObject *)k);
 }
 
@@ -689,7 +704,11 @@ static int known_words_init(KnownWords *k, PyObject *args, PyObject *kwds) {
         Py_DECREF(it);
         if (PyErr_Occurred()) goto fail;
     }
-    PyMem_Free(k->slots);
+    if (k->exports > 0) {
+        PyErr_SetString(PyExc_BufferError, "KnownWords: the table is exported and cannot be replaced");
+        goto fail;
+    }
+    known_words_release(k);
     k->slots = slots;
     k->mask = cap - 1;
     k->count = count;
@@ -698,6 +717,93 @@ fail:
     PyMem_Free(slots);
     return -1;
 }
+
+/* KnownWords.from_slots(buffer): a KnownWords over the hash table of another, as its buffer gives it (pickling:
+ * the compiled cache maps it from the file, so loading it builds nothing). The buffer is kept, not copied, when
+ * it is aligned for 64-bit reads. A table that is not a power of two of slots, or more than half full, is
+ * refused: a lookup relies on an empty slot to stop. */
+static PyObject *known_words_from_slots(PyTypeObject *type, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    Py_ssize_t cap = view.len / (Py_ssize_t)sizeof(uint64_t);
+    if (view.len % (Py_ssize_t)sizeof(uint64_t) != 0 || cap < 8 || (cap & (cap - 1)) != 0) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "KnownWords.from_slots: not a table of a power of two 8-byte slots");
+        return NULL;
+    }
+    uint64_t *slots = view.buf;
+    int aligned = ((uintptr_t)view.buf % sizeof(uint64_t)) == 0;
+    if (!aligned) {
+        slots = PyMem_Malloc(view.len);
+        if (slots == NULL) {
+            PyBuffer_Release(&view);
+            return PyErr_NoMemory();
+        }
+        memcpy(slots, view.buf, view.len);
+    }
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < cap; i++) count += slots[i] != 0;
+    if (count * 2 > cap) {
+        if (!aligned) PyMem_Free(slots);
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "KnownWords.from_slots: the table is more than half full");
+        return NULL;
+    }
+    KnownWords *k = (KnownWords *)type->tp_alloc(type, 0);
+    if (k == NULL) {
+        if (!aligned) PyMem_Free(slots);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (aligned) {
+        k->borrowed = view;
+    } else {
+        PyBuffer_Release(&view);
+    }
+    k->slots = slots;
+    k->mask = cap - 1;
+    k->count = count;
+    return (PyObject *)k;
+}
+
+static int known_words_getbuffer(KnownWords *k, Py_buffer *view, int flags) {
+    if (k->slots == NULL) {
+        PyErr_SetString(PyExc_BufferError, "KnownWords: not initialized");
+        view->obj = NULL;
+        return -1;
+    }
+    if (PyBuffer_FillInfo(view, (PyObject *)k, k->slots, (k->mask + 1) * (Py_ssize_t)sizeof(uint64_t), 1, flags) < 0) return -1;
+    k->exports++;
+    return 0;
+}
+
+static void known_words_releasebuffer(KnownWords *k, Py_buffer *view) { k->exports--; }
+
+static PyBufferProcs known_words_as_buffer = {
+    .bf_getbuffer = (getbufferproc)known_words_getbuffer,
+    .bf_releasebuffer = (releasebufferproc)known_words_releasebuffer,
+};
+
+/* Pickles as its table (KnownWords.from_slots of a PickleBuffer): with protocol 5 and a buffer callback, out of
+ * band. */
+static PyObject *known_words_reduce(KnownWords *k, PyObject *Py_UNUSED(ignored)) {
+    if (known_words_ready(k) < 0) return NULL;
+    PyObject *from_slots = PyObject_GetAttrString((PyObject *)Py_TYPE(k), "from_slots");
+    if (from_slots == NULL) return NULL;
+    PyObject *buffer = PyPickleBuffer_FromObject((PyObject *)k);
+    if (buffer == NULL) {
+        Py_DECREF(from_slots);
+        return NULL;
+    }
+    return Py_BuildValue("(N(N))", from_slots, buffer);
+}
+
+static PyMethodDef known_words_methods[] = {
+    {"from_slots", (PyCFunction)known_words_from_slots, METH_O | METH_CLASS,
+     "from_slots(buffer): a KnownWords over a table of slots, as pickling gives it."},
+    {"__reduce__", (PyCFunction)known_words_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
 
 static int known_words_ready(const KnownWords *k) {
     if (k->slots == NULL) {
@@ -740,6 +846,8 @@ static PyTypeObject KnownWordsType = {
     .tp_init = (initproc)known_words_init,
     .tp_dealloc = (destructor)known_words_dealloc,
     .tp_as_sequence = &known_words_as_sequence,
+    .tp_as_buffer = &known_words_as_buffer,
+    .tp_methods = known_words_methods,
     .tp_getset = known_words_getset,
 };
 

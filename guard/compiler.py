@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from guard import ambiguity
+from guard import ambiguity, speedups
 from guard.exact import build_index
 from guard.expand import despaced, hangul_variants, is_latin, kana_variants, latin_variants, name_parts
 from guard.fuzzy import FuzzyIndex
 from guard.lexicon.loader import LoadedLexicon
 from guard.normalize import SEPARATORS, Normalizer, script_of
-from guard.tables import CodedColumn, Records, RowTable, StringColumn
+from guard.tables import CodedColumn, Records, RowTable, StringColumn, WordScores, WordSet
 
 COMPILER_VERSION = "2"
 
@@ -91,12 +91,12 @@ class CompiledLexicon:
     entries: RowTable  # per pattern, a tuple of Entry
     info: CodedColumn  # per pattern, its PatternInfo
     fuzzy: FuzzyIndex
-    common: dict[str, int]  # everyday Latin-script words -> zipf x 10
+    common: WordScores  # everyday Latin-script words -> zipf x 10
     normalizer: Normalizer
     flags: bytes = b""  # per pattern: HAS_CHARACTER | HAS_CONTEXT | HAS_TITLE
     alias_count: int = 0  # character entries over all patterns
     everyday: frozenset = frozenset()  # everyday English words (see ambiguity.everyday_english)
-    typo_free: frozenset = frozenset()  # vocabulary words with no typo match in `fuzzy` (see _typo_free)
+    typo_free: WordSet = field(default_factory=lambda: WordSet.of(()))  # vocabulary words with no typo match (_typo_free)
     name_parts: frozenset = frozenset()  # the words of Latin multi-word character names (yae, miko, iron, bundle)
     # Everyday words of ambiguity.REGIONAL_LANGS that are typos of names ("ombak"), and the words that say a prompt
     # is in one of those languages; both word -> bit mask of languages (see Scanner._fuzzy_hits).
@@ -104,6 +104,9 @@ class CompiledLexicon:
     regional_markers: dict = field(default_factory=dict)
     exact_kind: str = "auto"
     exact: object = field(default=None, repr=False)  # see guard.exact
+    # With the C kernels: `common` and `typo_free` as the typo pass looks them up (speedups' KnownWords), built
+    # here so that a start from the cache maps it rather than hashing 445k words.
+    known_words: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.exact is None:
@@ -346,19 +349,22 @@ def compile_lexicon(loaded: LoadedLexicon, normalizer: Optional[Normalizer] = No
     regional_all = ambiguity.regional_words(b.norm)
     regional_typos = set(regional_all).difference(common, typo_free, multi_word_parts)
     regional = {w: regional_all[w] for w in regional_typos.difference(_typo_free(regional_typos, fuzzy))}
+    # The typo pass skips these words; the C kernel reads them from one array of hashes (see Scanner).
+    known_words = speedups.kernels.KnownWords(common, typo_free) if speedups.kernels is not None and len(fuzzy) else None
     return CompiledLexicon(
         loaded.digest, Records.of(((c.id, c.franchise, c.rightsholder, c.descriptor) for c in characters), CharacterInfo),
         franchises, StringColumn.of(patterns),
         RowTable.build(([_entry_row(e) for e in es] for es in entries), Entry, ints=(1,)),
-        info, fuzzy, common, nz,
+        info, fuzzy, WordScores.of(common), nz,
         flags=bytes(_flags(es) for es in entries),
         alias_count=sum(1 for es in entries for e in es if e.char >= 0),
         everyday=ambiguity.everyday_english(b.norm),
-        typo_free=typo_free,
+        typo_free=WordSet.of(typo_free),
         name_parts=frozenset(multi_word_parts),
         regional=regional,
         regional_markers=ambiguity.regional_markers(b.norm) if regional else {},
         exact_kind=exact_kind,
+        known_words=known_words,
     )
 
 

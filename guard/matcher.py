@@ -313,10 +313,15 @@ class Scanner:
         self._accept_rules = (self._info_codes, self._info_codes.itemsize, self._edges, self._flags, _PARTICLE_SUFFIXES)
         # The words the typo pass skips. The C kernel reads them from one array of hashes: a set lookup costs
         # three cache misses per word once the server's own work has evicted the sets (docs/benchmarks.md).
-        self._known_words: tuple = (compiled.common, compiled.typo_free)
+        self._known_words: tuple = ()
+        if self._has_fuzzy and speedups.kernels is not None:
+            known = compiled.known_words  # None if the lexicon was compiled without the kernels
+            if known is None:
+                known = speedups.kernels.KnownWords(compiled.common, compiled.typo_free)
+            self._known_words = (known,)
+        elif self._has_fuzzy:  # the pure-Python pass takes set differences, which need real sets
+            self._known_words = (frozenset(compiled.common), frozenset(compiled.typo_free))
         self._regional = getattr(compiled, "regional", None) or None
-        if speedups.kernels is not None and self._has_fuzzy:
-            self._known_words = (speedups.kernels.KnownWords(compiled.common, compiled.typo_free),)
         self._capitals = capital_homoglyphs(compiled.normalizer.homoglyphs)
         # Franchises whose names are also people's names: a mention used for a person needs corroboration.
         self._personal_names = frozenset(fid for fid, fr in compiled.franchises.items() if fr.personal_names)
@@ -1059,7 +1064,7 @@ def _leet_tails(nt, common) -> list[tuple[int, str]]:
             while t[start] in "@$!|":  # a leading sign is a handle's or a price's, not a letter of the word
                 start += 1
             os_, oe = nt.span(start, j)
-            if t[start:j] not in common and not _LEET_IN_WORD.isdisjoint(original[os_:oe]):
+            if not _LEET_IN_WORD.isdisjoint(original[os_:oe]) and t[start:j] not in common:
                 out.extend((k, "i" if t[k] == "!" else "l") for k in range(j, end))
     return out
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import operator
 import weakref
 from array import array
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence, Set
 from itertools import accumulate
 from typing import Callable, Iterable, Iterator, Optional
 
@@ -220,6 +221,86 @@ class Records(Sequence):
 
     def __reduce__(self):
         return (type(self), (self._table,))
+
+
+class WordSet(Set):
+    """A read-only set of words kept as one sorted StringColumn. Membership is a binary search (a few
+    microseconds): for tools and rare paths, as the scanner's hot lookups go through the C kernels' KnownWords.
+    It loads from the compiled cache as one string and one array, where a frozenset of the 179k vocabulary words
+    is 179k objects to build (40 ms)."""
+
+    __slots__ = ("_words",)
+
+    def __init__(self, words: StringColumn):
+        self._words = words
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> "WordSet":
+        return cls(StringColumn.of(sorted(set(words))))
+
+    @classmethod
+    def _from_iterable(cls, it) -> frozenset:  # what the set operators (&, |, -) return
+        return frozenset(it)
+
+    def _index(self, word) -> int:
+        words = self._words
+        if not isinstance(word, str):
+            return -1
+        i = bisect_left(words, word)
+        return i if i < len(words) and words[i] == word else -1
+
+    def __contains__(self, word) -> bool:
+        return self._index(word) >= 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._words)
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} words)"
+
+    def __reduce__(self):
+        return (type(self), (self._words,))
+
+
+class WordScores(Mapping):
+    """A read-only mapping of words to small integers (0 to 255), kept as a sorted StringColumn and one byte per
+    word: the 266k everyday words and their zipf frequencies load as one string and two arrays. Lookups are
+    binary searches, as in WordSet."""
+
+    __slots__ = ("_words", "_values")
+
+    def __init__(self, words: StringColumn, values: bytes):
+        self._words = WordSet(words)
+        self._values = values
+
+    @classmethod
+    def of(cls, scores: Mapping[str, int]) -> "WordScores":
+        words = sorted(scores)
+        return cls(StringColumn.of(words), bytes(scores[w] for w in words))  # a ValueError beyond 0-255
+
+    def __getitem__(self, word) -> int:
+        i = self._words._index(word)
+        if i < 0:
+            raise KeyError(word)
+        return self._values[i]
+
+    def __contains__(self, word) -> bool:
+        return word in self._words
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._words)
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __repr__(self) -> str:
+        return f"WordScores({len(self)} words)"
+
+    def __reduce__(self):
+        return (type(self), (self._words._words, self._values))
 
 
 def _signed(values: list[int]) -> array:

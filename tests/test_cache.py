@@ -223,3 +223,20 @@ def test_large_arrays_are_mapped_read_only_and_outlive_the_file(lexicon, tmp_pat
     cache.store(path, "0" * 32, compiled_once)  # a new file over the old one
     path.unlink()
     assert [m.to_dict() for m in g.scan("Widgetrom on a shelf")] == before
+
+
+def test_the_scanner_uses_the_known_words_of_the_cache(lexicon, tmp_path):
+    """With the kernels, the words the typo pass skips come from the cache, mapped, not hashed at each start."""
+    from guard import Guard, speedups
+
+    cache_dir = tmp_path / "cache"
+    Guard.from_paths([lexicon], cache_dir=cache_dir)
+    g = Guard.from_paths([lexicon], cache_dir=cache_dir)
+    known = g.compiled.known_words
+    if speedups.kernels is None:
+        assert known is None and g.scanner._known_words == (frozenset(g.compiled.common), frozenset(g.compiled.typo_free))
+        return
+    assert g.scanner._known_words == (known,) and len(known) > 100_000
+    assert "photorealistic" in known and "electric" in known and "widgetron" not in known
+    assert memoryview(known).readonly
+    assert [m.character_id for m in g.scan("photorealistic Widgetrom, electric")] == ["cacheverse/widget"]

@@ -166,6 +166,50 @@ def test_known_words_refuse_bad_input():
 
 
 @needs_kernels
+def test_known_words_pickle_as_their_table():
+    """A KnownWords pickles as its table of hashes, out of band with protocol 5 and a buffer callback (the
+    compiled cache maps it from the file), and loads without hashing any word again."""
+    import pickle
+
+    words = kernels.KnownWords({"pika": 1, "chuu": 2}, frozenset({"hello", "abc"}))
+    in_band = pickle.loads(pickle.dumps(words, protocol=5))
+    buffers: list = []
+    stream = pickle.dumps(words, protocol=5, buffer_callback=buffers.append)
+    assert len(buffers) == 1 and len(stream) < 200  # the table is not in the stream
+    out_of_band = pickle.loads(stream, buffers=buffers)
+    for loaded in (in_band, out_of_band):
+        assert len(loaded) == 3 and loaded.nbytes == words.nbytes
+        assert all(w in loaded for w in ("pika", "chuu", "hello")) and "abc" not in loaded and "zzzz" not in loaded
+        assert kernels.rare_latin_words("pika zzzz hello", loaded) == [(5, 9, "zzzz")]
+    with pytest.raises(pickle.PicklingError):
+        pickle.dumps(words, protocol=4)
+    # A table lent to another KnownWords cannot be replaced under it; once it is given back, it can.
+    with pytest.raises(BufferError, match="exported"):
+        words.__init__(["abcd"])
+    assert "pika" in out_of_band
+    del buffers, out_of_band, loaded
+    words.__init__(["abcd"])
+    assert list(map(words.__contains__, ["abcd", "pika"])) == [True, False] and len(in_band) == 3
+
+
+@needs_kernels
+def test_known_words_from_slots_refuse_a_table_a_lookup_could_not_end_in():
+    with pytest.raises(ValueError, match="power of two"):
+        kernels.KnownWords.from_slots(bytes(24))
+    with pytest.raises(ValueError, match="power of two"):
+        kernels.KnownWords.from_slots(bytes(8 * 12))
+    with pytest.raises(ValueError, match="more than half full"):
+        kernels.KnownWords.from_slots(b"\x01" * 64)
+    with pytest.raises(BufferError, match="not initialized"):
+        kernels.KnownWords.from_slots(kernels.KnownWords.__new__(kernels.KnownWords))
+    with pytest.raises(TypeError):
+        kernels.KnownWords.from_slots("not a buffer")
+    table = memoryview(b"\x00" + bytes(pickle_table := kernels.KnownWords(["abcd", "efgh"])))[1:]  # misaligned: copied
+    copied = kernels.KnownWords.from_slots(table)
+    assert len(copied) == 2 and "abcd" in copied and "efgh" in copied and len(pickle_table) == 2
+
+
+@needs_kernels
 def test_known_words_survive_python_code_that_reinitializes_them():
     """Reading a container, or a set lookup (a key's __eq__), can run Python code that re-initializes the very
     KnownWords being built or read; the table in use is never freed or left empty under the caller."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from guard.compiler import CharacterInfo, Entry
-from guard.tables import CodedColumn, Records, RowTable, StringColumn
+from guard.tables import CodedColumn, Records, RowTable, StringColumn, WordScores, WordSet
 
 WORDS = ["pikachu", "", "ピカチュウ", "皮卡丘", "피카츄", "𠮷野家", "hu tao", "é"]
 
@@ -157,3 +157,34 @@ def test_records_read_back_each_record_as_stored():
     assert list(restored) == CHARACTERS and restored[0].id == "pokemon/pikachu"
     empty = Records.of([], CharacterInfo)
     assert len(empty) == 0 and list(empty) == []
+
+
+def test_word_set_answers_as_a_frozenset():
+    words = ["pikachu", "amber", "ピカチュウ", "a", "", "zzz", "amber"]
+    ws = WordSet.of(words)
+    ref = frozenset(words)
+    assert len(ws) == len(ref) and set(ws) == ref and list(ws) == sorted(ref)
+    for w in [*words, "ambe", "amberr", "b", "ピカ", "\U0001f600"]:
+        assert (w in ws) == (w in ref), w
+    assert 3 not in ws and None not in ws and b"amber" not in ws
+    assert ws == ref and ws & {"amber", "zorblax"} == {"amber"} and isinstance(ws & {"a"}, frozenset)
+    assert {"amber", "zorblax"} - ws == {"zorblax"} and {"zorblax", "a"}.difference(ws) == {"zorblax"}
+    restored = pickle.loads(pickle.dumps(ws, protocol=pickle.HIGHEST_PROTOCOL))
+    assert restored == ref and "pikachu" in restored
+    empty = WordSet.of(())
+    assert len(empty) == 0 and "a" not in empty and "" not in empty
+
+
+def test_word_scores_answer_as_a_dict():
+    scores = {"polygon": 35, "electric": 48, "a": 0, "ピカ": 255, "zebra": 31}
+    ws = WordScores.of(scores)
+    assert dict(ws) == scores and len(ws) == 5 and list(ws) == sorted(scores)
+    assert ws["electric"] == 48 and ws.get("ピカ") == 255 and ws.get("zorblax") is None and ws.get("a") == 0
+    assert "polygon" in ws and "polygo" not in ws and 5 not in ws
+    with pytest.raises(KeyError):
+        ws["zorblax"]
+    assert set(ws.keys()) == set(scores) and sorted(ws.values()) == sorted(scores.values())
+    restored = pickle.loads(pickle.dumps(ws, protocol=pickle.HIGHEST_PROTOCOL))
+    assert dict(restored) == scores
+    with pytest.raises(ValueError):
+        WordScores.of({"loud": 256})
