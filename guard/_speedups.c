@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define API_VERSION 7
+#define API_VERSION 8
 #define FLAG_LEET_NEXT_TO_LETTER 1 /* an ASCII letter stands next to a digit or one of @ $ ! | */
 #define FLAG_KATAKANA 2            /* a character in U+30A1..U+30FF */
 #define FLAG_MARKED 4              /* a character of fold_text's `marked` bitmap */
@@ -708,10 +708,14 @@ static int known_words_init(KnownWords *k, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_BufferError, "KnownWords: the table is exported and cannot be replaced");
         goto fail;
     }
-    known_words_release(k);
+    /* The new table is in place before the old one is given back: giving back a borrowed buffer can run the
+     * exporter's Python code, which may look words up in this very object. */
+    KnownWords old = *k;
     k->slots = slots;
     k->mask = cap - 1;
     k->count = count;
+    k->borrowed.obj = NULL;
+    known_words_release(&old);
     return 0;
 fail:
     PyMem_Free(slots);
@@ -720,7 +724,7 @@ fail:
 
 /* KnownWords.from_slots(buffer): a KnownWords over the hash table of another, as its buffer gives it (pickling:
  * the compiled cache maps it from the file, so loading it builds nothing). The buffer is kept, not copied, when
- * it is aligned for 64-bit reads. A table that is not a power of two of slots, or more than half full, is
+ * it is read-only and aligned for 64-bit reads. A table that is not a power of two of slots, or more than half full, is
  * refused: a lookup relies on an empty slot to stop. */
 static PyObject *known_words_from_slots(PyTypeObject *type, PyObject *arg) {
     Py_buffer view;
@@ -732,7 +736,9 @@ static PyObject *known_words_from_slots(PyTypeObject *type, PyObject *arg) {
         return NULL;
     }
     uint64_t *slots = view.buf;
-    int aligned = ((uintptr_t)view.buf % sizeof(uint64_t)) == 0;
+    /* Kept only if it is aligned and read-only: a table whose owner could write to it could be filled after the
+     * check below, and a lookup would never end. */
+    int aligned = ((uintptr_t)view.buf % sizeof(uint64_t)) == 0 && view.readonly;
     if (!aligned) {
         slots = PyMem_Malloc(view.len);
         if (slots == NULL) {
@@ -784,24 +790,34 @@ static PyBufferProcs known_words_as_buffer = {
     .bf_releasebuffer = (releasebufferproc)known_words_releasebuffer,
 };
 
-/* Pickles as its table (KnownWords.from_slots of a PickleBuffer): with protocol 5 and a buffer callback, out of
- * band. */
-static PyObject *known_words_reduce(KnownWords *k, PyObject *Py_UNUSED(ignored)) {
+/* Pickles as its table: KnownWords.from_slots of a PickleBuffer from protocol 5 on (out of band with a buffer
+ * callback), of a bytes copy below it. */
+static PyObject *known_words_reduce_ex(KnownWords *k, PyObject *protocol_obj) {
+    long protocol = PyLong_AsLong(protocol_obj);
+    if (protocol == -1 && PyErr_Occurred()) return NULL;
     if (known_words_ready(k) < 0) return NULL;
     PyObject *from_slots = PyObject_GetAttrString((PyObject *)Py_TYPE(k), "from_slots");
     if (from_slots == NULL) return NULL;
-    PyObject *buffer = PyPickleBuffer_FromObject((PyObject *)k);
-    if (buffer == NULL) {
+    PyObject *table = protocol >= 5 ? PyPickleBuffer_FromObject((PyObject *)k)
+                                    : PyBytes_FromStringAndSize((const char *)k->slots, (k->mask + 1) * (Py_ssize_t)sizeof(uint64_t));
+    if (table == NULL) {
         Py_DECREF(from_slots);
         return NULL;
     }
-    return Py_BuildValue("(N(N))", from_slots, buffer);
+    return Py_BuildValue("(N(N))", from_slots, table);
 }
+
+/* A KnownWords never changes once built (a second __init__ aside), so a copy is the object itself. */
+static PyObject *known_words_copy(PyObject *k, PyObject *Py_UNUSED(ignored)) { return Py_NewRef(k); }
+
+static PyObject *known_words_deepcopy(PyObject *k, PyObject *Py_UNUSED(memo)) { return Py_NewRef(k); }
 
 static PyMethodDef known_words_methods[] = {
     {"from_slots", (PyCFunction)known_words_from_slots, METH_O | METH_CLASS,
      "from_slots(buffer): a KnownWords over a table of slots, as pickling gives it."},
-    {"__reduce__", (PyCFunction)known_words_reduce, METH_NOARGS, NULL},
+    {"__reduce_ex__", (PyCFunction)known_words_reduce_ex, METH_O, NULL},
+    {"__copy__", (PyCFunction)known_words_copy, METH_NOARGS, NULL},
+    {"__deepcopy__", (PyCFunction)known_words_deepcopy, METH_O, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -51,8 +51,9 @@ def _hash_code() -> str:
     for name in _OPTIONAL_CODE_FILES:
         if (here / name).exists():
             h.update((here / name).read_bytes())
-    # With and without the kernels a lexicon of the same size may get a different exact index (AUTOMATON_LIMIT).
-    h.update(b"kernels" if speedups.kernels is not None else b"pure Python")
+    # With and without the kernels a lexicon of the same size may get a different exact index (AUTOMATON_LIMIT),
+    # and the file holds tables the kernels made (KnownWords' hashes): a wheel carries no _speedups.c to hash.
+    h.update(f"kernels {speedups.API_VERSION}".encode() if speedups.kernels is not None else b"pure Python")
     return h.hexdigest()[:16]
 
 
@@ -115,11 +116,11 @@ def _read_exactly(fh, n: int) -> bytes:
 def _read_frames(fh) -> tuple[bytes, list]:
     """The pickle stream, and its out-of-band buffers as read-only views of the file's mapped pages."""
     stream_len, count, table_at = _FIXED.unpack(_read_exactly(fh, _FIXED.size))
-    if count > _MAX_BUFFERS:
-        raise ValueError("bad buffer count")
+    size = os.fstat(fh.fileno()).st_size
+    if count > _MAX_BUFFERS or stream_len > size:  # checked before anything is read or allocated by them
+        raise ValueError("bad cache file header")
     stream = _read_exactly(fh, stream_len)
     end = fh.tell()
-    size = os.fstat(fh.fileno()).st_size
     if table_at < end or table_at + count * _SPAN.size != size:
         raise ValueError("truncated cache file")
     fh.seek(table_at)

@@ -129,6 +129,7 @@ def _first_buffer_at(valid: bytes, offset: int) -> bytes:
 
 CORRUPTIONS = {
     "stream longer than the file": lambda valid: _with_header(valid, stream=len(valid)),
+    "stream of a terabyte": lambda valid: _with_header(valid, stream=1 << 40),
     "table past the end": lambda valid: _with_header(valid, table=len(valid) + 4096),
     "more buffers than the table holds": lambda valid: _with_header(valid, count=cache._FIXED.unpack_from(valid, len(cache.MAGIC))[1] + 1),
     "buffer inside the stream": lambda valid: _first_buffer_at(valid, 0),
@@ -240,3 +241,16 @@ def test_the_scanner_uses_the_known_words_of_the_cache(lexicon, tmp_path):
     assert "photorealistic" in known and "electric" in known and "widgetron" not in known
     assert memoryview(known).readonly
     assert [m.character_id for m in g.scan("photorealistic Widgetrom, electric")] == ["cacheverse/widget"]
+
+
+def test_a_compiled_lexicon_copies_and_pickles_with_any_protocol(compiled_once):
+    """Its tables may be mapped from a cache file; it still deep-copies, and pickles below protocol 5 (the default
+    of pickle and multiprocessing before Python 3.14)."""
+    import copy
+
+    from guard.matcher import Scanner
+
+    expected = [m.to_dict() for m in Scanner(compiled_once).scan("Widgetrom and ウィジェトロン")]
+    assert len(expected) == 2
+    for other in (copy.deepcopy(compiled_once), pickle.loads(pickle.dumps(compiled_once, protocol=4))):
+        assert [m.to_dict() for m in Scanner(other).scan("Widgetrom and ウィジェトロン")] == expected

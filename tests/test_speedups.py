@@ -1,6 +1,7 @@
 """guard.speedups: the C text kernels give exactly what the pure-Python code they replace gives."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -181,8 +182,10 @@ def test_known_words_pickle_as_their_table():
         assert len(loaded) == 3 and loaded.nbytes == words.nbytes
         assert all(w in loaded for w in ("pika", "chuu", "hello")) and "abc" not in loaded and "zzzz" not in loaded
         assert kernels.rare_latin_words("pika zzzz hello", loaded) == [(5, 9, "zzzz")]
-    with pytest.raises(pickle.PicklingError):
-        pickle.dumps(words, protocol=4)
+    for protocol in range(5):  # below 5, the table goes into the stream as bytes
+        older = pickle.loads(pickle.dumps(words, protocol=protocol))
+        assert len(older) == 3 and "hello" in older and "zzzz" not in older
+    assert copy.copy(words) is words and copy.deepcopy([words])[0] is words  # it never changes: no copy needed
     # A table lent to another KnownWords cannot be replaced under it; once it is given back, it can.
     with pytest.raises(BufferError, match="exported"):
         words.__init__(["abcd"])
@@ -207,6 +210,30 @@ def test_known_words_from_slots_refuse_a_table_a_lookup_could_not_end_in():
     table = memoryview(b"\x00" + bytes(pickle_table := kernels.KnownWords(["abcd", "efgh"])))[1:]  # misaligned: copied
     copied = kernels.KnownWords.from_slots(table)
     assert len(copied) == 2 and "abcd" in copied and "efgh" in copied and len(pickle_table) == 2
+    # A table its owner can write to is copied: filled after the check, it would make a lookup run forever.
+    writable = bytearray(bytes(pickle_table))
+    held = kernels.KnownWords.from_slots(writable)
+    writable[:] = b"\x01" * len(writable)
+    assert "abcd" in held and "zzzz" not in held and len(held) == 2
+
+
+@needs_kernels
+def test_known_words_give_a_borrowed_table_back_only_once_replaced():
+    """Re-initializing a KnownWords that borrows its table installs the new table first: giving the old one back
+    may run the owner's Python code, which may look words up in it."""
+    seen = []
+
+    class Owner(bytes):
+        def __del__(self):
+            seen.append(("abcd" in words, "efgh" in words))
+
+    owner = Owner(bytes(kernels.KnownWords(["abcd"])))
+    words = kernels.KnownWords.from_slots(owner)
+    assert "abcd" in words
+    del owner  # the KnownWords holds it still
+    assert seen == []
+    words.__init__(["efgh"])
+    assert seen == [(False, True)] and "efgh" in words and "abcd" not in words
 
 
 @needs_kernels
