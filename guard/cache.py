@@ -133,7 +133,12 @@ def _read_frames(fh) -> tuple[bytes, list]:
     if not spans or end == spans[0][0]:
         return stream, [b""] * count
     first = spans[0][0]
-    view = memoryview(_map_readonly(fh, first, end - first))
+    try:
+        mapped = _map_readonly(fh, first, end - first)
+    except (OSError, ValueError):  # a file system that cannot map files: read the buffers instead
+        fh.seek(first)
+        mapped = _read_exactly(fh, end - first)
+    view = memoryview(mapped)
     return stream, [view[offset - first : offset - first + length] for offset, length in spans]
 
 

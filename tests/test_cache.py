@@ -254,3 +254,20 @@ def test_a_compiled_lexicon_copies_and_pickles_with_any_protocol(compiled_once):
     assert len(expected) == 2
     for other in (copy.deepcopy(compiled_once), pickle.loads(pickle.dumps(compiled_once, protocol=4))):
         assert [m.to_dict() for m in Scanner(other).scan("Widgetrom and ウィジェトロン")] == expected
+
+
+def test_a_file_system_that_cannot_map_files_reads_the_buffers(lexicon, tmp_path, monkeypatch):
+    from guard import Guard
+
+    cache_dir = tmp_path / "cache"
+    mapped = Guard.from_paths([lexicon], cache_dir=cache_dir)
+
+    def cannot_map(*_a, **_k):
+        raise OSError(19, "No such device")
+
+    monkeypatch.setattr(cache, "_map_readonly", cannot_map)
+    monkeypatch.setattr(cache, "compile_lexicon", lambda *a, **k: pytest.fail("recompiled instead of reading the file"))
+    read = Guard.from_paths([lexicon], cache_dir=cache_dir)
+    assert not read.compiled.fuzzy.keys.flags.writeable
+    for text in ("Widgetrom on a shelf", "ウィジェトロンの絵", "photorealistic widget"):
+        assert [m.to_dict() for m in read.scan(text)] == [m.to_dict() for m in mapped.scan(text)]
