@@ -11,6 +11,7 @@ import anyio
 import anyio.to_thread
 
 from guard.models import CheckContext, Decision
+from middleware import awaiting
 from middleware.audit import AuditLog, AuditTarget, as_audit_sink, utc_now
 from middleware.batching import CheckBatcher
 from middleware.context import DEFAULT_CONTEXT_HEADERS, ContextBuilder, ContextError, ContextFactory, validate_context
@@ -29,6 +30,8 @@ Send = Callable[[dict], Awaitable[None]]
 
 DEFAULT_MAX_BODY_SIZE = 1 << 20  # 1 MiB
 DEFAULT_MAX_JSON_DEPTH = 64
+# Seconds a guarded request's body may take to arrive once the guard has to wait for it (None: no limit).
+DEFAULT_BODY_TIMEOUT = 30.0
 # Requests whose body is larger than this are parsed and checked in a worker thread; smaller ones inline.
 # See docs/middleware.md ("Event loop") for the measurements behind the number.
 DEFAULT_OFFLOAD_THRESHOLD = 2 * 1024
@@ -89,7 +92,8 @@ class GuardMiddleware:
     data still in the CPU caches; on an idle server every check is the first of its turn and nothing waits.
 
     Bad input: non-JSON / invalid UTF-8 / too deep / duplicate keys: 400; body over the limit: 413 (reading
-    stops there); compressed body or a form (Content-Type): 415; no prompt found or invalid context: 422; engine failure: 503, or,
+    stops there); a body still incomplete `body_timeout` seconds after the guard first had to wait for it: 408;
+    compressed body or a form (Content-Type): 415; no prompt found or invalid context: 422; engine failure: 503, or,
     for routes with fail_open, the request goes on unchecked (X-Guard-Action: unchecked, logged and audited).
     Non-HTTP scopes and requests on other routes pass straight through without being buffered.
     """
@@ -106,6 +110,7 @@ class GuardMiddleware:
         context_factory: Optional[ContextFactory] = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        body_timeout: Optional[float] = DEFAULT_BODY_TIMEOUT,
         reject_duplicate_keys: bool = True,
         fail_open: bool = False,
         audit: Union[None, AuditLog, AuditTarget] = None,
@@ -123,6 +128,7 @@ class GuardMiddleware:
             raise ValueError("max_body_size must be positive")
         if max_json_depth < 0:
             raise ValueError("max_json_depth must be 0 (no limit) or more")
+        body_timeout = check_body_timeout(body_timeout)
         if offload not in ("auto", "inline", "thread"):
             raise ValueError("offload must be 'auto', 'inline' or 'thread'")
         if not routes:
@@ -138,6 +144,7 @@ class GuardMiddleware:
         self.context = ContextBuilder(context_headers, context_fields, context_factory)
         self.max_body_size = int(max_body_size)
         self.max_json_depth = int(max_json_depth)
+        self.body_timeout = body_timeout
         self.reject_duplicate_keys = reject_duplicate_keys
         self.audit = as_audit_sink(audit)
         self.on_event = on_event
@@ -184,7 +191,7 @@ class GuardMiddleware:
             return
 
         try:
-            raw = await read_body(receive, self.max_body_size)
+            raw = await read_body(receive, self.max_body_size, self.body_timeout)
         except BodyError as exc:
             await self._problem(send, route, exc, close=True)
             return
@@ -364,18 +371,38 @@ class GuardMiddleware:
 # helpers
 
 
-async def read_body(receive: Receive, limit: int) -> Optional[bytes]:
+async def read_body(receive: Receive, limit: int, timeout: Optional[float] = None) -> Optional[bytes]:
     """Read the whole request body, or None if the client disconnected. Raises BodyError(413) as soon as
-    more than `limit` bytes have arrived, without reading the rest."""
-    message = await receive()
+    more than `limit` bytes have arrived, without reading the rest.
+
+    `timeout`: the rest of the body must arrive within this many seconds of the first read that has to wait for
+    it, else BodyError(408) (a client that announces a body and sends it slowly or never holds a connection and
+    a task for as long as it likes). A body that is already there, as small ones are, is read without a timer."""
+    if timeout is None:
+        return await _collect(await receive(), receive, limit)
+    message, waiting = awaiting.start(receive())
+    if waiting is None and not message.get("more_body", False):
+        return _whole(message, limit)
+    with anyio.move_on_after(timeout):
+        return await _collect(message if waiting is None else await waiting, receive, limit)
+    raise BodyError(408, "body-timeout", f"The request body did not arrive within {timeout:g} s.")
+
+
+def _whole(message: dict, limit: int) -> Optional[bytes]:
+    """The body of a last `message` (None: the client left)."""
     if message["type"] == "http.disconnect":
         return None
-    first = message.get("body", b"")
-    if not message.get("more_body", False):  # the whole body in one message, as servers send small ones
-        if len(first) > limit:
-            raise _too_large(limit)
-        return bytes(first)
-    body = bytearray(first)
+    body = message.get("body", b"")
+    if len(body) > limit:
+        raise _too_large(limit)
+    return bytes(body)
+
+
+async def _collect(message: dict, receive: Receive, limit: int) -> Optional[bytes]:
+    """The body that starts with `message`, reading the rest from `receive`."""
+    if message["type"] == "http.disconnect" or not message.get("more_body", False):
+        return _whole(message, limit)  # the whole body in one message, as servers send small ones
+    body = bytearray(message.get("body", b""))
     if len(body) > limit:
         raise _too_large(limit)
     while True:
@@ -387,6 +414,16 @@ async def read_body(receive: Receive, limit: int) -> Optional[bytes]:
             raise _too_large(limit)
         if not message.get("more_body", False):
             return bytes(body)
+
+
+def check_body_timeout(value: Optional[float]) -> Optional[float]:
+    """`value` as a body timeout in seconds: None (no limit) or a positive finite number."""
+    if value is None:
+        return None
+    value = float(value)
+    if not 0 < value < float("inf"):
+        raise ValueError("body_timeout must be a positive number of seconds, or None for no limit")
+    return value
 
 
 def check_request_headers(scope: dict, limit: int) -> Optional[BodyError]:

@@ -12,6 +12,7 @@ PROBLEM_TYPE_BASE = "https://character-guard.dev/problems/"
 
 TITLES = {
     400: "Bad Request",
+    408: "Request Timeout",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",

@@ -23,6 +23,8 @@ import click
                    "Default: /prompt /negative_prompt /messages/*/content /input.")
 @click.option("--fail-open", is_flag=True, help="Proxy mode: if the engine fails, forward requests unchecked instead of answering 503.")
 @click.option("--max-body-size", default=1 << 20, show_default=True, type=click.IntRange(min=1), help="Largest request body accepted, in bytes.")
+@click.option("--body-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds a request body may take to arrive once the server has to wait for it (408 after); 0: no limit.")
 @click.option("--audit-log", default=None, metavar="PATH|-", help="Write one JSON line per decision to this file ('-': stdout).")
 @click.option("--watch/--no-watch", default=True, show_default=True, help="Reload when a lexicon or policy file changes (SIGHUP always reloads).")
 @click.option("--watch-interval", default=1.0, show_default=True, type=click.FloatRange(min=0.05), help="Seconds between checks for changed files.")
@@ -46,6 +48,7 @@ def serve_cmd(
     pointers: tuple[str, ...],
     fail_open: bool,
     max_body_size: int,
+    body_timeout: float,
     audit_log: Optional[str],
     watch: bool,
     watch_interval: float,
@@ -93,6 +96,7 @@ def serve_cmd(
             upstream=upstream,
             audit=audit_log,
             max_body_size=max_body_size,
+            body_timeout=body_timeout or None,
             routes=list(routes) or None,
             prompt_pointers=list(pointers) or None,
             fail_open=fail_open,

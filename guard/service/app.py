@@ -21,7 +21,7 @@ from guard.service.metrics import CONTENT_TYPE, Metrics
 from guard.service.proxy import DEFAULT_TIMEOUT, ProxyApp
 from middleware.audit import AuditLog, AuditTarget, as_audit_sink, utc_now
 from middleware.context import ContextError, validate_context
-from middleware.core import DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_JSON_DEPTH, DEFAULT_OFFLOAD_THRESHOLD, GuardMiddleware, check_request_headers, read_body
+from middleware.core import DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_JSON_DEPTH, DEFAULT_OFFLOAD_THRESHOLD, GuardMiddleware, check_body_timeout, check_request_headers, read_body
 from middleware.holder import EngineHolder
 from middleware.jsonbody import BodyError, check_text, parse_json
 from middleware.ledgering import LedgerHook
@@ -56,6 +56,7 @@ class GuardService:
         metrics: Optional[Metrics] = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+        body_timeout: Optional[float] = DEFAULT_BODY_TIMEOUT,
         offload_threshold: int = DEFAULT_OFFLOAD_THRESHOLD,
         routes: Optional[Sequence[Union[GuardedRoute, str]]] = None,
         prompt_pointers: Optional[Sequence[str]] = None,
@@ -80,6 +81,7 @@ class GuardService:
         self.metrics = metrics or Metrics()
         self.max_body_size = max_body_size
         self.max_json_depth = max_json_depth
+        self.body_timeout = check_body_timeout(body_timeout)
         self.offload_threshold = offload_threshold
         self.watch = watch
         self.watch_interval = watch_interval
@@ -104,6 +106,7 @@ class GuardService:
                 prompt_pointers=list(prompt_pointers or DEFAULT_PROXY_POINTERS),
                 max_body_size=max_body_size,
                 max_json_depth=max_json_depth,
+                body_timeout=body_timeout,
                 offload_threshold=offload_threshold,
                 fail_open=fail_open,
                 audit=self.audit,
@@ -167,7 +170,7 @@ class GuardService:
         if problem is not None:
             return self._problem(problem, close=problem.status == 413)
         try:
-            raw = await read_body(request.receive, self.max_body_size)
+            raw = await read_body(request.receive, self.max_body_size, self.body_timeout)
         except BodyError as exc:
             return self._problem(exc, close=True)
         if raw is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -152,3 +153,30 @@ def test_keep_alive_connection_survives_guarded_requests(server, client):
     r = client.post("/v1/generate", content=b"{")
     assert r.status_code == 400
     assert client.post("/v1/generate", json={"prompt": "dog"}).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def impatient_server():
+    app = Starlette(routes=[Route("/v1/generate", lambda request: JSONResponse({"reached": True}), methods=["POST"])])
+    calls = FakeGuard()
+    app.add_middleware(GuardMiddleware, engine=calls, routes=["POST /v1/generate"], body_timeout=0.3)
+    with ServerThread(app) as srv:
+        srv.engine = calls
+        yield srv
+
+
+@pytest.mark.parametrize("sent", [b"", b'{"prompt": '], ids=["headers only", "part of the body"])
+def test_a_body_that_does_not_arrive_is_answered_408_and_the_connection_closed(impatient_server, sent):
+    """The client announces 40 bytes and sends fewer, then waits: the guard answers 408 after its timeout and
+    closes the connection, without checking anything or calling the app."""
+    head = b"POST /v1/generate HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+    before = len(impatient_server.engine.calls)
+    started = time.monotonic()
+    response = raw_http(impatient_server.port, head + sent, timeout=5)
+    elapsed = time.monotonic() - started
+    assert response.startswith(b"HTTP/1.1 408 ")
+    assert b"body-timeout" in response and b"reached" not in response
+    assert 0.25 < elapsed < 4.5  # answered after the timeout, and the server closed the connection (no 5 s wait)
+    assert len(impatient_server.engine.calls) == before
+    with httpx.Client(base_url=impatient_server.url, timeout=5, trust_env=False) as c:  # and the server goes on
+        assert c.post("/v1/generate", json={"prompt": "a red fox"}).json() == {"reached": True}

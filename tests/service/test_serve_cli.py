@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from guard.cli.serve import serve_cmd
 from guard.service.metrics import parse_text
-from http_testkit import ServerThread, wait_for
+from http_testkit import ServerThread, raw_http, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 240  # loading the bundled lexicons takes a while on a busy machine
@@ -194,6 +194,25 @@ def test_serve_max_rewrites_reaches_the_engine():
         server.stop()
 
 
+def test_serve_body_timeout_answers_408_on_the_api_and_the_proxy(upstream):
+    """`--body-timeout`: a request that announces a body and stops sending it is answered 408 on POST /v1/check
+    and on a guarded proxy route, and nothing reaches the upstream."""
+    server = ServeProcess("--body-timeout", "0.3", "--no-watch", "--upstream", upstream.url)
+    try:
+        url = server.wait_started()
+        port = int(url.rsplit(":", 1)[1])
+        before = len(upstream.received)
+        for path in (b"/v1/check", b"/v1/images/generations"):
+            head = b"POST " + path + b" HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n"
+            response = raw_http(port, head + b'{"prompt": "Pika', timeout=10)
+            assert response.startswith(b"HTTP/1.1 408 ") and b"body-timeout" in response, (path, response[:300])
+        assert len(upstream.received) == before
+        with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:  # complete requests still go through
+            assert client.post("/v1/check", json={"prompt": "a red fox"}).json()["action"] == "allow"
+    finally:
+        server.stop()
+
+
 def test_serve_usage_errors():
     result = CliRunner().invoke(serve_cmd, ["--route", "POST /x"])
     assert result.exit_code == 2 and "--upstream" in result.output
@@ -204,7 +223,8 @@ def test_serve_usage_errors():
 
 
 @pytest.mark.parametrize("option, value", [("--port", "70000"), ("--port", "-1"), ("--max-body-size", "-5"),
-                                           ("--max-body-size", "0"), ("--watch-interval", "0")])
+                                           ("--max-body-size", "0"), ("--watch-interval", "0"),
+                                           ("--body-timeout", "-1")])
 def test_serve_refuses_out_of_range_numbers_before_starting(option, value):
     """A port uvicorn cannot bind gave an OverflowError traceback; a body limit below one byte would refuse every
     request; a zero watch interval would poll the files without pause."""
