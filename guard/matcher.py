@@ -413,8 +413,9 @@ class Scanner:
                         by_char.setdefault(en.franchise, {})[en.char] = None
 
         out: list[Match] = []
+        prompt_lang: list = []  # the prompt's stated Latin language, found once (when a name asks for it)
         for cand in chosen:
-            out.extend(self._matches(nt, cand, context, by_char, char_cues, include_candidates))
+            out.extend(self._matches(nt, cand, context, by_char, char_cues, include_candidates, prompt_lang))
         out.sort(key=_MATCH_ORDER)
         return out, self._titles(nt, title_hits, include_candidates), nt
 
@@ -754,7 +755,8 @@ class Scanner:
                 return f"unambiguous character {self.c.characters[char].id} in the prompt"
         return None
 
-    def _matches(self, nt, cand: _Candidate, context: dict, by_char: dict, char_cues: dict, include_candidates: bool) -> list[Match]:
+    def _matches(self, nt, cand: _Candidate, context: dict, by_char: dict, char_cues: dict, include_candidates: bool,
+                 prompt_lang: list) -> list[Match]:
         out = []
         entries = self._entries[cand.pid]
         end = cand.e
@@ -774,7 +776,7 @@ class Scanner:
             # A typo is by construction not the everyday word that made its alias ambiguous.
             reason = cand.extra_ambiguity or (None if cand.method == "fuzzy" else en.ambiguous)
             if reason is None and en.word_in is not None and cand.method != "fuzzy":
-                reason = _word_of_the_prompt(en, nt.original, surface)
+                reason = _word_of_the_prompt(en, nt.original, surface, prompt_lang)
             evidence: list[str] = []
             confirmed = True
             why = None
@@ -815,16 +817,19 @@ class Scanner:
         return out
 
 
-def _word_of_the_prompt(en: Entry, prompt: str, surface: str) -> Optional[str]:
+def _word_of_the_prompt(en: Entry, prompt: str, surface: str, prompt_lang: list) -> Optional[str]:
     """Why a name that is a word of some languages needs context in this prompt (Lavados, German for Moltres, is
     Spanish for "washed": "platos lavados" is dishes), or None where the prompt is not in one of them. `word_in`
     "*": a Latin word that only a look-alike fold makes the name (Russian Сара folds to "capa"), in any prompt.
-    Only where the name is written in Latin letters: Cyrillic Тома is no Spanish word."""
+    Only where the name is written in Latin letters: Cyrillic Тома is no Spanish word. `prompt_lang`: the scan's
+    memo of the prompt's language, empty until a name first asks (the prompt is read once, not once per name)."""
     if not any("a" <= c <= "z" or "A" <= c <= "Z" for c in surface):
         return None
     if en.word_in == "*":
         return "a common Latin-script word that the name only looks like"
-    lang = stated_latin_lang(prompt)
+    if not prompt_lang:
+        prompt_lang.append(stated_latin_lang(prompt))
+    lang = prompt_lang[0]
     if lang is None or lang not in en.word_in.split(","):
         return None
     return f"a word of the prompt's language ({lang}), where the character has another name"

@@ -297,6 +297,25 @@ def test_a_name_that_is_a_word_of_the_prompt_language_needs_context(guard, promp
     assert m is not None and m.confirmed is confirmed
 
 
+def test_the_prompt_language_is_read_once_per_scan(guard, monkeypatch):
+    """Each mention of such a name asked for the prompt's language, and each time the whole prompt was read: a
+    1 MB prompt with thousands of mentions took seconds. Now a scan reads it once, with the same results."""
+    import guard.matcher as matcher
+
+    calls = []
+    real = matcher.stated_latin_lang
+
+    def counting(text):
+        calls.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(matcher, "stated_latin_lang", counting)
+    prompt = ", ".join(["los platos lavados en la cocina"] * 50 + ["Lavados fliegt über den Vulkan"])
+    mentions = [m for m in guard.scan(prompt, include_candidates=True) if m.character_id == "pokemon/moltres"]
+    assert len(mentions) == 51 and not any(m.confirmed for m in mentions)  # a Spanish prompt: the word
+    assert calls == [len(prompt)]
+
+
 @pytest.mark.parametrize(
     "prompt, confirmed",
     [("X-ray of the tarsal bones of a human foot", False), ("Tarsal dans la forêt", True), ("Tarsal and Pikachu in the park", True)],

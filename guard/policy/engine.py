@@ -522,6 +522,10 @@ class PolicyEngine:
         out = []
         chars = [m for m in matches if m.method != "title"]  # crossovers are between characters
         multi = len({m.character_id for m in chars}) > 1
+        holders = franchises = _EMPTY
+        if multi or len(chars) < len(matches):
+            holders = frozenset([x.rightsholder for x in chars])
+            franchises = frozenset([x.franchise for x in chars])
         for m in matches:
             title = m.method == "title"
             key = (m.character_id, m.franchise, m.rightsholder, title)
@@ -529,7 +533,8 @@ class PolicyEngine:
                 v = memo[key]
             else:
                 if multi or title:
-                    others_rh, others_fr = _others(chars, m)
+                    # The rightsholders and franchises of the characters other than m's (crossover conditions).
+                    others_rh, others_fr = holders - {m.rightsholder}, franchises - {m.franchise}
                 else:
                     others_rh = others_fr = _EMPTY
                 v = memo[key] = self._remembered(m, title, f, others_rh, others_fr)
@@ -746,17 +751,6 @@ class PolicyEngine:
 
 def _rescan_and_normalize(rescan: Callable[[str], list[Match]], normalize: Callable, text: str) -> tuple[list[Match], Any]:
     return rescan(text), normalize(text)
-
-
-def _others(chars: list[Match], m: Match) -> tuple[frozenset, frozenset]:
-    """The rightsholders and franchises of the characters other than m's (for crossover conditions)."""
-    holders, franchises = set(), set()
-    for x in chars:
-        if x.rightsholder != m.rightsholder:
-            holders.add(x.rightsholder)
-        if x.franchise != m.franchise:
-            franchises.add(x.franchise)
-    return frozenset(holders), frozenset(franchises)
 
 
 def _evidence_of(themes: dict, text: str, nt) -> tuple:
