@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 import weakref
 from array import array
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence, Set
 from itertools import accumulate
 from typing import Callable, Iterable, Iterator, Optional
@@ -224,15 +224,20 @@ class Records(Sequence):
 
 
 class WordSet(Set):
-    """A read-only set of words kept as one sorted StringColumn. Membership is a binary search (a few
-    microseconds): for tools and rare paths, as the scanner's hot lookups go through the C kernels' KnownWords.
-    It loads from the compiled cache as one string and one array, where a frozenset of the 179k vocabulary words
-    is 179k objects to build (40 ms)."""
+    """A read-only set of words kept as one sorted StringColumn. Membership is a binary search (about 2 µs): first
+    over every `STRIDE`-th word, a list searched at C speed, then within that word's block. For tools and rare
+    paths, as the scanner's hot lookups go through the C kernels' KnownWords. It loads from the compiled cache as
+    one string and one array, where a frozenset of the 179k vocabulary words is 179k objects to build (40 ms);
+    the list of block starts (6k words) takes about 2 ms."""
 
-    __slots__ = ("_words",)
+    __slots__ = ("_words", "_firsts")
+
+    STRIDE = 32
 
     def __init__(self, words: StringColumn):
         self._words = words
+        blob, ends, stride = words._blob, words._ends, self.STRIDE
+        self._firsts = [blob[ends[i - 1] if i else 0 : ends[i]] for i in range(0, len(ends), stride)]
 
     @classmethod
     def of(cls, words: Iterable[str]) -> "WordSet":
@@ -243,11 +248,25 @@ class WordSet(Set):
         return frozenset(it)
 
     def _index(self, word) -> int:
-        words = self._words
+        """The index of `word` in the sorted column, or -1."""
         if not isinstance(word, str):
             return -1
-        i = bisect_left(words, word)
-        return i if i < len(words) and words[i] == word else -1
+        block = bisect_right(self._firsts, word) - 1
+        if block < 0:
+            return -1
+        column = self._words
+        blob, ends = column._blob, column._ends
+        lo = block * self.STRIDE
+        hi = min(lo + self.STRIDE, len(ends))
+        while lo < hi:  # the first index whose word is not below `word`
+            mid = (lo + hi) >> 1
+            if blob[ends[mid - 1] if mid else 0 : ends[mid]] < word:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(ends) and blob[ends[lo - 1] if lo else 0 : ends[lo]] == word:
+            return lo
+        return -1
 
     def __contains__(self, word) -> bool:
         return self._index(word) >= 0

@@ -3,6 +3,7 @@ and build rows only when asked."""
 from __future__ import annotations
 
 import pickle
+import random
 
 import numpy as np
 import pytest
@@ -173,6 +174,20 @@ def test_word_set_answers_as_a_frozenset():
     assert restored == ref and "pikachu" in restored
     empty = WordSet.of(())
     assert len(empty) == 0 and "a" not in empty and "" not in empty
+
+
+@pytest.mark.parametrize("size", [1, WordSet.STRIDE - 1, WordSet.STRIDE, WordSet.STRIDE + 1, 5 * WordSet.STRIDE, 3000])
+def test_word_set_lookups_across_its_blocks(size):
+    """The lookup searches a list of every STRIDE-th word, then one block: every word is found, at a block's start,
+    inside it and at its end, and no word between two of them is."""
+    rng = random.Random(size)
+    words = sorted({"".join(rng.choice("abkz") for _ in range(rng.randint(1, 7))) for _ in range(size * 3)})[:size]
+    ws, ref = WordSet.of(words), frozenset(words)
+    probes = words + ["", "0", "~", "abkzabkz"] + ["".join(rng.choice("abkz") for _ in range(rng.randint(0, 8))) for _ in range(500)]
+    probes += [w + "a" for w in words] + [w[:-1] for w in words]
+    for w in probes:
+        assert (w in ws) == (w in ref), w
+    assert [ws._index(w) for w in words] == list(range(len(words)))
 
 
 def test_word_scores_answer_as_a_dict():
