@@ -1224,15 +1224,20 @@ def _word_windows(t: str, positions: list[int]) -> list[tuple[int, int]]:
     n, limit = len(t), _WINDOW_WORD
     out: list[tuple[int, int]] = []
     last = (-1, -1)
+    inside_from = inside_to = -1  # the word the last position was inside, if it was
     for p in positions:
+        if inside_from < p < inside_to:  # inside the same word again: the same window (positions are sorted)
+            continue
         k = bisect_left(starts, p)  # spans[:k] start before p
         kf = bisect_right(ends, p)  # spans[kf:] end after p
         if kf == k - 1:  # inside a word: the window is the word's, as for the last position if it was in it too
+            inside_from, inside_to = spans[kf]
             if (k, kf) == last:
                 continue
             last = (k, kf)
         else:
             last = (-1, -1)
+            inside_from = inside_to = -1
         skip = False
         a = p
         for step in (1, 2):

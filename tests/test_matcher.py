@@ -400,6 +400,9 @@ def test_leet_ones_and_the_windows_searched_around_them():
     assert [t[a:b] for a, b in _word_windows(t, [kiee, garden])] == ["of kiee in", "a garden, tapu"]
     assert [t[a:b] for a, b in _word_windows(t, [kiee, t.index("in") + 1])] == ["of kiee in a"]  # merged
     assert [t[a:b] for a, b in _word_windows(t, [fini])] == ["tapu fini"]
+    # Several positions inside one word give its window once, as one position does.
+    k = t.index("kiee")
+    assert _word_windows(t, [k + 1, k + 2, k + 3]) == _word_windows(t, [k + 1])
 
 
 @pytest.mark.parametrize(
