@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define API_VERSION 8
+#define API_VERSION 9
 #define FLAG_LEET_NEXT_TO_LETTER 1 /* an ASCII letter stands next to a digit or one of @ $ ! | */
 #define FLAG_KATAKANA 2            /* a character in U+30A1..U+30FF */
 #define FLAG_MARKED 4              /* a character of fold_text's `marked` bitmap */
@@ -323,14 +323,23 @@ done:
     return result;
 }
 
+/* One word of a group of hyphen-joined words, for fold_homoglyphs. */
+typedef struct {
+    Py_ssize_t start, end;
+    unsigned char has_key, has_latin, folds_to_latin;
+} HomoglyphWord;
+
 /* fold_homoglyphs(text, table, astral) -> str
  *
  * guard.normalize's homoglyph rule in one pass: in each word (a maximal run of letters and digits other than
  * East Asian ones, as `re` finds guard.normalize._WORD) that holds a homoglyph (`table`: its ASCII letter per BMP
  * code point, 0 for none; `astral`: the ones above the BMP, one-character str -> one-character str), the
- * homoglyphs are replaced by their letters
- * when the word also holds a Latin letter (alphabetic, below U+0250), or when it has three characters or more
- * and would fold entirely to Latin letters and digits. Returns the text itself when nothing changes. */
+ * homoglyphs are replaced by their letters when the word also holds a Latin letter (alphabetic, below U+0250),
+ * or when it has three characters or more and would fold entirely to Latin letters and digits. Words joined by
+ * single hyphens form a group (guard.normalize._GROUP): a shorter word that would fold entirely folds too when
+ * the group reads as Latin, that is when a word of it holds a Latin letter, or when all of its words would fold
+ * entirely and have three characters or more in all (Porygon-Ζ, ΗΟ-ΟΗ). Returns the text itself when nothing
+ * changes. */
 static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
     PyObject *text, *table_obj, *astral;
     if (!PyArg_ParseTuple(args, "UOO!:fold_homoglyphs", &text, &table_obj, &PyDict_Type, &astral)) {
@@ -346,6 +355,8 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
     const void *data = PyUnicode_DATA(text);
     Py_UCS4 *out = NULL; /* allocated at the first word that folds */
     Py_UCS4 *letters = PyMem_New(Py_UCS4, n > 0 ? n : 1); /* each character's homoglyph letter, 0 for none */
+    HomoglyphWord *words = NULL; /* the words of the current group */
+    Py_ssize_t words_cap = 0;
     PyObject *result = NULL;
     if (letters == NULL) {
         PyBuffer_Release(&table_view);
@@ -358,55 +369,97 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
             i++;
             continue;
         }
-        Py_ssize_t start = i;
-        int has_key = 0, has_latin = 0, folds_to_latin = 1;
-        for (; i < n; i++) {
-            c = PyUnicode_READ(kind, data, i);
-            if (!is_word_char(c)) {
-                break;
-            }
-            Py_UCS4 letter = 0;
-            if (c <= 0xFFFF) {
-                letter = table[c];
-            } else {
-                PyObject *v = astral_lookup(astral, c, 0);
-                if (v == NULL && PyErr_Occurred()) {
+        Py_ssize_t nwords = 0;
+        int group_has_key = 0;
+        for (;;) { /* the words of one group */
+            if (nwords == words_cap) {
+                Py_ssize_t cap = words_cap ? words_cap * 2 : 8;
+                HomoglyphWord *grown = PyMem_Resize(words, HomoglyphWord, cap);
+                if (grown == NULL) {
+                    PyErr_NoMemory();
                     goto done;
                 }
-                if (v != NULL) {
-                    if (PyUnicode_Check(v)) {
-                        if (check_str(v, "homoglyph value") < 0) {
-                            Py_DECREF(v);
-                            goto done;
-                        }
-                        if (PyUnicode_GET_LENGTH(v) == 1) {
-                            letter = PyUnicode_READ_CHAR(v, 0);
-                        }
-                    }
-                    Py_DECREF(v);
-                }
+                words = grown;
+                words_cap = cap;
             }
-            letters[i] = letter;
-            int latin = c < 0x250 && Py_UNICODE_ISALPHA(c);
-            has_latin |= latin;
-            if (letter != 0) {
-                has_key = 1;
-                if (!((letter < 0x250 && Py_UNICODE_ISALPHA(letter)) || Py_UNICODE_ISDIGIT(letter))) {
+            HomoglyphWord *w = &words[nwords++];
+            w->start = i;
+            int has_key = 0, has_latin = 0, folds_to_latin = 1;
+            for (; i < n; i++) {
+                c = PyUnicode_READ(kind, data, i);
+                if (!is_word_char(c)) {
+                    break;
+                }
+                Py_UCS4 letter = 0;
+                if (c <= 0xFFFF) {
+                    letter = table[c];
+                } else {
+                    PyObject *v = astral_lookup(astral, c, 0);
+                    if (v == NULL && PyErr_Occurred()) {
+                        goto done;
+                    }
+                    if (v != NULL) {
+                        if (PyUnicode_Check(v)) {
+                            if (check_str(v, "homoglyph value") < 0) {
+                                Py_DECREF(v);
+                                goto done;
+                            }
+                            if (PyUnicode_GET_LENGTH(v) == 1) {
+                                letter = PyUnicode_READ_CHAR(v, 0);
+                            }
+                        }
+                        Py_DECREF(v);
+                    }
+                }
+                letters[i] = letter;
+                int latin = c < 0x250 && Py_UNICODE_ISALPHA(c);
+                has_latin |= latin;
+                if (letter != 0) {
+                    has_key = 1;
+                    if (!((letter < 0x250 && Py_UNICODE_ISALPHA(letter)) || Py_UNICODE_ISDIGIT(letter))) {
+                        folds_to_latin = 0;
+                    }
+                } else if (!latin && !Py_UNICODE_ISDIGIT(c)) {
                     folds_to_latin = 0;
                 }
-            } else if (!latin && !Py_UNICODE_ISDIGIT(c)) {
-                folds_to_latin = 0;
             }
+            w->end = i;
+            w->has_key = (unsigned char)has_key;
+            w->has_latin = (unsigned char)has_latin;
+            w->folds_to_latin = (unsigned char)folds_to_latin;
+            group_has_key |= has_key;
+            if (i + 1 < n && PyUnicode_READ(kind, data, i) == '-' && is_word_char(PyUnicode_READ(kind, data, i + 1))) {
+                i++; /* over the hyphen, to the group's next word */
+                continue;
+            }
+            break;
         }
-        if (!has_key || !(has_latin || (i - start >= 3 && folds_to_latin))) {
+        if (!group_has_key) {
             continue;
         }
-        if (out == NULL && (out = ucs4_copy(kind, data, n, n)) == NULL) {
-            goto done;
+        int group_latin = 0, all_fold = 1;
+        Py_ssize_t total = 0;
+        for (Py_ssize_t k = 0; k < nwords; k++) {
+            group_latin |= words[k].has_latin;
+            all_fold &= words[k].folds_to_latin;
+            total += words[k].end - words[k].start;
         }
-        for (Py_ssize_t k = start; k < i; k++) {
-            if (letters[k] != 0) {
-                out[k] = letters[k];
+        group_latin = nwords > 1 && (group_latin || (all_fold && total >= 3));
+        for (Py_ssize_t k = 0; k < nwords; k++) {
+            const HomoglyphWord *w = &words[k];
+            if (!w->has_key) {
+                continue;
+            }
+            if (!(w->has_latin || (w->folds_to_latin && (w->end - w->start >= 3 || group_latin)))) {
+                continue;
+            }
+            if (out == NULL && (out = ucs4_copy(kind, data, n, n)) == NULL) {
+                goto done;
+            }
+            for (Py_ssize_t j = w->start; j < w->end; j++) {
+                if (letters[j] != 0) {
+                    out[j] = letters[j];
+                }
             }
         }
     }
@@ -414,6 +467,7 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
 done:
     PyMem_Free(out);
     PyMem_Free(letters);
+    PyMem_Free(words);
     PyBuffer_Release(&table_view);
     return result;
 }

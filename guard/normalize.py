@@ -419,17 +419,25 @@ class Normalizer:
     def _fold_homoglyphs_py(self, out: str) -> str:
         """`_fold_homoglyphs` without the C kernel."""
         if not self._homoglyphs_single or (self._homoglyph_astral and _ASTRAL.search(out) is not None):
-            # Every word is looked at (a class with astral characters is slow to search).
-            return _WORD.sub(self._fold_word, out)
+            # Every group of words is looked at (a class with astral characters is slow to search).
+            return _GROUP.sub(self._fold_group, out)
         folded = out.translate(self._homoglyph_table)
         pieces: list[str] = []
         kept = 0  # out[:kept] is in pieces
+        group_end, group_latin = -1, False  # the last hyphen group looked at, and whether it reads as Latin
         # Only a word that holds a homoglyph can change; `folded` has every such word folded already.
         for m in self._homoglyph_word.finditer(out):
             start, end = m.span()
             word = folded[start:end]
             if _LATIN_LETTER.search(out, start, end) is None and not (end - start >= 3 and _latin_or_digits(word)):
-                continue
+                # A short word that folds entirely still folds in a hyphen group that reads as Latin (Porygon-Ζ).
+                if not _latin_or_digits(word) or not ("-" == out[start - 1 : start] or "-" == out[end : end + 1]):
+                    continue
+                if start >= group_end:
+                    group_start, group_end = _hyphen_group(out, start, end)
+                    group_latin = self._reads_as_latin(out[group_start:group_end].split("-"))
+                if not group_latin:
+                    continue
             pieces.append(out[kept:start])
             pieces.append(word)
             kept = end
@@ -439,13 +447,45 @@ class Normalizer:
         return "".join(pieces)
 
     def _fold_word(self, m: re.Match) -> str:
-        token = m.group(0)
+        return self._fold_token(m.group(0))
+
+    def _fold_token(self, token: str) -> str:
+        """The word rule: a word's homoglyphs fold where it also holds a Latin letter, or where it has three
+        characters or more and folds entirely to Latin letters and digits."""
         folded = token.translate(self._homoglyph_table)
         if folded == token:
             return token
         if _LATIN_LETTER.search(token) is not None or (len(token) >= 3 and _latin_or_digits(folded)):
             return folded
         return token
+
+    def _fold_group(self, m: re.Match) -> str:
+        """The word rule for each word of a group joined by hyphens, and one more: a word that folds entirely folds
+        when the group reads as Latin (`_reads_as_latin`), however short it is (Porygon-Ζ, ΗΟ-ΟΗ)."""
+        group = m.group(0)
+        if "-" not in group:
+            return self._fold_token(group)
+        words = group.split("-")
+        latin = None
+        out = []
+        for word in words:
+            folded = self._fold_token(word)
+            if folded is word and len(word) < 3:
+                candidate = word.translate(self._homoglyph_table)
+                if candidate != word and _latin_or_digits(candidate):
+                    if latin is None:
+                        latin = self._reads_as_latin(words)
+                    if latin:
+                        folded = candidate
+            out.append(folded)
+        return "-".join(out)
+
+    def _reads_as_latin(self, words: list[str]) -> bool:
+        """Whether a hyphen group reads as Latin: a word of it holds a Latin letter, or every word folds entirely to
+        Latin letters and digits and they have three characters or more in all."""
+        if any(_LATIN_LETTER.search(word) is not None for word in words):
+            return True
+        return sum(map(len, words)) >= 3 and all(_latin_or_digits(word.translate(self._homoglyph_table)) for word in words)
 
 
 def _latin_or_digits(word: str) -> bool:
@@ -460,6 +500,24 @@ def _latin_or_digits(word: str) -> bool:
 _EAST_ASIAN = "\u2e80-\ud7ff\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff"
 _WORD_CHAR = f"[^\\W_{_EAST_ASIAN}]"
 _WORD = re.compile(_WORD_CHAR + "+")
+# Words joined by hyphens, which the homoglyph rule reads together (`Normalizer._fold_group`).
+_GROUP = re.compile(f"{_WORD_CHAR}+(?:-{_WORD_CHAR}+)*")
+_WORD_CHAR_RE = re.compile(_WORD_CHAR)
+
+
+def _hyphen_group(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the group of hyphen-joined words around the word text[start:end]."""
+    is_word = _WORD_CHAR_RE.match
+    while start >= 2 and text[start - 1] == "-" and is_word(text, start - 2):
+        start -= 2
+        while start > 0 and is_word(text, start - 1):
+            start -= 1
+    n = len(text)
+    while end + 1 < n and text[end] == "-" and is_word(text, end + 1):
+        end += 2
+        while end < n and is_word(text, end):
+            end += 1
+    return start, end
 
 
 def _bmp_class(chars) -> str:

@@ -14,7 +14,7 @@ from array import array
 from typing import Iterable, Mapping, Sequence
 
 # The version of the kernels' arguments and results this code calls them with (API_VERSION in _speedups.c).
-API_VERSION = 8
+API_VERSION = 9
 
 kernels = None
 if os.environ.get("GUARD_PURE_PYTHON", "") in ("", "0"):

@@ -247,6 +247,19 @@ def test_upper_case_homoglyph_obfuscation_is_found(guard):
     assert ids(guard.scan("stained glass window depicting LYПETTE")) == ["genshin_impact/lynette"]
 
 
+@pytest.mark.parametrize(
+    "prompt, expected",
+    [
+        ("Ρorygοn-Ζ in a lab", ["pokemon/porygon-z"]),  # the Greek Ζ alone after the hyphen
+        ("ΗΟ-ΟΗ flying over a pagoda", ["pokemon/ho-oh"]),  # Greek capitals throughout, four letters in all
+        ("Porygon Ζ", ["pokemon/porygon"]),  # a Greek letter standing alone after a space stays Greek
+        ("Кто-то стучит в дверь", []),
+    ],
+)
+def test_homoglyphs_in_hyphenated_names(guard, prompt, expected):
+    assert ids(guard.scan(prompt)) == expected
+
+
 # Characters that fold irregularly (to none or several), voicing marks, homoglyphs and characters that fold to one,
 # with plain text around them and characters above the BMP.
 _SLOW_ALPHABET = list(
@@ -259,7 +272,8 @@ _SLOW_ALPHABET = list(
 
 
 def _per_character(nz: Normalizer, text: str) -> tuple[str, list[int]]:
-    """The slow path's result computed one character at a time, with the homoglyph rule applied to every word."""
+    """The slow path's result computed one character at a time, with the homoglyph rule applied to every group of
+    hyphen-joined words."""
     import re
     import unicodedata
 
@@ -280,17 +294,22 @@ def _per_character(nz: Normalizer, text: str) -> tuple[str, list[int]]:
             offsets.append(i)
     offsets.append(len(text))
 
-    def fold(m):
-        token = m.group(0)
-        folded = token.translate(str.maketrans(nz.homoglyphs))
-        latin = [c < "\u0250" and c.isalpha() for c in token]
-        if any(latin) or (len(token) >= 3 and all(c < "\u0250" and c.isalpha() or c.isdigit() for c in folded)):
-            return folded
-        return token
+    table = str.maketrans(nz.homoglyphs)
+
+    def latin(token):
+        return any(c < "\u0250" and c.isalpha() for c in token)
+
+    def folds(token):
+        return all(c < "\u0250" and c.isalpha() or c.isdigit() for c in token.translate(table))
+
+    def fold(m):  # a group of words joined by hyphens, each word folded by the homoglyph rule
+        tokens = m.group(0).split("-")
+        group_latin = len(tokens) > 1 and (any(map(latin, tokens)) or (sum(map(len, tokens)) >= 3 and all(map(folds, tokens))))
+        return "-".join(t.translate(table) if latin(t) or (folds(t) and (len(t) >= 3 or group_latin)) else t for t in tokens)
 
     # Words are runs of letters and digits that are not East Asian (CJK, kana and Hangul end a word).
     word = "[^\\W_\u2e80-\ud7ff\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff]+"
-    folded = re.sub(word, fold, "".join(chars))
+    folded = re.sub(f"{word}(?:-{word})*", fold, "".join(chars))
     return nz._post(text, folded, None, False).text, offsets
 
 
@@ -304,17 +323,58 @@ def test_the_fold_equals_a_fold_one_character_at_a_time(text):
     assert (nt.offsets if nt.offsets is not None else list(range(len(text) + 1))) == offsets
 
 
-def _every_word(nz: Normalizer, text: str) -> str:
-    from guard.normalize import _WORD
+def _every_group(nz: Normalizer, text: str) -> str:
+    """The homoglyph rule written out, group by group of hyphen-joined words: a word's homoglyphs fold where it
+    holds a Latin letter, or where it folds entirely to Latin letters and digits and either has three characters or
+    more or stands in a group that reads as Latin (a word of it holds a Latin letter, or all of its words fold
+    entirely and have three characters or more in all)."""
+    from guard.normalize import _GROUP
 
-    return _WORD.sub(nz._fold_word, text)
+    table = nz._homoglyph_table
+
+    def latin(word: str) -> bool:
+        return any(c < "\u0250" and c.isalpha() for c in word)
+
+    def folds(word: str) -> bool:
+        return all((c < "\u0250" and c.isalpha()) or c.isdigit() for c in word.translate(table))
+
+    def group(m) -> str:
+        words = m.group(0).split("-")
+        reads_latin = len(words) > 1 and (any(map(latin, words)) or (sum(map(len, words)) >= 3 and all(map(folds, words))))
+        return "-".join(w.translate(table) if latin(w) or (folds(w) and (len(w) >= 3 or reads_latin)) else w for w in words)
+
+    return _GROUP.sub(group, text)
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.text(alphabet=st.sampled_from(_SLOW_ALPHABET + list("‐-_ ")), max_size=60))
 def test_the_python_homoglyph_fold_looks_at_every_word_that_can_change(text):
     nz = default_normalizer()
-    assert nz._fold_homoglyphs_py(text) == _every_word(nz, text)
+    assert nz._fold_homoglyphs_py(text) == _every_group(nz, text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aZ1ζηοΗΟΖРаск- _.", max_size=24))
+def test_the_python_homoglyph_fold_reads_hyphen_groups(text):
+    nz = default_normalizer()
+    assert nz._fold_homoglyphs_py(text) == _every_group(nz, text)
+
+
+@pytest.mark.parametrize(
+    "text, folded",
+    [
+        ("porygon-ζ", "porygon-z"),  # a one-letter word next to a Latin one
+        ("ηο-οη", "ho-oh"),  # two short words that fold entirely, four letters in all
+        ("porygon ζ", "porygon ζ"),  # a space is no hyphen: a Greek letter standing alone stays
+        ("ζ-ζ", "ζ-ζ"),  # two letters in all
+        ("α-ω", "α-ω"),  # ω is no Latin letter
+        ("ζ-" + "ζ" * 40_000, "z-" + "z" * 40_000),
+    ],
+)
+def test_a_short_homoglyph_word_folds_in_a_hyphen_group_that_reads_as_latin(text, folded):
+    nz = default_normalizer()
+    assert nz._fold_homoglyphs(text) == folded
+    assert nz._fold_homoglyphs_py(text) == folded
 
 
 @pytest.mark.parametrize(
@@ -329,8 +389,8 @@ def test_the_python_homoglyph_fold_looks_at_every_word_that_can_change(text):
 def test_odd_homoglyph_tables_follow_the_word_rule(homoglyphs):
     nz = Normalizer({ord("A"): "a"}, {}, homoglyphs)
     for text in ("пaп xоy", "ппп оoo", "a‐b оo", "ппп", "оoо1", "Aп пп"):
-        assert nz._fold_homoglyphs(text) == _every_word(nz, text), text
-        assert nz._fold_homoglyphs_py(text) == _every_word(nz, text), text
+        assert nz._fold_homoglyphs(text) == _every_group(nz, text), text
+        assert nz._fold_homoglyphs_py(text) == _every_group(nz, text), text
 
 
 def test_the_homoglyph_word_pattern_matches_whole_words_from_their_start():

@@ -286,7 +286,17 @@ def test_known_words_survive_python_code_that_reinitializes_them():
 def test_the_homoglyph_kernel_follows_the_word_rule(text):
     nz = nm.default_normalizer()
     folded = kernels.fold_homoglyphs(text, nz._homoglyph_fold_table, nz._homoglyph_astral_map)
-    assert folded == nm._WORD.sub(nz._fold_word, text)
+    assert folded == nm._GROUP.sub(nz._fold_group, text)
+
+
+@needs_kernels
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aZ1ζηοΗΟΖРаск- _.", max_size=24))
+def test_the_homoglyph_kernel_reads_hyphen_groups_as_python_does(text):
+    """Short words of homoglyphs joined by hyphens, where the group rule decides (Porygon-Ζ, ΗΟ-ΟΗ)."""
+    nz = nm.default_normalizer()
+    folded = kernels.fold_homoglyphs(text, nz._homoglyph_fold_table, nz._homoglyph_astral_map)
+    assert folded == nm._GROUP.sub(nz._fold_group, text)
 
 
 @needs_kernels
@@ -298,7 +308,7 @@ def test_the_homoglyph_kernel_reads_words_as_re_does():
     for text in ("Рikасhu", "x_Рa", "Рa²b", "ПРИВЕТ Рikachu", "ᏢᎥkachu!", "аbc", "ас", "асо", "\u0661ас", "Рi\u0301ka",
                  f"{above}ikachu", f"Рika{above}hu \U0001f600 Рa", "\U0001d7cfРаc", "Фарузан與Pikachu",
                  "ПикачуとEevee", "Рikасhuと遊ぶ", "Ра\U00020000Рa", "ас한국abc"):
-        assert kernels.fold_homoglyphs(text, table, astral) == nm._WORD.sub(nz._fold_word, text), text
+        assert kernels.fold_homoglyphs(text, table, astral) == nm._GROUP.sub(nz._fold_group, text), text
     unchanged = "plain text"
     assert kernels.fold_homoglyphs(unchanged, table, astral) is unchanged
 
