@@ -374,7 +374,8 @@ static PyObject *fold_homoglyphs(PyObject *self, PyObject *args) {
         for (;;) { /* the words of one group */
             if (nwords == words_cap) {
                 Py_ssize_t cap = words_cap ? words_cap * 2 : 8;
-                HomoglyphWord *grown = PyMem_Resize(words, HomoglyphWord, cap);
+                /* (not PyMem_Resize, a macro that assigns NULL to `words` on failure and loses the block) */
+                HomoglyphWord *grown = (HomoglyphWord *)PyMem_Realloc(words, (size_t)cap * sizeof(HomoglyphWord));
                 if (grown == NULL) {
                     PyErr_NoMemory();
                     goto done;

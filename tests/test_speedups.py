@@ -822,6 +822,40 @@ def test_automaton_out_of_memory_releases_each_object_once():
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
+_HOMOGLYPHS_OUT_OF_MEMORY = """
+import _testcapi
+from guard import _speedups
+from guard.normalize import default_normalizer
+nz = default_normalizer()
+args = (nz._homoglyph_fold_table, nz._homoglyph_astral_map)
+text = "-".join(["porygon"] + ["\u03b6"] * 40) + " \u0440ikachu"  # a group of 41 words: the word list grows
+expected = _speedups.fold_homoglyphs(text, *args)
+assert expected == "-".join(["porygon"] + ["z"] * 40) + " pikachu", expected
+failed = 0
+for start in range(12):
+    _testcapi.set_nomemory(start, start + 1)
+    try:
+        got = _speedups.fold_homoglyphs(text, *args)
+    except MemoryError:
+        failed += 1
+    else:
+        assert got == expected, start
+    finally:
+        _testcapi.remove_mem_hooks()
+assert failed >= 3 and _speedups.fold_homoglyphs(text, *args) == expected
+print("ok")
+"""
+
+
+@needs_kernels
+def test_homoglyph_fold_out_of_memory_raises_and_leaves_nothing_behind():
+    """Each allocation of the fold (the letters, the group's word list as it grows, the output) may fail: the call
+    raises MemoryError, and the next one folds as before."""
+    pytest.importorskip("_testcapi")
+    done = subprocess.run([sys.executable, "-c", _HOMOGLYPHS_OUT_OF_MEMORY], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
 def _scan_lines(env_extra: dict, prompts: list[str]) -> list:
     code = (
         "import json, sys\n"
