@@ -907,12 +907,14 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
     alone (ｖａｐｏｒｗａｖｅ), and the soft hyphen of copied text."""
     plain = surface if surface.isascii() else unicodedata.normalize("NFKC", surface)  # full-width digits are leet too
     if (
-        len(normalized) >= 4
+        (len(normalized) >= 4 or (len(normalized) == 3 and plain[:1].isalpha() and plain[-1:].isalpha()))
         and not _LEET_SIGNS.isdisjoint(plain)
         and _LEET_SIGNS.isdisjoint(normalized)
         and not plain.isupper()
     ):
-        return "leetspeak"  # (not shorter: 7ic, a word of a Chinese text, would be Klink's French name)
+        # Not shorter, and three letters only with the sign between two letters (M3w): 7ic, a word of a Chinese
+        # text, would be Klink's French name.
+        return "leetspeak"
     if not surface.isascii() or not surface.isprintable():
         latin = other = wide = False
         jamo_vowels = 0

@@ -560,6 +560,7 @@ def test_a_leetspeak_one_far_from_the_name_changes_nothing(guard):
     [
         ("4mber in the rain", "genshin_impact/amber", "leetspeak"),
         ("D1tt0 on a rock", "pokemon/ditto", "leetspeak"),
+        ("M3w playing the violin on a rooftop", "pokemon/mew", "leetspeak"),  # three letters, the sign inside
         ("a travel poster with L!$a flying over mountains", "genshin_impact/lisa", "leetspeak"),
         ("stained glass window depicting B\u0430rb\u0430ra", "genshin_impact/barbara", "another script"),  # Cyrillic
         ("Ditt\u03bf on a rock", "pokemon/ditto", "another script"),  # a Greek omicron
