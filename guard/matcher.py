@@ -900,11 +900,15 @@ def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, in
 _LEET_SIGNS = frozenset("0123456789@$!|")
 
 
+# A word written one letter at a time, the letters apart: A m b e r, L*i*s*a, L.i.s.a.
+_SPACED_LETTERS = re.compile(r"[^\W\d_](?:[\s.*_\-·~|/+:]+[^\W\d_])+[.]?")
+
+
 def _evasion(surface: str, normalized: str) -> Optional[str]:
     """How the spelling of a mention hides the name, or None (4mber, L1sa, Bаrbаra with a Cyrillic а, Li<zero-width
-    space>sa, Ｂenｎeｔt, Hangul typed as letters: ㅍㅣㅋㅏㅊㅠ). Left out because design prompts use them for style:
-    letters spaced out or dotted (T H U N D E R, F.I.R.E.), all-capital leetspeak (GH0ST GAM1NG), full-width text
-    alone (ｖａｐｏｒｗａｖｅ), and the soft hyphen of copied text."""
+    space>sa, Ｂenｎeｔt, A m b e r, Hangul typed as letters: ㅍㅣㅋㅏㅊㅠ). Left out because design prompts use them
+    for style: letters spaced out or dotted in capitals (T H U N D E R, F.I.R.E.), all-capital leetspeak (GH0ST
+    GAM1NG), full-width text alone (ｖａｐｏｒｗａｖｅ), and the soft hyphen of copied text."""
     plain = surface if surface.isascii() else unicodedata.normalize("NFKC", surface)  # full-width digits are leet too
     if (
         (len(normalized) >= 4 or (len(normalized) == 3 and plain[:1].isalpha() and plain[-1:].isalpha()))
@@ -915,6 +919,8 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
         # Not shorter, and three letters only with the sign between two letters (M3w): 7ic, a word of a Chinese
         # text, would be Klink's French name.
         return "leetspeak"
+    if len(normalized) >= 3 and not plain.isupper() and _SPACED_LETTERS.fullmatch(plain) is not None:
+        return "letters spaced out"  # A m b e r, L*i*s*a; in capitals (T H U N D E R) a design's lettering
     if not surface.isascii() or not surface.isprintable():
         latin = other = wide = False
         jamo_vowels = 0

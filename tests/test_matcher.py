@@ -561,6 +561,9 @@ def test_a_leetspeak_one_far_from_the_name_changes_nothing(guard):
         ("4mber in the rain", "genshin_impact/amber", "leetspeak"),
         ("D1tt0 on a rock", "pokemon/ditto", "leetspeak"),
         ("M3w playing the violin on a rooftop", "pokemon/mew", "leetspeak"),  # three letters, the sign inside
+        ("make a sticker of M o n a with a white outline", "genshin_impact/mona", "spaced out"),  # not in capitals
+        ("L*i*s*a breathing fire over a castle", "genshin_impact/lisa", "spaced out"),
+        ("D.i.t.t.o. on a rock", "pokemon/ditto", "spaced out"),
         ("a travel poster with L!$a flying over mountains", "genshin_impact/lisa", "leetspeak"),
         ("stained glass window depicting B\u0430rb\u0430ra", "genshin_impact/barbara", "another script"),  # Cyrillic
         ("Ditt\u03bf on a rock", "pokemon/ditto", "another script"),  # a Greek omicron
@@ -586,7 +589,7 @@ def test_an_ambiguous_name_spelled_to_evade_is_confirmed(guard, prompt, cid, how
         "\uff21\uff4d\uff42\uff45\uff52色のネックレス",  # full-width, as a Japanese input method types it
         # Styles of design prompts, not evasion: spaced or dotted letters, capitals in leetspeak, full-width
         # text alone, a soft hyphen from copied text; and a name joined from words of several letters.
-        "make a sticker of M o n a with a white outline",
+        "make a sticker of M O N A with a white outline",
         "minimalist poster, the word 'T H U N D E R' in bold letters",
         "poster for the F.I.R.E. movement",
         "esports team logo that says GH0ST GAM1NG",
