@@ -207,9 +207,11 @@ class FuzzyIndex:
         return found
 
     def _best(self, token: str, key: str, targets: Iterable[int]) -> Optional[tuple[int, float, int]]:
-        # Highest score wins; among equal scores the target that came first to `build` (the compiler puts English
-        # names first), so that the answer does not depend on set order.
+        # Highest score wins; among equal scores one edit that a typist makes more often (`_likely_edit`: Lparas is
+        # Lapras with two letters swapped rather than Paras with an l added), then the target that came first to
+        # `build` (the compiler puts English names first), so that the answer does not depend on set order.
         best: Optional[tuple[int, float, int]] = None
+        best_likely = False
         for t in sorted(targets):
             d = self.verify(token, key, t)
             if d is None:
@@ -217,7 +219,9 @@ class FuzzyIndex:
             word = self.words[t]
             score = 1.0 - d / max(len(word), len(token))
             if best is None or score > best[1]:
-                best = (self.patterns[t], score, d)
+                best, best_likely = (self.patterns[t], score, d), d == 1 and _likely_edit(token, word)
+            elif score == best[1] and not best_likely and d == 1 and _likely_edit(token, word):
+                best, best_likely = (self.patterns[t], score, d), True
         return best
 
     def candidates(self, token: str, key: Optional[str] = None, *, depth: int = 1) -> set[int]:
@@ -258,3 +262,11 @@ def _hash_ranges(keys: np.ndarray, targets: np.ndarray):
     if speedups.kernels is None:
         return None
     return speedups.kernels.HashRanges(np.ascontiguousarray(keys, dtype=np.uint32), np.ascontiguousarray(targets, dtype=np.int32))
+
+
+def _likely_edit(token: str, word: str) -> bool:
+    """Whether `token`, one edit from `word`, lacks one of its letters or swaps two neighbours: the typos a typist
+    makes most, as there are about 26 times fewer ways to make one than to type a wrong or an extra letter."""
+    if len(token) == len(word) - 1:
+        return True
+    return len(token) == len(word) and sorted(token) == sorted(word)

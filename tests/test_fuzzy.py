@@ -68,6 +68,18 @@ def test_lookup_rejects(index, token):
     assert index.lookup(token) is None
 
 
+@pytest.mark.parametrize("order", [["paras", "lapras"], ["lapras", "paras"]])
+def test_a_tie_goes_to_the_edit_a_typist_makes_more_often(order):
+    """Lparas is one edit from Paras (an extra l) and from Lapras (two letters swapped), with the same score. A
+    swap or a missing letter is the likelier typo, whichever alias the index holds first; without such a
+    difference the first alias wins (Iglett: Diglett and Wiglett each lack their first letter)."""
+    index = FuzzyIndex.build((w, i) for i, w in enumerate(order + ["nidoran", "nidorina", "diglett", "wiglett"]))
+    words = order + ["nidoran", "nidorina", "diglett", "wiglett"]
+    assert words[index.lookup("lparas")[0]] == "lapras"
+    assert words[index.lookup("nidorian")[0]] == "nidorina"  # a swap, against an extra i in nidoran
+    assert words[index.lookup("iglett")[0]] == "diglett"
+
+
 def test_empty_index():
     empty = FuzzyIndex.build([])
     assert len(empty) == 0
