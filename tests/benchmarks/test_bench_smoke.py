@@ -242,3 +242,29 @@ def test_the_command_checks_the_readme_before_it_runs(tmp_path, monkeypatch):
     called = {}
     monkeypatch.setattr(run, "run", lambda **kw: called.update(kw))
     assert run.main(["--quick", "--readme", str(readme)]) == 0 and called["readme"] == readme
+
+
+def test_spelling_sweep_spells_each_kind_and_counts_what_the_scan_finds(guard):
+    import random
+
+    from benchmarks import spelling_sweep
+
+    rng = random.Random(3)
+    assert spelling_sweep.spell("Raichu", "space", rng) == "R a i c h u"
+    assert spelling_sweep.spell("Mew", "typo", rng) is None  # too short for a typo
+    leet = spelling_sweep.spell("Raichu", "leet", rng)
+    assert leet != "Raichu" and len(leet) == 6 and any(c.isdigit() for c in leet)
+    invisible = spelling_sweep.spell("Raichu", "invisible", rng)
+    assert len(invisible) == 7 and invisible.replace("\u200b", "").replace("\u200c", "").replace("\u2060", "").replace("\u00ad", "") == "Raichu"
+    chars = spelling_sweep.characters()
+    assert ("pokemon/pikachu", "Pikachu") in chars and len(chars) > 1000
+    result = spelling_sweep.sweep(guard, [("pokemon/raichu", "Raichu"), ("pokemon/pikachu", "Pikachu"), ("x/none", "Zorblaxx")],
+                                  ["space", "typo"], seed=1)
+    assert result["space"]["cases"] == 3 and [m["name"] for m in result["space"]["misses"]] == ["Zorblaxx"]
+    assert result["space"]["recall"] == round(2 / 3, 4)
+    try:
+        spelling_sweep.spell("Raichu", "upside-down", rng)
+    except ValueError as exc:
+        assert "upside-down" in str(exc)
+    else:
+        raise AssertionError("an unknown kind was accepted")
