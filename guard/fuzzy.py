@@ -267,6 +267,6 @@ def _hash_ranges(keys: np.ndarray, targets: np.ndarray):
 def _likely_edit(token: str, word: str) -> bool:
     """Whether `token`, one edit from `word`, lacks one of its letters or swaps two neighbours: the typos a typist
     makes most, as there are about 26 times fewer ways to make one than to type a wrong or an extra letter."""
-    if len(token) == len(word) - 1:
-        return True
-    return len(token) == len(word) and sorted(token) == sorted(word)
+    if len(token) == len(word) - 1 or (len(token) == len(word) and sorted(token) == sorted(word)):
+        return OSA.distance(token, word, score_cutoff=1) == 1  # (not a match by ear, which counts as one edit too)
+    return False

@@ -900,8 +900,14 @@ def _spanning(joined_hits: list, cut_list: list[int]) -> list[tuple[int, int, in
 _LEET_SIGNS = frozenset("0123456789@$!|")
 
 
-# A word written one letter at a time, the letters apart: A m b e r, L*i*s*a, L.i.s.a.
-_SPACED_LETTERS = re.compile(r"[^\W\d_](?:[\s.*_\-·~|/+:]+[^\W\d_])+[.]?")
+# A name written one letter at a time, the letters apart, a capital first: A m b e r, L*i*s*a, D.i.t.t.o.
+_SPACED_NAME = re.compile(r"[^\W\d_](?:[\s.*_\-·~|+:]+[^\W\d_])+[.]?")
+
+
+def _capitalized(text: str) -> bool:
+    """Whether the letters of `text` start with a capital and are not all capitals (A m b e r, G r e a t  T u s k)."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) > 1 and letters[0].isupper() and any(c.islower() for c in letters[1:])
 
 
 def _evasion(surface: str, normalized: str) -> Optional[str]:
@@ -919,8 +925,10 @@ def _evasion(surface: str, normalized: str) -> Optional[str]:
         # Not shorter, and three letters only with the sign between two letters (M3w): 7ic, a word of a Chinese
         # text, would be Klink's French name.
         return "leetspeak"
-    if len(normalized) >= 3 and not plain.isupper() and _SPACED_LETTERS.fullmatch(plain) is not None:
-        return "letters spaced out"  # A m b e r, L*i*s*a; in capitals (T H U N D E R) a design's lettering
+    if len(normalized) >= 3 and _SPACED_NAME.fullmatch(plain) is not None and _capitalized(plain):
+        # A m b e r, L*i*s*a: written as a name, a capital first and small letters. In capitals (T H U N D E R)
+        # or in small letters alone (a m b e r) it is a design's lettering; a/b/o and t.i.c. are abbreviations.
+        return "letters spaced out"
     if not surface.isascii() or not surface.isprintable():
         latin = other = wide = False
         jamo_vowels = 0

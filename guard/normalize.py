@@ -201,7 +201,9 @@ class Normalizer:
         # The rule folds inside words (runs of letters and digits), so only homoglyphs that are letters or digits
         # can change anything, and only in the words that hold one. The word pattern starts at word starts: tried at
         # every position of a long word without a homoglyph, it would take quadratic time.
-        in_words = [c for c in homoglyphs if c.isalnum()]
+        # (Letters in the range this module counts as East Asian, such as Lisu ꓑ, end a word as CJK does, in the C
+        # kernel too: they never fold.)
+        in_words = [c for c in homoglyphs if c.isalnum() and _WORD_CHAR_RE.fullmatch(c)]
         self._homoglyph_re = re.compile(_bmp_class(in_words))
         self._homoglyph_word = re.compile(f"(?<!{_WORD_CHAR}){_WORD_CHAR}*?" + _bmp_class(in_words) + f"{_WORD_CHAR}*")
         self._homoglyph_astral = frozenset(c for c in in_words if c > "\uffff")

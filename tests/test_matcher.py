@@ -590,6 +590,10 @@ def test_an_ambiguous_name_spelled_to_evade_is_confirmed(guard, prompt, cid, how
         # Styles of design prompts, not evasion: spaced or dotted letters, capitals in leetspeak, full-width
         # text alone, a soft hyphen from copied text; and a name joined from words of several letters.
         "make a sticker of M O N A with a white outline",
+        "a/b/o dynamics, two wolves in a forest",  # abbreviations and lowercase lettering, not names spaced out
+        "blood types a / b / o chart",
+        "the t.i.c. tac toe board",
+        "minimalist logo, lowercase letter-spaced text 'a m b e r'",
         "minimalist poster, the word 'T H U N D E R' in bold letters",
         "poster for the F.I.R.E. movement",
         "esports team logo that says GH0ST GAM1NG",

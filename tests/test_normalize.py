@@ -354,7 +354,7 @@ def test_the_python_homoglyph_fold_looks_at_every_word_that_can_change(text):
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet="aZ1ζηοΗΟΖРаск- _.", max_size=24))
+@given(st.text(alphabet="aZ1ζηοΗΟΖРаскꓑꓝ- _.", max_size=24))
 def test_the_python_homoglyph_fold_reads_hyphen_groups(text):
     nz = default_normalizer()
     assert nz._fold_homoglyphs_py(text) == _every_group(nz, text)
@@ -369,6 +369,7 @@ def test_the_python_homoglyph_fold_reads_hyphen_groups(text):
         ("ζ-ζ", "ζ-ζ"),  # two letters in all
         ("α-ω", "α-ω"),  # ω is no Latin letter
         ("ζ-" + "ζ" * 40_000, "z-" + "z" * 40_000),
+        ("ꓑorygon-ꓝ", "ꓑorygon-ꓝ"),  # Lisu letters end words, as CJK does, with the kernel or without
     ],
 )
 def test_a_short_homoglyph_word_folds_in_a_hyphen_group_that_reads_as_latin(text, folded):

@@ -291,7 +291,7 @@ def test_the_homoglyph_kernel_follows_the_word_rule(text):
 
 @needs_kernels
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet="aZ1ζηοΗΟΖРаск- _.", max_size=24))
+@given(st.text(alphabet="aZ1ζηοΗΟΖРаскꓑꓝ- _.", max_size=24))
 def test_the_homoglyph_kernel_reads_hyphen_groups_as_python_does(text):
     """Short words of homoglyphs joined by hyphens, where the group rule decides (Porygon-Ζ, ΗΟ-ΟΗ)."""
     nz = nm.default_normalizer()
