@@ -274,7 +274,6 @@ _SLOW_ALPHABET = list(
 def _per_character(nz: Normalizer, text: str) -> tuple[str, list[int]]:
     """The slow path's result computed one character at a time, with the homoglyph rule applied to every group of
     hyphen-joined words."""
-    import re
     import unicodedata
 
     chars: list[str] = []
@@ -294,22 +293,9 @@ def _per_character(nz: Normalizer, text: str) -> tuple[str, list[int]]:
             offsets.append(i)
     offsets.append(len(text))
 
-    table = str.maketrans(nz.homoglyphs)
-
-    def latin(token):
-        return any(c < "\u0250" and c.isalpha() for c in token)
-
-    def folds(token):
-        return all(c < "\u0250" and c.isalpha() or c.isdigit() for c in token.translate(table))
-
-    def fold(m):  # a group of words joined by hyphens, each word folded by the homoglyph rule
-        tokens = m.group(0).split("-")
-        group_latin = len(tokens) > 1 and (any(map(latin, tokens)) or (sum(map(len, tokens)) >= 3 and all(map(folds, tokens))))
-        return "-".join(t.translate(table) if latin(t) or (folds(t) and (len(t) >= 3 or group_latin)) else t for t in tokens)
-
-    # Words are runs of letters and digits that are not East Asian (CJK, kana and Hangul end a word).
-    word = "[^\\W_\u2e80-\ud7ff\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003ffff]+"
-    folded = re.sub(f"{word}(?:-{word})*", fold, "".join(chars))
+    # Words are runs of letters and digits that are not East Asian (CJK, kana and Hangul end a word), read in
+    # groups joined by hyphens.
+    folded = _every_group(nz, "".join(chars))
     return nz._post(text, folded, None, False).text, offsets
 
 
